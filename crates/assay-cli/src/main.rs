@@ -1,0 +1,3 @@
+//! The `assay` binary: parses the command line, calls one library function, renders, exits.
+
+fn main() {}

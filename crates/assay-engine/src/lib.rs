@@ -1,0 +1,1 @@
+//! The check engine: runs an assessment's suites against a running submission.

@@ -1,0 +1,1 @@
+//! The assessment format: YAML model, located validation errors, JSON Schema.

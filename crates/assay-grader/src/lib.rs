@@ -1,0 +1,1 @@
+//! The grader: run results and a grading plan in, a scorecard out. Pure.

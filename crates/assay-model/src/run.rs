@@ -1,0 +1,113 @@
+//! What one run of a submission produced: the sandbox's story and every check's outcome.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::CheckOutcome;
+
+/// Which assessment was run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AssessmentRef {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+}
+
+/// Which submission was run: a display name and the content digest of what was graded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SubmissionRef {
+    pub name: String,
+    /// `sha256:…` of the submission's files as graded.
+    pub digest: String,
+}
+
+/// Why a submission could not be exercised. These are graded outcomes, not errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SandboxFailure {
+    /// No Dockerfile, or `docker build` failed.
+    DidNotBuild { reason: String },
+    /// The build ran past its time limit.
+    BuildTimedOut { limit_seconds: u64 },
+    /// The service never answered its health check within the limit.
+    NeverHealthy { reason: String },
+    /// The service exited (crash, OOM: exit 137) before or while it was being checked.
+    Crashed { exit_code: i64, oom: bool },
+}
+
+impl SandboxFailure {
+    /// One sentence for reports and skip reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            SandboxFailure::DidNotBuild { reason } => {
+                format!("the submission did not build: {reason}")
+            }
+            SandboxFailure::BuildTimedOut { limit_seconds } => {
+                format!("the image build ran past its {limit_seconds} s limit")
+            }
+            SandboxFailure::NeverHealthy { reason } => {
+                format!("the service never became healthy: {reason}")
+            }
+            SandboxFailure::Crashed { exit_code, oom } => {
+                if *oom {
+                    format!("the service was killed for using too much memory (exit {exit_code})")
+                } else {
+                    format!("the service exited with code {exit_code}")
+                }
+            }
+        }
+    }
+}
+
+/// The sandbox's part of a run: build, start-up, resources, logs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SandboxReport {
+    pub image_built: bool,
+    pub became_healthy: bool,
+    /// True when the image came from the content-addressed cache.
+    #[serde(default)]
+    pub build_cached: bool,
+    pub build_seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
+    /// The image's configured user is root (a finding, not a refusal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_as_root: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<SandboxFailure>,
+    /// The last lines of the build log (capped).
+    #[serde(default)]
+    pub build_log: String,
+    /// The last lines of the service's stdout/stderr (capped).
+    #[serde(default)]
+    pub service_log: String,
+}
+
+/// The runner's own identity, for reproducibility.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunnerInfo {
+    pub version: String,
+    /// Image name → image id of every image the run used.
+    pub images: BTreeMap<String, String>,
+}
+
+/// Everything one run produced. Values only: the grader turns it into a scorecard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunResults {
+    pub assessment: AssessmentRef,
+    pub submission: SubmissionRef,
+    pub sandbox: SandboxReport,
+    pub checks: Vec<CheckOutcome>,
+    pub seed: u64,
+    pub runner: RunnerInfo,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    pub duration_seconds: f64,
+}

@@ -1,0 +1,1 @@
+//! Renders a scorecard as JSON, Markdown, JUnit XML, HTML and Gradescope results.

@@ -1,0 +1,1 @@
+//! The runner: submission intake, images, hardened Docker sandboxes, the run pipeline.

@@ -1,0 +1,1 @@
+//! The one integration-test binary: end-to-end tests across crates, with real Docker.
