@@ -1,1 +1,19 @@
-//! The check engine: runs an assessment's suites against a running submission.
+//! The check engine: runs an assessment's suites against a running submission and returns
+//! every check's outcome with its evidence. It reaches the submission only through the
+//! [`Service`] and [`RepoView`] traits, which the runner implements.
+
+pub mod checks;
+pub mod context;
+pub mod expect;
+pub mod expr;
+pub mod http;
+pub mod jwt;
+mod repo;
+mod run;
+mod service;
+pub mod vars;
+
+pub use context::{EngineConfig, Verdict};
+pub use repo::{RepoCommit, RepoFile, RepoView};
+pub use run::{EngineError, Progress, run};
+pub use service::{ControlError, Service, StopReport};

@@ -1,1 +1,18 @@
-//! The assessment format: YAML model, located validation errors, JSON Schema.
+//! The assessment format: typed YAML model, loading with located errors, validation, JSON Schema.
+//!
+//! An assessment is a folder: `assessment.yaml` plus one YAML file per suite. [`load`] reads
+//! and validates it, collecting every problem as a [`Diagnostic`] naming `file:line:column`.
+//! YAML parsing is confined to [`yaml`] (serde-saphyr; see ARCHITECTURE.md for why).
+
+mod diagnostic;
+mod load;
+mod model;
+pub mod schema;
+mod template;
+mod validate;
+mod yaml;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use load::{Assessment, LoadedSuite, load};
+pub use model::*;
+pub use template::{Template, TemplatePart, parse_template};

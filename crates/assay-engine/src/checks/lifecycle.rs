@@ -1,0 +1,204 @@
+//! `lifecycle` checks: restart and persistence, SIGTERM and time to exit, start-up time,
+//! peak memory.
+
+use std::time::Duration;
+
+use assay_format::{Band, LifecycleAction, LifecycleCheck};
+use assay_model::Evidence;
+
+use crate::context::{CheckCx, Verdict};
+
+/// Grace given to a service after SIGTERM before it is killed (the contract's limit is
+/// judged separately, from the measured time).
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
+    if let Err(f) = cx.steps(&spec.before).await {
+        return Verdict::fail(format!(
+            "a step before the {:?} did not hold: {}",
+            spec.action,
+            f.message()
+        ));
+    }
+    let service = cx.shared.service.clone();
+    let verdict = match spec.action {
+        LifecycleAction::Restart => {
+            let stop = match service.stop(STOP_GRACE).await {
+                Ok(s) => s,
+                Err(e) => return Verdict::error(format!("could not stop the service: {e}")),
+            };
+            measurement(
+                cx,
+                "seconds to exit after SIGTERM",
+                stop.seconds_to_exit,
+                "s",
+                None,
+            );
+            match service.start().await {
+                Ok(true) => Verdict::pass("the service restarted and became healthy"),
+                Ok(false) => {
+                    let logs = service.logs(4096).await;
+                    cx.evidence.push(Evidence::Log {
+                        source: "service".into(),
+                        excerpt: logs,
+                    });
+                    return Verdict::fail(
+                        "the service did not become healthy again after a restart",
+                    );
+                }
+                Err(e) => return Verdict::error(format!("could not start the service again: {e}")),
+            }
+        }
+        LifecycleAction::Sigterm => {
+            let limit = spec.within.map(|d| d.0).unwrap_or(Duration::from_secs(10));
+            let stop = match service
+                .stop(STOP_GRACE.max(limit + Duration::from_secs(2)))
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => return Verdict::error(format!("could not stop the service: {e}")),
+            };
+            measurement(
+                cx,
+                "seconds to exit after SIGTERM",
+                stop.seconds_to_exit,
+                "s",
+                Some(limit.as_secs_f64()),
+            );
+            if let Some(code) = stop.exit_code {
+                cx.evidence.note(format!("exit code {code}"));
+            }
+            let restarted = service.start().await;
+            let v = if stop.killed_after_grace {
+                Verdict::fail(format!(
+                    "the service ignored SIGTERM: still running after {:.1} s, killed",
+                    stop.seconds_to_exit
+                ))
+            } else if stop.seconds_to_exit > limit.as_secs_f64() {
+                Verdict::fail(format!(
+                    "the service took {:.1} s to exit after SIGTERM (limit {:.0} s)",
+                    stop.seconds_to_exit,
+                    limit.as_secs_f64()
+                ))
+            } else {
+                Verdict::pass(format!(
+                    "exited {:.2} s after SIGTERM",
+                    stop.seconds_to_exit
+                ))
+            };
+            match restarted {
+                Ok(true) => v,
+                Ok(false) => {
+                    return Verdict {
+                        message: format!("{}; it then did not start again", v.message),
+                        ..v
+                    };
+                }
+                Err(e) => return Verdict::error(format!("could not start the service again: {e}")),
+            }
+        }
+        LifecycleAction::Startup => {
+            let limit = spec.within.map(|d| d.0.as_secs_f64()).unwrap_or(30.0);
+            match service.startup_seconds() {
+                Some(s) => {
+                    measurement(cx, "start-up time", s, "s", Some(limit));
+                    if s <= limit {
+                        Verdict::pass(format!("healthy {s:.1} s after start"))
+                    } else {
+                        Verdict::fail(format!(
+                            "took {s:.1} s to become healthy (limit {limit:.0} s)"
+                        ))
+                    }
+                }
+                None => Verdict::error("the start-up time was not measured"),
+            }
+        }
+        LifecycleAction::PeakMemory => {
+            let band = spec.memory_mib.unwrap_or(Band {
+                target: 256.0,
+                floor: 512.0,
+            });
+            match service.peak_memory().await {
+                Some(bytes) => {
+                    let mib = bytes as f64 / (1024.0 * 1024.0);
+                    cx.evidence.push(Evidence::Measurement {
+                        name: "peak memory".into(),
+                        value: mib,
+                        unit: "MiB".into(),
+                        target: Some(band.target),
+                        floor: Some(band.floor),
+                    });
+                    let credit = band_credit(mib, band, false);
+                    Verdict::graded(
+                        credit,
+                        format!(
+                            "peak memory {mib:.0} MiB (target {:.0}, floor {:.0})",
+                            band.target, band.floor
+                        ),
+                    )
+                }
+                None => Verdict::error("peak memory was not measured"),
+            }
+        }
+    };
+    if verdict.status != assay_model::Status::Pass {
+        return verdict;
+    }
+    if let Err(f) = cx.steps(&spec.after).await {
+        return Verdict::fail(format!("after the {:?}: {}", spec.action, f.message()));
+    }
+    verdict
+}
+
+fn measurement(cx: &CheckCx<'_, '_>, name: &str, value: f64, unit: &str, target: Option<f64>) {
+    cx.evidence.push(Evidence::Measurement {
+        name: name.into(),
+        value,
+        unit: unit.into(),
+        target,
+        floor: None,
+    });
+}
+
+/// Credit for `value` in a band: 1 at or better than target, 0 at or past floor, linear
+/// between. `higher_is_better` flips the direction (throughput).
+pub fn band_credit(value: f64, band: Band, higher_is_better: bool) -> f64 {
+    if !value.is_finite() {
+        return 0.0;
+    }
+    let (v, t, f) = if higher_is_better {
+        (-value, -band.target, -band.floor)
+    } else {
+        (value, band.target, band.floor)
+    };
+    if v <= t {
+        1.0
+    } else if v >= f || f <= t {
+        0.0
+    } else {
+        (f - v) / (f - t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_credit_is_linear_between_target_and_floor() {
+        let b = Band {
+            target: 50.0,
+            floor: 150.0,
+        };
+        assert_eq!(band_credit(40.0, b, false), 1.0);
+        assert_eq!(band_credit(100.0, b, false), 0.5);
+        assert_eq!(band_credit(150.0, b, false), 0.0);
+        assert_eq!(band_credit(f64::NAN, b, false), 0.0);
+        let r = Band {
+            target: 100.0,
+            floor: 0.0,
+        };
+        assert_eq!(band_credit(50.0, r, true), 0.5);
+        assert_eq!(band_credit(120.0, r, true), 1.0);
+    }
+}

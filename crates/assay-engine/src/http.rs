@@ -1,0 +1,216 @@
+//! The engine's HTTP client: every request under a timeout, every body capped, every byte
+//! tolerated (invalid UTF-8, endless streams), every exchange recorded as evidence.
+
+use std::time::{Duration, Instant};
+
+use assay_model::{Evidence, RequestRecord, ResponseRecord, truncate_text};
+use serde_json::Value;
+
+/// Bytes of a response body read at most; the rest is not read.
+pub const BODY_READ_CAP: usize = 1 << 20;
+/// Bytes of a body kept in evidence.
+pub const BODY_EVIDENCE_CAP: usize = 4 << 10;
+
+/// A request ready to send (templates rendered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub method: String,
+    /// Path and query, e.g. `/v1/accounts?limit=5`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+/// A response as received (body capped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub truncated: bool,
+    pub elapsed: Duration,
+}
+
+impl Incoming {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Option<Value> {
+        if self.truncated {
+            return None;
+        }
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub request: Outgoing,
+    pub url: String,
+    pub outcome: Result<Incoming, String>,
+}
+
+impl Exchange {
+    pub fn response(&self) -> Option<&Incoming> {
+        self.outcome.as_ref().ok()
+    }
+
+    /// This exchange as evidence (bodies capped, text lossy).
+    pub fn evidence(&self) -> Evidence {
+        let body = self
+            .request
+            .body
+            .as_ref()
+            .map(|b| truncate_text(&String::from_utf8_lossy(b), BODY_EVIDENCE_CAP).0);
+        let request = RequestRecord {
+            method: self.request.method.clone(),
+            url: self.url.clone(),
+            headers: self.request.headers.clone(),
+            body,
+        };
+        match &self.outcome {
+            Ok(r) => {
+                let (body, cut) = truncate_text(&r.text(), BODY_EVIDENCE_CAP);
+                Evidence::Exchange {
+                    request,
+                    response: Some(ResponseRecord {
+                        status: r.status,
+                        headers: r.headers.iter().take(32).cloned().collect(),
+                        body,
+                        body_truncated: cut || r.truncated,
+                        elapsed_ms: r.elapsed.as_secs_f64() * 1000.0,
+                    }),
+                    error: None,
+                }
+            }
+            Err(e) => Evidence::Exchange {
+                request,
+                response: None,
+                error: Some(e.clone()),
+            },
+        }
+    }
+}
+
+/// A client bound to the service's base URL.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    inner: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base_url: &str) -> Result<Self, String> {
+        let inner = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(32)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            base: base_url.trim_end_matches('/').to_owned(),
+            inner,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends `req`; transport failures and timeouts are an `Err` *inside* the exchange:
+    /// the candidate's failure is data.
+    pub async fn send(&self, req: Outgoing) -> Exchange {
+        let url = format!("{}{}", self.base, req.path);
+        let outcome = match tokio::time::timeout(req.timeout, self.send_inner(&url, &req)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "no complete response within {:.1} s",
+                req.timeout.as_secs_f64()
+            )),
+        };
+        Exchange {
+            request: req,
+            url,
+            outcome,
+        }
+    }
+
+    async fn send_inner(&self, url: &str, req: &Outgoing) -> Result<Incoming, String> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| format!("bad method: {e}"))?;
+        let mut rb = self.inner.request(method, url);
+        for (k, v) in &req.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &req.body {
+            rb = rb.body(b.clone());
+        }
+        let start = Instant::now();
+        let mut resp = rb.send().await.map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = BODY_READ_CAP - body.len();
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(format!("the response body broke off: {}", describe(&e))),
+            }
+        }
+        Ok(Incoming {
+            status,
+            headers,
+            body,
+            truncated,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut s = if e.is_connect() {
+        "could not connect".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

@@ -1,0 +1,335 @@
+//! Running an assessment's suites: principals once, each suite's setup, then each check
+//! under its timeout, honouring `needs`, keeping partial evidence, never panicking on what
+//! a submission answers. A candidate's failure is an outcome; `Err` means we could not run.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assay_format::{Assessment, Check, CheckKind, LoadedSuite};
+use assay_model::{CheckOutcome, Status};
+use serde_json::Value;
+
+use crate::context::{CheckCx, EngineConfig, EvidenceLog, JwtConfig, Shared, Verdict};
+use crate::http::Client;
+use crate::service::Service;
+use crate::vars::Vars;
+use crate::{RepoView, checks};
+
+/// Why the engine could not run at all (not a candidate's failure).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the assessment cannot be run: {0}")]
+    Assessment(String),
+    #[error("{0}")]
+    Client(String),
+}
+
+/// Progress events, for the CLI's bars and `--events json`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    SuiteStarted {
+        suite: String,
+        checks: usize,
+    },
+    CheckFinished {
+        suite: String,
+        check: String,
+        status: Status,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Runs every suite of `assessment` against `service`.
+pub async fn run(
+    assessment: &Assessment,
+    service: Arc<dyn Service>,
+    config: EngineConfig,
+    repo: Option<Arc<dyn RepoView>>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Vec<CheckOutcome>, EngineError> {
+    let file = &assessment.file;
+    let client = Client::new(&service.base_url()).map_err(EngineError::Client)?;
+    let mut global = Vars::new(config.seed, &config.run_id);
+    let secrets: serde_json::Map<String, Value> = config
+        .secrets
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    global.set("secret", Value::Object(secrets));
+    for (name, t) in &file.vars {
+        let v = global
+            .render(t)
+            .map_err(|e| EngineError::Assessment(format!("vars.{name}: {e}")))?;
+        global.set(name, Value::String(v));
+    }
+    let jwt = match &file.jwt {
+        Some(j) => Some(JwtConfig {
+            secret: global
+                .render(&j.secret)
+                .map_err(|e| EngineError::Assessment(format!("jwt.secret: {e}")))?,
+            subject_claim: j.subject_claim.clone(),
+            ttl: j.ttl.0,
+        }),
+        None => None,
+    };
+
+    let mut shared = Shared {
+        assessment,
+        service,
+        client,
+        config,
+        jwt,
+        request_timeout: file.service.request_timeout.0,
+        principals: BTreeMap::new(),
+        repo,
+    };
+
+    // Principals: registered and logged in once.
+    let mut principal_failure: Option<String> = None;
+    if let Some(p) = &file.principals {
+        for name in &p.names {
+            let mut vars = global.child(shared.config.seed, &format!("principal:{}", name.value));
+            let email = vars.generate("email").unwrap_or_default();
+            let password = vars.generate("password").unwrap_or_default();
+            let principal =
+                serde_json::json!({"name": name.value, "email": email, "password": password});
+            vars.set("principal", principal.clone());
+            let mut cx = CheckCx {
+                shared: &shared,
+                vars,
+                evidence: EvidenceLog::default(),
+                check_id: format!("principal:{}", name.value),
+            };
+            let mut ok = true;
+            for step in p.register.iter().chain(p.login.iter()) {
+                match cx.step(&step.value).await {
+                    Ok(_) => {
+                        // Captures land in the principal object too.
+                        for cap in step.value.capture.keys() {
+                            if let Some(v) = cx.vars.get_path(std::slice::from_ref(cap)).cloned() {
+                                cx.vars.set_path(&["principal", cap], v);
+                            }
+                        }
+                    }
+                    Err(f) => {
+                        principal_failure = Some(format!(
+                            "registering and logging in `{}` failed: {}",
+                            name.value,
+                            f.message()
+                        ));
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if !ok {
+                break;
+            }
+            let value = cx
+                .vars
+                .get_path(&["principal".to_owned()])
+                .cloned()
+                .unwrap_or(principal);
+            shared.principals.insert(name.value.clone(), value.clone());
+            global.set(&name.value, value);
+        }
+    }
+
+    let total: usize = assessment.suites.iter().map(|s| s.file.checks.len()).sum();
+    let mut done = 0usize;
+    let mut outcomes: Vec<CheckOutcome> = Vec::with_capacity(total);
+    let mut service_down: Option<String> = None;
+
+    for suite in &assessment.suites {
+        let suite_id = suite.file.suite.value.clone();
+        progress(Progress::SuiteStarted {
+            suite: suite_id.clone(),
+            checks: suite.file.checks.len(),
+        });
+        let mut suite_vars = global.child(shared.config.seed, &suite_id);
+        let mut suite_failure = principal_failure.clone();
+        for (name, t) in &suite.file.vars {
+            match suite_vars.render(t) {
+                Ok(v) => suite_vars.set(name, Value::String(v)),
+                Err(e) => suite_failure = Some(format!("suite variable `{name}`: {e}")),
+            }
+        }
+        if suite_failure.is_none() && service_down.is_none() && needs_service(suite) {
+            let mut cx = CheckCx {
+                shared: &shared,
+                vars: suite_vars.clone(),
+                evidence: EvidenceLog::default(),
+                check_id: format!("setup:{suite_id}"),
+            };
+            if let Err(f) = cx.steps(&suite.file.setup).await {
+                suite_failure = Some(format!(
+                    "the setup of suite `{suite_id}` failed: {}",
+                    f.message()
+                ));
+            }
+            suite_vars = cx.vars;
+        }
+
+        for located in &suite.file.checks {
+            let check = &located.value;
+            let id = check.id.value.clone();
+            if shared
+                .config
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.contains(&id))
+            {
+                continue;
+            }
+            let start = Instant::now();
+            let uses_service = !matches!(
+                check.kind(),
+                Some(CheckKind::Repository(_)) | Some(CheckKind::Database(_))
+            );
+            let skip = if let Some(why) = unmet_needs(check, &outcomes) {
+                Some(why)
+            } else if uses_service {
+                service_down.clone().or_else(|| suite_failure.clone())
+            } else {
+                None
+            };
+            let mut outcome = match skip {
+                Some(reason) => CheckOutcome::skipped(&id, &suite_id, reason),
+                None => run_check(&shared, suite, check, &suite_vars).await,
+            };
+            outcome.duration_ms = start.elapsed().as_millis() as u64;
+
+            // A service that died during a check is started again once; if it will not
+            // come back, the remaining checks that need it are skipped with the reason.
+            if uses_service && service_down.is_none() && !shared.service.is_running().await {
+                let logs = shared.service.logs(2048).await;
+                outcome.evidence.push(assay_model::Evidence::Log {
+                    source: "service".into(),
+                    excerpt: logs,
+                });
+                match shared.service.start().await {
+                    Ok(true) => outcome.evidence.push(assay_model::Evidence::Note {
+                        text: "the service had exited during this check; it was started again"
+                            .into(),
+                    }),
+                    _ => {
+                        service_down = Some(format!(
+                            "the service exited during `{id}` and did not come back"
+                        ))
+                    }
+                }
+            }
+            done += 1;
+            progress(Progress::CheckFinished {
+                suite: suite_id.clone(),
+                check: id.clone(),
+                status: outcome.status,
+                done,
+                total,
+            });
+            outcomes.push(outcome);
+        }
+    }
+    Ok(outcomes)
+}
+
+fn needs_service(suite: &LoadedSuite) -> bool {
+    !suite.file.setup.is_empty()
+}
+
+fn unmet_needs(check: &Check, done: &[CheckOutcome]) -> Option<String> {
+    let unmet: Vec<String> = check
+        .needs
+        .iter()
+        .filter(|n| {
+            !done
+                .iter()
+                .any(|o| o.id == n.value && o.status == Status::Pass)
+        })
+        .map(|n| format!("`{}`", n.value))
+        .collect();
+    (!unmet.is_empty()).then(|| format!("skipped: needs {} to pass first", unmet.join(", ")))
+}
+
+/// The time limit of a check: its own, the service default, or what a load phase needs.
+fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
+    let base = check
+        .timeout
+        .map(|d| d.0)
+        .unwrap_or(shared.assessment.file.service.check_timeout.0);
+    match check.kind() {
+        Some(CheckKind::Load(l)) => {
+            let scale = crate::checks::load::time_scale(shared);
+            let phase = (l.warmup.0 + l.duration.0).mul_f64(scale);
+            let seeding = l
+                .seed
+                .as_ref()
+                .map(|_| Duration::from_secs(600))
+                .unwrap_or_default();
+            base + phase * 3 + seeding
+        }
+        Some(CheckKind::Lifecycle(_)) => base + shared.assessment.file.service.health.timeout.0,
+        _ => base,
+    }
+}
+
+async fn run_check(
+    shared: &Shared<'_>,
+    suite: &LoadedSuite,
+    check: &Check,
+    suite_vars: &Vars,
+) -> CheckOutcome {
+    let id = &check.id.value;
+    let suite_id = &suite.file.suite.value;
+    let mut vars = suite_vars.child(shared.config.seed, id);
+    for (name, t) in &check.vars {
+        match vars.render(t) {
+            Ok(v) => vars.set(name, Value::String(v)),
+            Err(e) => {
+                return CheckOutcome::error(
+                    id,
+                    suite_id,
+                    format!("check variable `{name}`: {e}"),
+                    vec![],
+                );
+            }
+        }
+    }
+    let evidence = EvidenceLog::default();
+    let mut cx = CheckCx {
+        shared,
+        vars,
+        evidence: evidence.clone(),
+        check_id: id.clone(),
+    };
+    let limit = time_limit(shared, check);
+    let fut = async {
+        match check.kind() {
+            Some(CheckKind::Http(steps)) => checks::http::run(&mut cx, steps).await,
+            Some(CheckKind::Concurrent(c)) => checks::concurrent::run(&mut cx, c).await,
+            Some(CheckKind::Load(l)) => checks::load::run(&mut cx, l).await,
+            Some(CheckKind::Security(s)) => checks::security::run(&mut cx, s).await,
+            Some(CheckKind::Database(d)) => checks::database::run(&mut cx, d).await,
+            Some(CheckKind::Lifecycle(l)) => checks::lifecycle::run(&mut cx, l).await,
+            Some(CheckKind::Repository(r)) => checks::repository::run(&mut cx, r).await,
+            None => Verdict::error("the check has no kind"),
+        }
+    };
+    let verdict = match tokio::time::timeout(limit, fut).await {
+        Ok(v) => v,
+        Err(_) => Verdict::error(format!(
+            "the check did not finish within {:.0} s; partial evidence kept",
+            limit.as_secs_f64()
+        )),
+    };
+    CheckOutcome::with(
+        id,
+        suite_id,
+        verdict.status,
+        verdict.credit,
+        verdict.message,
+        evidence.take(),
+    )
+}

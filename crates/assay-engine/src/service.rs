@@ -1,0 +1,42 @@
+//! What the engine may ask of the running submission's sandbox. The runner implements it
+//! (with Docker today); the engine never sees a container.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How a stop went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopReport {
+    /// Seconds from SIGTERM to exit.
+    pub seconds_to_exit: f64,
+    pub exit_code: Option<i64>,
+    /// The service did not exit within the grace period and was killed.
+    pub killed_after_grace: bool,
+}
+
+/// An error controlling the sandbox: infrastructure, not the candidate's failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ControlError(pub String);
+
+/// Lifecycle operations and facts of the service under test.
+#[async_trait::async_trait]
+pub trait Service: Send + Sync {
+    /// Where the service answers HTTP, reachable from the engine.
+    fn base_url(&self) -> String;
+    /// Where a sidecar listens on `port`, reachable from the engine.
+    fn sidecar_addr(&self, name: &str, port: u16) -> Option<SocketAddr>;
+    /// Seconds the service took to become healthy the first time.
+    fn startup_seconds(&self) -> Option<f64>;
+    /// SIGTERM, wait up to `grace`, kill after it; the service stays stopped.
+    async fn stop(&self, grace: Duration) -> Result<StopReport, ControlError>;
+    /// Start the (stopped) service again and wait until it is healthy; `Ok(false)` when it
+    /// did not become healthy in time (a candidate's failure).
+    async fn start(&self) -> Result<bool, ControlError>;
+    /// Peak memory of the service so far, in bytes.
+    async fn peak_memory(&self) -> Option<u64>;
+    /// The last `cap` bytes of the service's output, lossy UTF-8.
+    async fn logs(&self, cap: usize) -> String;
+    /// Whether the service is running now.
+    async fn is_running(&self) -> bool;
+}
