@@ -1,0 +1,300 @@
+//! The one seam between assay's sandbox logic and a container engine: [`Backend`]. Docker
+//! implements it today ([`super::DockerBackend`]); a Kubernetes backend can follow. Timing,
+//! health checking, resource accounting and reporting live above it, in
+//! [`super::Sandbox`], and are shared by every backend.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::SandboxError;
+use super::spec::{Hardening, ServiceSpec, SidecarSpec};
+
+/// What assay needs to know of a local image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub id: String,
+    /// The configured user (`""` when unset, i.e. root).
+    pub user: String,
+    /// Paths declared with `VOLUME` (mounted as capped tmpfs instead of host volumes).
+    pub volumes: Vec<String>,
+    pub labels: HashMap<String, String>,
+}
+
+impl ImageFacts {
+    /// True when the image's processes run as root: no user, `0`, `root`, or `0:…`/`root:…`.
+    pub fn runs_as_root(&self) -> bool {
+        let user = self.user.trim();
+        let name = user.split(':').next().unwrap_or("");
+        name.is_empty() || name == "0" || name == "root"
+    }
+}
+
+/// CPU and memory limits of a build.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuildResources {
+    /// Memory (and memory + swap, i.e. no swap). Docker's build API takes a 32-bit value,
+    /// so anything above 2 GiB − 1 is clamped.
+    pub memory_bytes: u64,
+    /// CPUs (e.g. 1.5), as a CFS quota over a 100 ms period.
+    pub cpus: f64,
+}
+
+/// One image build as the backend sees it: a packed context and its options.
+#[derive(Debug, Clone)]
+pub struct ImageBuild<'a> {
+    pub context_tar: &'a Path,
+    pub tag: &'a str,
+    pub dockerfile: &'a str,
+    pub labels: HashMap<String, String>,
+    /// `None` = unlimited (assay's own recipes).
+    pub resources: Option<BuildResources>,
+    pub time_limit: Duration,
+    /// Bytes of build log kept (the tail).
+    pub log_cap_bytes: usize,
+}
+
+/// How a build ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEnd {
+    Built {
+        image_id: String,
+    },
+    /// The engine refused or a step failed; `reason` is its message.
+    Failed {
+        reason: String,
+    },
+    /// Cancelled at the time limit.
+    TimedOut,
+}
+
+/// A build's end, its log tail and duration.
+#[derive(Debug, Clone)]
+pub struct BuildResult {
+    pub end: BuildEnd,
+    pub log: String,
+    pub seconds: f64,
+}
+
+/// The state of a workload (container, pod).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadState {
+    Running,
+    Exited {
+        code: i64,
+        oom_killed: bool,
+    },
+    /// Gone (removed, never created).
+    Missing,
+}
+
+/// One reading of a workload's resource use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageSample {
+    pub memory_bytes: u64,
+    /// The cgroup's own high-water mark, where the engine reports it (cgroup v1).
+    pub max_memory_bytes: Option<u64>,
+    /// CPU time used since the workload (re)started, in nanoseconds.
+    pub cpu_total_ns: u64,
+}
+
+/// The result of a command run inside a sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// `None` when it did not finish in time.
+    pub exit_code: Option<i64>,
+    /// Its output, capped.
+    pub output: String,
+}
+
+/// What a cleanup removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CleanupReport {
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+    pub firewall_rules: usize,
+    /// Removals that failed (the resource may remain; `gc` retries later).
+    pub errors: Vec<String>,
+}
+
+impl CleanupReport {
+    pub(crate) fn absorb(&mut self, other: CleanupReport) {
+        self.containers += other.containers;
+        self.networks += other.networks;
+        self.volumes += other.volumes;
+        self.firewall_rules += other.firewall_rules;
+        self.errors.extend(other.errors);
+    }
+}
+
+/// What [`Backend::gc`] removed: leftovers of runs whose assay process is gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GcReport {
+    /// Run ids whose leftovers were removed.
+    pub runs: Vec<String>,
+    pub removed: CleanupReport,
+}
+
+/// A container engine as the sandbox uses it. Every method has its own time limit; none may
+/// block for long whatever the workload does.
+///
+/// A run is: an isolated network that cannot reach the grading host or the outside world,
+/// sidecars on it, and one hardened service. `Run` is the backend's handle for those.
+pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
+    type Run: Clone + Send + Sync + fmt::Debug + 'static;
+
+    /// Where the engine is (for messages).
+    fn endpoint(&self) -> String;
+
+    /// Facts of a local image, `None` when it does not exist.
+    fn image_facts(
+        &self,
+        image: &str,
+    ) -> impl Future<Output = Result<Option<ImageFacts>, SandboxError>> + Send;
+
+    /// Builds an image. A failing or timed-out build is `Ok` with that [`BuildEnd`].
+    fn build_image(
+        &self,
+        build: ImageBuild<'_>,
+    ) -> impl Future<Output = Result<BuildResult, SandboxError>> + Send;
+
+    /// Creates the run's isolated, firewalled network.
+    fn create_run(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Self::Run, SandboxError>> + Send;
+
+    /// Starts a sidecar (not waiting for readiness).
+    fn start_sidecar(
+        &self,
+        run: &Self::Run,
+        sidecar: &SidecarSpec,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Runs `command` in a sidecar, waiting at most `timeout`.
+    fn sidecar_exec(
+        &self,
+        run: &Self::Run,
+        sidecar: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;
+
+    /// State of a sidecar.
+    fn sidecar_state(
+        &self,
+        run: &Self::Run,
+        sidecar: &str,
+    ) -> impl Future<Output = Result<WorkloadState, SandboxError>> + Send;
+
+    /// Creates and starts the hardened service.
+    fn start_service(
+        &self,
+        run: &Self::Run,
+        service: &ServiceSpec,
+        hardening: &Hardening,
+        image: &ImageFacts,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Starts the (stopped) service again, same container, same hardening.
+    fn restart_service(
+        &self,
+        run: &Self::Run,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// The service's address on the run network, reachable from the grading host.
+    fn service_addr(
+        &self,
+        run: &Self::Run,
+    ) -> impl Future<Output = Result<Option<IpAddr>, SandboxError>> + Send;
+
+    /// A sidecar's address on the run network, reachable from the grading host.
+    fn sidecar_addr(
+        &self,
+        run: &Self::Run,
+        sidecar: &str,
+    ) -> impl Future<Output = Result<Option<IpAddr>, SandboxError>> + Send;
+
+    fn service_state(
+        &self,
+        run: &Self::Run,
+    ) -> impl Future<Output = Result<WorkloadState, SandboxError>> + Send;
+
+    /// Sends `signal` (e.g. `SIGTERM`) to the service; a stopped service is not an error.
+    fn signal_service(
+        &self,
+        run: &Self::Run,
+        signal: &str,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Waits up to `timeout` for the service to exit; its exit code, or `None` if still running.
+    fn wait_service_exit(
+        &self,
+        run: &Self::Run,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<i64>, SandboxError>> + Send;
+
+    /// The last `cap` bytes of the service's stdout and stderr, lossy UTF-8.
+    fn service_logs(
+        &self,
+        run: &Self::Run,
+        cap: usize,
+    ) -> impl Future<Output = Result<String, SandboxError>> + Send;
+
+    /// One resource reading, `None` when the service is not running.
+    fn service_usage(
+        &self,
+        run: &Self::Run,
+    ) -> impl Future<Output = Result<Option<UsageSample>, SandboxError>> + Send;
+
+    /// Bytes in the service's writable layer (what it wrote outside tmpfs).
+    fn service_writable_bytes(
+        &self,
+        run: &Self::Run,
+    ) -> impl Future<Output = Result<Option<u64>, SandboxError>> + Send;
+
+    /// Removes everything of the run (idempotent).
+    fn teardown(
+        &self,
+        run: &Self::Run,
+    ) -> impl Future<Output = Result<CleanupReport, SandboxError>> + Send;
+
+    /// Removes everything labelled with `run_id` (idempotent; for signal handlers).
+    fn cleanup_run(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<CleanupReport, SandboxError>> + Send;
+
+    /// [`Backend::cleanup_run`] without an async runtime (from `Drop`, from a panic).
+    fn cleanup_run_blocking(&self, run_id: &str) -> CleanupReport;
+
+    /// Removes leftovers of runs whose assay process is gone (killed with -9).
+    fn gc(&self) -> impl Future<Output = Result<GcReport, SandboxError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_detection() {
+        let facts = |user: &str| ImageFacts {
+            id: String::new(),
+            user: user.to_owned(),
+            volumes: Vec::new(),
+            labels: HashMap::new(),
+        };
+        for root in ["", "0", "root", "0:0", "root:staff", " "] {
+            assert!(facts(root).runs_as_root(), "{root:?}");
+        }
+        for user in ["1000", "app", "1000:1000", "postgres"] {
+            assert!(!facts(user).runs_as_root(), "{user:?}");
+        }
+    }
+}

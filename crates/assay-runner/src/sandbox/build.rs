@@ -1,0 +1,291 @@
+//! Building the submission's own Dockerfile: context packed safely, resources and time
+//! capped, the image cached by content hash. A build that fails is a graded outcome.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assay_model::{SandboxFailure, SandboxReport};
+use sha2::{Digest, Sha256};
+
+use super::SandboxError;
+use super::backend::{Backend, BuildEnd, BuildResources, ImageBuild};
+use super::context::{ContextReport, PackOutcome, pack_context};
+use super::labels;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Limits of one submission build.
+#[derive(Debug, Clone)]
+pub struct BuildLimits {
+    /// Cap on the build context after `.dockerignore` (tar bytes).
+    pub context_max_bytes: u64,
+    /// Memory of the build's containers (no swap). At most 2 GiB − 1 (Docker API limit).
+    pub memory_bytes: u64,
+    pub cpus: f64,
+    pub time_limit: Duration,
+    /// Bytes of build log kept (the tail) as evidence.
+    pub log_cap_bytes: usize,
+}
+
+impl Default for BuildLimits {
+    fn default() -> Self {
+        BuildLimits {
+            context_max_bytes: 256 * MIB,
+            memory_bytes: 2048 * MIB - 1,
+            cpus: 2.0,
+            time_limit: Duration::from_secs(10 * 60),
+            log_cap_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The submission's root directory.
+    pub context_dir: PathBuf,
+    /// Path of the Dockerfile inside the submission.
+    pub dockerfile: String,
+    pub limits: BuildLimits,
+    /// Where the packed context is written while it is sent (deleted afterwards); the
+    /// system temp directory when `None`.
+    pub scratch_dir: Option<PathBuf>,
+}
+
+impl BuildRequest {
+    pub fn new(context_dir: impl Into<PathBuf>) -> BuildRequest {
+        BuildRequest {
+            context_dir: context_dir.into(),
+            dockerfile: "Dockerfile".to_owned(),
+            limits: BuildLimits::default(),
+            scratch_dir: None,
+        }
+    }
+}
+
+/// How a submission build went.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOutcome {
+    /// `assay-sub:<hash>` when an image exists for the submission.
+    pub image: Option<String>,
+    pub image_id: Option<String>,
+    /// The image came from the content-addressed cache (no build ran).
+    pub cached: bool,
+    pub seconds: f64,
+    /// The tail of the build log.
+    pub log: String,
+    /// Why there is no image (a graded outcome).
+    pub failure: Option<SandboxFailure>,
+    /// What was sent to Docker; `None` when packing stopped early.
+    pub context: Option<ContextReport>,
+    /// The content hash the image is tagged with.
+    pub content_hash: Option<String>,
+}
+
+impl BuildOutcome {
+    fn failed(reason: String, seconds: f64) -> BuildOutcome {
+        BuildOutcome {
+            failure: Some(SandboxFailure::DidNotBuild { reason }),
+            seconds,
+            ..Default::default()
+        }
+    }
+
+    /// Copies the build's part into a run's report.
+    pub fn apply_to(&self, report: &mut SandboxReport) {
+        report.image_built = self.image.is_some();
+        report.build_cached = self.cached;
+        report.build_seconds = self.seconds;
+        report.build_log = self.log.clone();
+        if self.image_id.is_some() {
+            report.image_id = self.image_id.clone();
+        }
+        if let Some(f) = &self.failure {
+            report.failure = Some(f.clone());
+        }
+    }
+}
+
+/// Builds the submission at `req.context_dir`, or finds it in the cache. `Err` only when
+/// grading is impossible (Docker down, scratch space unwritable).
+pub async fn build_submission<B: Backend>(
+    backend: &B,
+    req: &BuildRequest,
+) -> Result<BuildOutcome, SandboxError> {
+    let started = Instant::now();
+    let scratch = req.scratch_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let (dir, dockerfile, cap) = (
+        req.context_dir.clone(),
+        req.dockerfile.clone(),
+        req.limits.context_max_bytes,
+    );
+    let packed =
+        tokio::task::spawn_blocking(move || pack_context(&dir, &dockerfile, cap, &scratch))
+            .await
+            .map_err(|e| SandboxError::Invalid(format!("the context packing task failed: {e}")))?;
+    let packed = match packed {
+        Ok(PackOutcome::Packed(p)) => p,
+        Ok(PackOutcome::NoDockerfile { dockerfile }) => {
+            return Ok(BuildOutcome::failed(
+                format!("there is no `{dockerfile}` in the submission"),
+                started.elapsed().as_secs_f64(),
+            ));
+        }
+        Ok(PackOutcome::TooLarge { limit_bytes }) => {
+            return Ok(BuildOutcome::failed(
+                format!(
+                    "context too large: more than {} MiB after .dockerignore",
+                    limit_bytes / MIB
+                ),
+                started.elapsed().as_secs_f64(),
+            ));
+        }
+        Err(SandboxError::Invalid(msg)) => {
+            return Ok(BuildOutcome::failed(msg, started.elapsed().as_secs_f64()));
+        }
+        Err(e) => return Err(e),
+    };
+
+    let bases = base_image_ids(backend, &req.context_dir.join(&req.dockerfile)).await?;
+    let hash = image_hash(&packed.hash, &bases);
+    let tag = format!("assay-sub:{}", &hash[..32]);
+    let mut outcome = BuildOutcome {
+        context: Some(packed.report.clone()),
+        content_hash: Some(hash.clone()),
+        ..Default::default()
+    };
+    if let Some(facts) = backend.image_facts(&tag).await? {
+        tracing::info!(%tag, "submission image found in the cache");
+        outcome.image = Some(tag);
+        outcome.image_id = Some(facts.id);
+        outcome.cached = true;
+        outcome.seconds = started.elapsed().as_secs_f64();
+        outcome.log = "(image taken from the cache: no build ran)\n".to_owned();
+        return Ok(outcome);
+    }
+
+    let mut image_labels = HashMap::new();
+    image_labels.insert(labels::MANAGED.to_owned(), "true".to_owned());
+    image_labels.insert(labels::KIND.to_owned(), "submission".to_owned());
+    image_labels.insert(labels::CONTENT_HASH.to_owned(), hash);
+    let result = backend
+        .build_image(ImageBuild {
+            context_tar: &packed.tar,
+            tag: &tag,
+            dockerfile: &req.dockerfile,
+            labels: image_labels,
+            resources: Some(BuildResources {
+                memory_bytes: req.limits.memory_bytes,
+                cpus: req.limits.cpus,
+            }),
+            time_limit: req.limits.time_limit,
+            log_cap_bytes: req.limits.log_cap_bytes,
+        })
+        .await?;
+    drop(packed);
+    outcome.seconds = started.elapsed().as_secs_f64();
+    outcome.log = result.log;
+    match result.end {
+        BuildEnd::Built { image_id } => {
+            outcome.image = Some(tag);
+            outcome.image_id = Some(image_id);
+        }
+        BuildEnd::Failed { reason } => {
+            outcome.failure = Some(SandboxFailure::DidNotBuild {
+                reason: assay_model::truncate_text(reason.trim(), 2000).0,
+            });
+        }
+        BuildEnd::TimedOut => {
+            outcome.failure = Some(SandboxFailure::BuildTimedOut {
+                limit_seconds: req.limits.time_limit.as_secs(),
+            });
+        }
+    }
+    Ok(outcome)
+}
+
+/// The tag hash: the context's content hash and the ids of the local images it builds on,
+/// so a rebuilt base image invalidates the cache.
+pub(crate) fn image_hash(context_hash: &str, bases: &[(String, String)]) -> String {
+    let mut h = Sha256::new();
+    h.update(context_hash.as_bytes());
+    for (name, id) in bases {
+        h.update(b"\0");
+        h.update(name.as_bytes());
+        h.update(b"=");
+        h.update(id.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// (image, id) of each `FROM` image of `dockerfile` that exists locally.
+pub(crate) async fn base_image_ids<B: Backend>(
+    backend: &B,
+    dockerfile: &Path,
+) -> Result<Vec<(String, String)>, SandboxError> {
+    let text = match tokio::fs::read(dockerfile).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 20)]).into_owned(),
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    for image in from_images(&text) {
+        if let Some(facts) = backend.image_facts(&image).await? {
+            out.push((image, facts.id));
+        }
+    }
+    Ok(out)
+}
+
+/// The external images named by `FROM` lines (not `scratch`, not earlier stages, not
+/// references with build arguments).
+pub(crate) fn from_images(dockerfile: &str) -> Vec<String> {
+    let mut stages: Vec<String> = Vec::new();
+    let mut images = Vec::new();
+    for line in dockerfile.lines() {
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let mut rest = words.skip_while(|w| w.starts_with("--"));
+        let Some(image) = rest.next() else { continue };
+        let image = image.to_owned();
+        if rest.next().is_some_and(|w| w.eq_ignore_ascii_case("AS"))
+            && let Some(stage) = rest.next()
+        {
+            stages.push(stage.to_ascii_lowercase());
+        }
+        if image.eq_ignore_ascii_case("scratch")
+            || image.contains('$')
+            || stages[..stages.len().saturating_sub(1)]
+                .iter()
+                .any(|s| *s == image.to_ascii_lowercase())
+            || images.contains(&image)
+        {
+            continue;
+        }
+        images.push(image);
+    }
+    images
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_lines_name_external_images_only() {
+        let df = "FROM --platform=linux/amd64 rust:1 AS build\nRUN x\n\
+                  from debian:bookworm-slim\nFROM build AS again\nFROM scratch\nFROM ${BASE}\n";
+        assert_eq!(from_images(df), ["rust:1", "debian:bookworm-slim"]);
+    }
+
+    #[test]
+    fn image_hash_depends_on_bases() {
+        let a = image_hash("c", &[]);
+        let b = image_hash("c", &[("debian".into(), "sha256:1".into())]);
+        let c = image_hash("c", &[("debian".into(), "sha256:2".into())]);
+        assert_ne!(a, b);
+        assert_ne!(b, c);
+    }
+}

@@ -1,0 +1,159 @@
+//! Labels on everything assay creates in Docker, and who owns it: the basis of cleanup and gc.
+
+use std::collections::HashMap;
+
+/// Present (`true`) on every container, network, volume and image assay creates.
+pub const MANAGED: &str = "assay.managed";
+/// The run id a resource belongs to.
+pub const RUN: &str = "assay.run";
+/// The pid of the assay process that created the resource.
+pub const PID: &str = "assay.pid";
+/// The start time (in clock ticks since boot, `/proc/<pid>/stat` field 22) of that process,
+/// so that a recycled pid does not keep a dead run's leftovers alive.
+pub const PID_START: &str = "assay.pid-start";
+/// On images: the content hash they were built from.
+pub const CONTENT_HASH: &str = "assay.content-hash";
+/// On images: what the image is (`submission`, `recipe`).
+pub const KIND: &str = "assay.kind";
+/// On containers: the role in the run (`service`, `sidecar`).
+pub const ROLE: &str = "assay.role";
+
+/// The identity of this assay process, as recorded on what it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    pub start: Option<u64>,
+}
+
+impl Owner {
+    /// This process.
+    pub fn current() -> Owner {
+        let pid = std::process::id();
+        Owner {
+            pid,
+            start: process_start(pid),
+        }
+    }
+
+    /// Reads the owner back from a resource's labels (`None` when unlabelled).
+    pub fn from_labels(labels: &HashMap<String, String>) -> Option<Owner> {
+        let pid = labels.get(PID)?.parse().ok()?;
+        let start = labels.get(PID_START).and_then(|s| s.parse().ok());
+        Some(Owner { pid, start })
+    }
+
+    /// True while the process that created the resource still runs (same pid AND, when
+    /// recorded, same start time).
+    pub fn is_alive(&self) -> bool {
+        match process_start(self.pid) {
+            None => false,
+            Some(now) => self.start.is_none_or(|recorded| recorded == now),
+        }
+    }
+
+    /// The comment carried by this run's iptables rules (no spaces, so `iptables -S` output
+    /// splits on whitespace).
+    pub fn rule_comment(&self, run_id: &str) -> String {
+        let mut c = format!("{RUN}={run_id},{PID}={}", self.pid);
+        if let Some(start) = self.start {
+            c.push_str(&format!(",{PID_START}={start}"));
+        }
+        c
+    }
+
+    /// Parses [`Owner::rule_comment`] back into (run id, owner).
+    pub fn from_rule_comment(comment: &str) -> Option<(String, Owner)> {
+        let mut run = None;
+        let mut pid = None;
+        let mut start = None;
+        for part in comment.trim_matches('"').split(',') {
+            let (k, v) = part.split_once('=')?;
+            match k {
+                RUN => run = Some(v.to_owned()),
+                PID => pid = v.parse().ok(),
+                PID_START => start = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some((run?, Owner { pid: pid?, start }))
+    }
+}
+
+/// The labels for a resource of run `run_id` owned by `owner`.
+pub fn run_labels(run_id: &str, owner: &Owner) -> HashMap<String, String> {
+    let mut labels = HashMap::new();
+    labels.insert(MANAGED.to_owned(), "true".to_owned());
+    labels.insert(RUN.to_owned(), run_id.to_owned());
+    labels.insert(PID.to_owned(), owner.pid.to_string());
+    if let Some(start) = owner.start {
+        labels.insert(PID_START.to_owned(), start.to_string());
+    }
+    labels
+}
+
+/// `/proc/<pid>/stat` field 22 (start time), or `None` when no such process.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command (field 2) is in parentheses and may itself contain spaces or ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    // Fields from 3 on; start time is field 22, i.e. index 19 here.
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True when `run_id` is usable in Docker names and iptables comments.
+pub fn valid_run_id(run_id: &str) -> bool {
+    !run_id.is_empty()
+        && run_id.len() <= 48
+        && run_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && run_id.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_process_is_alive_and_a_wrong_start_time_is_not() {
+        let me = Owner::current();
+        assert!(me.start.is_some());
+        assert!(me.is_alive());
+        let impostor = Owner {
+            pid: me.pid,
+            start: me.start.map(|s| s + 1),
+        };
+        assert!(!impostor.is_alive());
+        assert!(
+            !Owner {
+                pid: u32::MAX - 1,
+                start: None
+            }
+            .is_alive()
+        );
+    }
+
+    #[test]
+    fn rule_comment_round_trips() {
+        let owner = Owner {
+            pid: 42,
+            start: Some(7),
+        };
+        let c = owner.rule_comment("run-1");
+        assert!(!c.contains(' '));
+        assert_eq!(
+            Owner::from_rule_comment(&format!("\"{c}\"")),
+            Some(("run-1".to_owned(), owner))
+        );
+    }
+
+    #[test]
+    fn run_ids_are_restricted() {
+        assert!(valid_run_id("run-1.a_b"));
+        assert!(!valid_run_id(""));
+        assert!(!valid_run_id("-x"));
+        assert!(!valid_run_id("a b"));
+        assert!(!valid_run_id("a,b"));
+        assert!(!valid_run_id(&"a".repeat(49)));
+    }
+}

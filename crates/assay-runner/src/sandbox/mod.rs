@@ -1,0 +1,62 @@
+//! Hardened Docker sandboxes: build a submission, run it beside its sidecars on a network
+//! that reaches nothing, exercise and measure it, and leave nothing behind.
+//!
+//! * [`ensure_images`]: the base and sidecar images assay needs (idempotent).
+//! * [`build_submission`]: the submission's Dockerfile, safely packed, capped, cached.
+//! * [`Sandbox::start`]: network + firewall, sidecars, hardened service, health.
+//! * [`cleanup_run`] / [`gc`]: removal of a run's resources from a signal handler, and of
+//!   whatever killed runs left.
+//!
+//! The engine sits behind [`Backend`]; [`DockerBackend`] implements it.
+
+mod backend;
+mod build;
+mod context;
+mod docker;
+mod dockerignore;
+mod error;
+mod firewall;
+mod health;
+mod images;
+mod labels;
+mod run;
+mod seccomp;
+mod spec;
+mod tail;
+
+pub use backend::{
+    Backend, BuildEnd, BuildResources, BuildResult, CleanupReport, ExecResult, GcReport,
+    ImageBuild, ImageFacts, UsageSample, WorkloadState,
+};
+pub use build::{BuildLimits, BuildOutcome, BuildRequest, build_submission};
+pub use context::{ContextReport, SkippedEntry};
+pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
+pub use error::SandboxError;
+pub use images::{
+    BASE_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig, ImagesReport, PruneReport,
+    ensure_images, ensure_images_with, prune_submission_images,
+};
+pub use labels::{MANAGED as LABEL_MANAGED, Owner, PID as LABEL_PID, RUN as LABEL_RUN};
+pub use run::{
+    DEFAULT_LOG_CAP, ExitStatus, KillReason, ResourceUsage, RestartReport, Sandbox, StopReport,
+};
+pub use seccomp::PROFILE as SECCOMP_PROFILE;
+pub use spec::{
+    Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec, SidecarHardening,
+    SidecarSpec, TmpfsMount,
+};
+
+/// Removes everything of run `run_id` (containers, networks, volumes, firewall rules).
+/// Idempotent; meant for the CLI's Ctrl-C / SIGTERM handler.
+pub async fn cleanup_run<B: Backend>(
+    backend: &B,
+    run_id: &str,
+) -> Result<CleanupReport, SandboxError> {
+    backend.cleanup_run(run_id).await
+}
+
+/// Removes what killed runs left: everything labelled `assay.managed=true` whose `assay.pid`
+/// is no longer alive, and orphaned `assay-*` firewall rules.
+pub async fn gc<B: Backend>(backend: &B) -> Result<GcReport, SandboxError> {
+    backend.gc().await
+}

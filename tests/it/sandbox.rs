@@ -1,0 +1,1158 @@
+//! End-to-end tests of the hardened Docker sandbox: hostile submissions (tests/fixtures/hostile)
+//! against real Docker, one test per attack, each checking the runner stays up and small, the
+//! run ends in its limits with the right outcome, and nothing of it is left behind.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assay_model::SandboxFailure;
+use assay_runner::sandbox::{
+    Backend, BuildLimits, BuildOutcome, BuildRequest, DockerBackend, DockerConfig, Hardening,
+    HealthCheck, ImageRecipe, KillReason, Sandbox, SandboxSpec, Seccomp, ServiceSpec, SidecarSpec,
+    TmpfsMount, build_submission, cleanup_run, ensure_images, gc, prune_submission_images,
+};
+use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, ListNetworksOptions,
+    ListVolumesOptions, StatsOptions,
+};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MIB: u64 = 1024 * 1024;
+const BASE_TAG: &str = "assay-test/hostile-base:1";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile")
+}
+
+fn run_id(name: &str) -> String {
+    format!("it-{name}-{}", std::process::id())
+}
+
+/// Docker, with the hostile base image (built once, then found by its content hash).
+async fn backend() -> DockerBackend {
+    let backend = DockerBackend::connect()
+        .await
+        .expect("Docker must be reachable");
+    ensure_images(
+        &backend,
+        &[ImageRecipe::new(BASE_TAG, fixtures().join("base"))],
+    )
+    .await
+    .expect("the hostile base image builds");
+    backend
+}
+
+async fn build_dir(backend: &DockerBackend, dir: &Path, limits: BuildLimits) -> BuildOutcome {
+    let scratch = tempfile::tempdir().expect("scratch");
+    let mut req = BuildRequest::new(dir);
+    req.limits = limits;
+    req.scratch_dir = Some(scratch.path().to_path_buf());
+    let out = build_submission(backend, &req).await.expect("build runs");
+    // The packed context is gone: nothing is left in the scratch space.
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).expect("ls").count(),
+        0,
+        "scratch space not emptied"
+    );
+    out
+}
+
+/// The image of fixture `name` (built on first use, cached after).
+async fn image(backend: &DockerBackend, name: &str) -> String {
+    let out = build_dir(backend, &fixtures().join(name), BuildLimits::default()).await;
+    assert!(
+        out.failure.is_none(),
+        "{name} did not build: {:?}\n{}",
+        out.failure,
+        out.log
+    );
+    out.image.expect("an image")
+}
+
+fn spec(run: &str, image: &str) -> SandboxSpec {
+    let mut service = ServiceSpec::new(image, 8080);
+    service.health = HealthCheck {
+        path: "/health".into(),
+        timeout: Duration::from_secs(30),
+        interval: Duration::from_millis(200),
+        request_timeout: Duration::from_secs(1),
+    };
+    service.stop_grace = Duration::from_secs(3);
+    SandboxSpec {
+        run_id: run.to_owned(),
+        service,
+        sidecars: Vec::new(),
+        hardening: Hardening {
+            memory_bytes: 128 * MIB,
+            tmp: TmpfsMount::new("/tmp", 32 * MIB),
+            log_max_size_bytes: MIB,
+            log_max_files: 2,
+            sample_interval: Duration::from_millis(250),
+            ..Hardening::default()
+        },
+    }
+}
+
+/// Starts a sandbox and checks the service container has no host path mounted.
+async fn start(backend: &DockerBackend, spec: SandboxSpec) -> Sandbox {
+    let sandbox = Sandbox::start(backend, spec).await.expect("sandbox starts");
+    let name = format!("assay-{}-service", sandbox.run_id());
+    let inspect = backend
+        .client()
+        .inspect_container(&name, None::<InspectContainerOptions>)
+        .await
+        .expect("inspect service");
+    assert!(
+        inspect.mounts.unwrap_or_default().is_empty(),
+        "a mount reached the service"
+    );
+    let hc = inspect.host_config.expect("host config");
+    assert!(
+        hc.binds.unwrap_or_default().is_empty(),
+        "a bind mount reached the service"
+    );
+    assert_eq!(hc.privileged, Some(false));
+    sandbox
+}
+
+/// Tears down and checks nothing of the run is left, and the runner stayed small.
+async fn finish(backend: &DockerBackend, sandbox: Sandbox) -> assay_model::SandboxReport {
+    let run = sandbox.run_id().to_owned();
+    let started = Instant::now();
+    let report = sandbox.finish(64 * 1024).await.expect("teardown");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "teardown took {:?}",
+        started.elapsed()
+    );
+    assert_clean(backend, &run).await;
+    assert_runner_memory();
+    report
+}
+
+fn label_filter(run: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_owned(), vec![format!("assay.run={run}")])])
+}
+
+async fn assert_clean(backend: &DockerBackend, run: &str) {
+    let docker = backend.client();
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(label_filter(run)),
+            ..Default::default()
+        }))
+        .await
+        .expect("list containers");
+    assert!(containers.is_empty(), "containers left: {containers:?}");
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(label_filter(run)),
+        }))
+        .await
+        .expect("list networks");
+    assert!(networks.is_empty(), "networks left: {networks:?}");
+    let volumes = docker
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(label_filter(run)),
+        }))
+        .await
+        .expect("list volumes");
+    assert!(
+        volumes.volumes.unwrap_or_default().is_empty(),
+        "volumes left"
+    );
+    for cmd in ["iptables", "ip6tables"] {
+        let out = std::process::Command::new(cmd)
+            .args(["-w", "10", "-S", "INPUT"])
+            .output()
+            .expect("iptables runs");
+        let rules = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !rules.contains(&format!("assay.run={run},")),
+            "{cmd} rules left: {rules}"
+        );
+    }
+}
+
+/// The test process (one per test under nextest) never grew past 512 MiB.
+fn assert_runner_memory() {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let hwm_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM");
+    assert!(hwm_kib < 512 * 1024, "runner peak memory {hwm_kib} KiB");
+}
+
+/// A GET from the host, reading at most `cap` bytes.
+async fn get(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+    cap: usize,
+) -> Result<(u16, Vec<u8>), String> {
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        while buf.len() < cap {
+            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        buf.truncate(cap);
+        let text = String::from_utf8_lossy(&buf[..buf.len().min(64)]).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| format!("no status in {text:?}"))?;
+        let body = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| buf[i + 4..].to_vec())
+            .unwrap_or_default();
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_owned()))
+}
+
+async fn get_text(sandbox: &Sandbox, path: &str, timeout: Duration) -> String {
+    let addr = sandbox.service_addr().expect("service address");
+    let (_, body) = get(addr, path, timeout, 64 * 1024)
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// Polls the service log until it has `RESULT key=…`; returns the value.
+async fn wait_result(sandbox: &Sandbox, key: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    let needle = format!("RESULT {key}=");
+    loop {
+        let logs = sandbox.logs(256 * 1024).await.expect("logs");
+        if let Some(line) = logs.lines().rev().find(|l| l.starts_with(&needle)) {
+            return line[needle.len()..].to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no `{needle}` in the log within {timeout:?}:\n{logs}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_exit(sandbox: &Sandbox, timeout: Duration) -> assay_runner::sandbox::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(exit) = sandbox.exit_status().await.expect("state") {
+            return exit;
+        }
+        assert!(Instant::now() < deadline, "the service still runs");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Infrastructure and builds
+
+#[tokio::test]
+async fn docker_unreachable_is_one_clear_infrastructure_error() {
+    let err = DockerBackend::connect_with(DockerConfig {
+        endpoint: "unix:///nonexistent/docker.sock".into(),
+        call_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect_err("no Docker there");
+    assert!(err.is_infrastructure(), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("systemctl start docker"), "{msg}");
+    assert!(msg.contains("DOCKER_HOST"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_is_cached_by_content_and_failures_are_outcomes() {
+    let backend = backend().await;
+    // Same content: the second build is a cache hit.
+    let first = image(&backend, "neverhealthy").await;
+    let again = build_dir(
+        &backend,
+        &fixtures().join("neverhealthy"),
+        BuildLimits::default(),
+    )
+    .await;
+    assert!(again.cached);
+    assert_eq!(again.image.as_deref(), Some(first.as_str()));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No Dockerfile.
+    let out = build_dir(&backend, dir.path(), BuildLimits::default()).await;
+    assert!(
+        matches!(&out.failure, Some(SandboxFailure::DidNotBuild { reason }) if reason.contains("Dockerfile")),
+        "{:?}",
+        out.failure
+    );
+    // A failing RUN: the log is kept as evidence.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {BASE_TAG}\nRUN echo compiling-the-candidate && exit 3\n"),
+    )
+    .expect("write");
+    let out = build_dir(&backend, dir.path(), BuildLimits::default()).await;
+    assert!(matches!(
+        out.failure,
+        Some(SandboxFailure::DidNotBuild { .. })
+    ));
+    assert!(out.log.contains("compiling-the-candidate"), "{}", out.log);
+    assert!(out.image.is_none());
+    // A bad Dockerfile.
+    std::fs::write(dir.path().join("Dockerfile"), "FROOM nothing\n").expect("write");
+    let out = build_dir(&backend, dir.path(), BuildLimits::default()).await;
+    assert!(
+        matches!(out.failure, Some(SandboxFailure::DidNotBuild { .. })),
+        "{out:?}"
+    );
+    // Too large a context.
+    std::fs::write(dir.path().join("Dockerfile"), format!("FROM {BASE_TAG}\n")).expect("write");
+    std::fs::write(dir.path().join("blob"), vec![7u8; 2 * MIB as usize]).expect("write");
+    let out = build_dir(
+        &backend,
+        dir.path(),
+        BuildLimits {
+            context_max_bytes: MIB,
+            ..BuildLimits::default()
+        },
+    )
+    .await;
+    assert!(
+        matches!(&out.failure, Some(SandboxFailure::DidNotBuild { reason }) if reason.contains("context too large")),
+        "{:?}",
+        out.failure
+    );
+    assert_runner_memory();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_past_its_time_limit_is_cancelled() {
+    let backend = backend().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = format!("sleep 97{}", std::process::id() % 10);
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {BASE_TAG}\nRUN {marker}\n"),
+    )
+    .expect("write");
+    let started = Instant::now();
+    let out = build_dir(
+        &backend,
+        dir.path(),
+        BuildLimits {
+            time_limit: Duration::from_secs(4),
+            ..BuildLimits::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        out.failure,
+        Some(SandboxFailure::BuildTimedOut { limit_seconds: 4 })
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // The cancelled build's container does not linger.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let containers = backend
+            .client()
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                ..Default::default()
+            }))
+            .await
+            .expect("list");
+        if !containers
+            .iter()
+            .any(|c| c.command.as_deref().unwrap_or("").contains(&marker))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the build container lingers");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_runner_memory();
+}
+
+/// Removes a one-off image a test built (fixtures stay cached).
+async fn remove_image(backend: &DockerBackend, out: &BuildOutcome) {
+    if let Some(tag) = &out.image {
+        let _ = backend
+            .client()
+            .remove_image(
+                tag,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+    }
+}
+
+/// A submission next to an `outside/` directory holding a marker file.
+fn submission_beside_outside(fixture: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let top = tempfile::tempdir().expect("tempdir");
+    let sub = top.path().join("sub");
+    let outside = top.path().join("outside");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::write(outside.join("marker.txt"), "ASSAY-OUTSIDE-MARKER\n").expect("write");
+    for entry in std::fs::read_dir(fixtures().join(fixture)).expect("fixture") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), sub.join(entry.file_name())).expect("copy");
+    }
+    (top, sub, outside)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_symlinks_out_of_the_submission_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let backend = backend().await;
+    let (_top, sub, outside) = submission_beside_outside("symlinks");
+    symlink(outside.join("marker.txt"), sub.join("abs")).expect("symlink");
+    symlink("/etc/shadow", sub.join("shadow")).expect("symlink");
+    symlink("/etc", sub.join("absdir")).expect("symlink");
+    symlink("../outside/marker.txt", sub.join("rel")).expect("symlink");
+    symlink("../outside", sub.join("dirlink")).expect("symlink");
+    symlink("..", sub.join("up")).expect("symlink");
+    symlink("app.py", sub.join("inside")).expect("symlink");
+    // A fresh context every time, so the build (and its leak check) really runs.
+    std::fs::write(sub.join("nonce.txt"), format!("{:?}", Instant::now())).expect("write");
+    let before = std::fs::read(outside.join("marker.txt")).expect("read");
+
+    // The Dockerfile's RUN fails the build if the marker or /etc/shadow made it in.
+    let out = build_dir(&backend, &sub, BuildLimits::default()).await;
+    assert!(out.failure.is_none(), "{:?}\n{}", out.failure, out.log);
+    let context = out.context.clone().expect("context report");
+    let mut skipped: Vec<&str> = context.skipped.iter().map(|s| s.path.as_str()).collect();
+    skipped.sort_unstable();
+    assert_eq!(skipped, ["abs", "absdir", "dirlink", "rel", "shadow", "up"]);
+    assert_eq!(context.symlinks, 1);
+    remove_image(&backend, &out).await;
+    assert_eq!(
+        std::fs::read(outside.join("marker.txt")).expect("read"),
+        before
+    );
+    assert_runner_memory();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_dotdot_copy_is_refused() {
+    let backend = backend().await;
+    let (_top, sub, _outside) = submission_beside_outside("dotdot");
+    let out = build_dir(&backend, &sub, BuildLimits::default()).await;
+    assert!(
+        matches!(&out.failure, Some(SandboxFailure::DidNotBuild { .. })),
+        "{:?}",
+        out.failure
+    );
+    assert!(out.image.is_none());
+    assert!(!out.log.contains("ASSAY-OUTSIDE-MARKER"));
+    // And a Dockerfile path pointing out of the submission is refused too.
+    let scratch = tempfile::tempdir().expect("scratch");
+    let mut req = BuildRequest::new(&sub);
+    req.dockerfile = "../outside/marker.txt".into();
+    req.scratch_dir = Some(scratch.path().to_path_buf());
+    let out = build_submission(&backend, &req).await.expect("build runs");
+    assert!(matches!(
+        out.failure,
+        Some(SandboxFailure::DidNotBuild { .. })
+    ));
+    assert_runner_memory();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource attacks
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_bomb_is_held_by_the_pids_limit() {
+    let backend = backend().await;
+    let image = image(&backend, "forkbomb").await;
+    let mut spec = spec(&run_id("forkbomb"), &image);
+    spec.hardening.memory_bytes = 256 * MIB;
+    let mut sandbox = start(&backend, spec).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    // The bomb reports once its first fork is refused (EAGAIN: the pids limit).
+    let bomb = wait_result(&sandbox, "bomb", Duration::from_secs(20)).await;
+    assert!(bomb.ends_with("error=EAGAIN"), "{bomb}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stats = backend
+        .client()
+        .stats(
+            &format!("assay-{}-service", sandbox.run_id()),
+            Some(StatsOptions {
+                stream: false,
+                one_shot: true,
+            }),
+        )
+        .next()
+        .await
+        .expect("a sample")
+        .expect("stats");
+    let pids = stats.pids_stats.and_then(|p| p.current).unwrap_or(0);
+    assert!(pids > 200 && pids <= 256, "pids {pids}");
+    // The service (already listening) still answers.
+    assert_eq!(
+        sandbox
+            .wait_healthy(Duration::from_secs(10))
+            .await
+            .expect("health"),
+        None
+    );
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_bomb_is_oom_killed() {
+    let backend = backend().await;
+    let image = image(&backend, "membomb").await;
+    let sandbox = start(&backend, spec(&run_id("membomb"), &image)).await;
+    assert!(sandbox.is_healthy());
+    assert!(
+        get_text(&sandbox, "/bomb", Duration::from_secs(5))
+            .await
+            .contains("allocating")
+    );
+    let exit = wait_exit(&sandbox, Duration::from_secs(30)).await;
+    assert_eq!(exit.code, 137);
+    assert!(exit.oom);
+    let peak = sandbox.usage().peak_memory_bytes.expect("peak memory");
+    assert!(peak > 64 * MIB && peak <= 129 * MIB, "peak {peak}");
+    let report = finish(&backend, sandbox).await;
+    assert!(report.cpu_seconds.is_some_and(|s| s > 0.0));
+}
+
+async fn disk_fill(
+    name: &str,
+    target: &str,
+    tweak: impl FnOnce(&mut SandboxSpec),
+) -> (String, Sandbox, DockerBackend) {
+    let backend = backend().await;
+    let image = image(&backend, "diskfill").await;
+    let mut spec = spec(&run_id(name), &image);
+    spec.service.env.insert("TARGET_DIR".into(), target.into());
+    tweak(&mut spec);
+    let sandbox = start(&backend, spec).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    let result = wait_result(&sandbox, "fill", Duration::from_secs(60)).await;
+    (result, sandbox, backend)
+}
+
+fn written_mb(result: &str) -> u64 {
+    result
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("written_mb="))
+        .and_then(|v| v.parse().ok())
+        .expect("written_mb")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_fill_of_tmp_stops_at_the_tmpfs_cap() {
+    let (result, sandbox, backend) = disk_fill("fill-tmp", "/tmp", |_| {}).await;
+    assert!(result.contains("error=ENOSPC"), "{result}");
+    assert!(written_mb(&result) <= 32, "{result}");
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_fill_of_the_root_filesystem_is_refused() {
+    let (result, sandbox, backend) = disk_fill("fill-root", "/app", |_| {}).await;
+    assert!(result.contains("error=EROFS"), "{result}");
+    assert_eq!(written_mb(&result), 0);
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_fill_of_a_writable_home_stops_at_its_cap() {
+    let (result, sandbox, backend) = disk_fill("fill-home", "/home/app", |spec| {
+        spec.hardening.writable_home = Some(TmpfsMount::new("/home/app", 16 * MIB));
+        spec.service.env.insert("HOME".into(), "/home/app".into());
+    })
+    .await;
+    assert!(result.contains("error=ENOSPC"), "{result}");
+    assert!(written_mb(&result) <= 16, "{result}");
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_fill_of_a_writable_root_is_killed_by_the_watchdog() {
+    let backend = backend().await;
+    let image = image(&backend, "diskfill").await;
+    let mut spec = spec(&run_id("fill-rw"), &image);
+    spec.service.env.insert("TARGET_DIR".into(), "/app".into());
+    spec.service.env.insert("MAX_MB".into(), "400".into());
+    spec.hardening.read_only_rootfs = false;
+    spec.hardening.writable_layer_cap_bytes = 32 * MIB;
+    spec.hardening.watchdog_interval = Duration::from_millis(500);
+    let sandbox = Sandbox::start(&backend, spec)
+        .await
+        .expect("sandbox starts");
+    // Killed before or after becoming healthy, but killed, and for its disk.
+    let exit = wait_exit(&sandbox, Duration::from_secs(60)).await;
+    assert_eq!(exit.code, 137);
+    assert!(!exit.oom, "a disk kill is not an OOM");
+    match sandbox.kill_reason() {
+        Some(KillReason::WritableLayer { bytes, cap_bytes }) => {
+            assert_eq!(cap_bytes, 32 * MIB);
+            assert!(bytes > 32 * MIB && bytes < 400 * MIB, "{bytes}");
+        }
+        other => panic!("expected a writable-layer kill, got {other:?}"),
+    }
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_flood_keeps_logs_capped() {
+    let backend = backend().await;
+    let image = image(&backend, "flood").await;
+    let sandbox = start(&backend, spec(&run_id("flood"), &image)).await;
+    assert!(sandbox.is_healthy());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let logs = sandbox.logs(64 * 1024).await.expect("logs");
+    assert!(logs.len() <= 64 * 1024 + 100, "{} bytes", logs.len());
+    assert!(logs.contains("flood") || logs.contains("EEEE"));
+    // On disk: at most max-file files of about max-size each.
+    let inspect = backend
+        .client()
+        .inspect_container(
+            &format!("assay-{}-service", sandbox.run_id()),
+            None::<InspectContainerOptions>,
+        )
+        .await
+        .expect("inspect");
+    let log_path = PathBuf::from(inspect.log_path.expect("log path"));
+    let dir = log_path.parent().expect("log dir");
+    let prefix = log_path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let on_disk: u64 = std::fs::read_dir(dir)
+        .expect("log dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    assert!(on_disk <= 3 * MIB, "{on_disk} bytes of logs on disk");
+    // Still answering.
+    let mut sandbox = sandbox;
+    assert_eq!(
+        sandbox
+            .wait_healthy(Duration::from_secs(10))
+            .await
+            .expect("health"),
+        None
+    );
+    let report = finish(&backend, sandbox).await;
+    assert!(report.service_log.len() <= 64 * 1024 + 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network attacks
+
+async fn egress_sandbox(name: &str) -> (DockerBackend, Sandbox) {
+    let backend = backend().await;
+    let image = image(&backend, "egress").await;
+    let sandbox = start(&backend, spec(&run_id(name), &image)).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    (backend, sandbox)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_to_a_public_name_fails() {
+    let (backend, sandbox) = egress_sandbox("egress-name").await;
+    let probe = get_text(
+        &sandbox,
+        "/probe?host=example.com&port=80&timeout=3",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_ne!(probe, "connected");
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_to_a_public_ip_fails() {
+    let (backend, sandbox) = egress_sandbox("egress-ip").await;
+    // 198.51.100.7: TEST-NET-2, documentation only; the internal network drops it anyway.
+    let probe = get_text(
+        &sandbox,
+        "/probe?host=198.51.100.7&port=80&timeout=3",
+        Duration::from_secs(15),
+    )
+    .await;
+    assert_ne!(probe, "connected");
+    finish(&backend, sandbox).await;
+}
+
+/// Every address of this host, plus the bridge's link-local one as seen from the container.
+fn host_addresses(bridge: &str) -> Vec<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-o", "addr", "show"])
+        .output()
+        .expect("ip addr");
+    let mut addrs = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (Some(dev), Some(pos)) = (
+            words.get(1),
+            words.iter().position(|w| *w == "inet" || *w == "inet6"),
+        ) else {
+            continue;
+        };
+        let Some(addr) = words.get(pos + 1).and_then(|a| a.split('/').next()) else {
+            continue;
+        };
+        let Ok(ip) = addr.parse::<IpAddr>() else {
+            continue;
+        };
+        if ip.is_loopback() {
+            continue;
+        }
+        match ip {
+            IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => {
+                if *dev == bridge {
+                    addrs.push(format!("{v6}%eth0"));
+                }
+            }
+            _ => addrs.push(ip.to_string()),
+        }
+    }
+    addrs
+}
+
+/// The host's IPv4 address on `bridge` (the gateway of the network behind it).
+fn bridge_ipv4(bridge: &str) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", bridge])
+        .output()
+        .expect("ip addr");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .map(str::to_owned)
+        .expect("the bridge has an IPv4 address")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_steps_cannot_reach_the_grading_host() {
+    let backend = backend().await;
+    let listener = match tokio::net::TcpListener::bind("[::]:0").await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind("0.0.0.0:0")
+            .await
+            .expect("bind"),
+    };
+    let port = listener.local_addr().expect("addr").port();
+    // The build network exists once the base image is ensured; its bridge is assay-build0.
+    let targets = host_addresses("assay-build0");
+    assert!(
+        targets.contains(&bridge_ipv4("assay-build0")),
+        "{targets:?}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list: Vec<String> = targets.iter().map(|t| format!("{t:?}")).collect();
+    std::fs::write(
+        dir.path().join("probe.py"),
+        format!(
+            "# Tries every host address from a build step.\nimport socket\n\
+             for host in [{}]:\n    try:\n        socket.create_connection((host, {port}), timeout=1).close()\n\
+             \x20       print('REACHED', host)\n    except OSError as e:\n        print('blocked', host, e)\n",
+            list.join(", ")
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {BASE_TAG}\nCOPY probe.py /probe.py\nRUN python3 /probe.py\n"),
+    )
+    .expect("write");
+    let out = build_dir(&backend, dir.path(), BuildLimits::default()).await;
+    assert!(out.failure.is_none(), "{:?}\n{}", out.failure, out.log);
+    assert!(out.log.contains("blocked"), "{}", out.log);
+    assert!(!out.log.contains("REACHED"), "{}", out.log);
+    remove_image(&backend, &out).await;
+    let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "the host listener got a connection from a build"
+    );
+    assert_runner_memory();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_to_the_grading_host_is_dropped() {
+    let (backend, sandbox) = egress_sandbox("egress-host").await;
+    // A listener on every host address, IPv4 and IPv6.
+    let listener = match tokio::net::TcpListener::bind("[::]:0").await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind("0.0.0.0:0")
+            .await
+            .expect("bind"),
+    };
+    let port = listener.local_addr().expect("addr").port();
+    let bridge = sandbox.backend_run().bridge.clone();
+    let targets = host_addresses(&bridge);
+    let gateway = bridge_ipv4(&bridge);
+    assert!(
+        targets.contains(&gateway),
+        "the gateway {gateway} must be among {targets:?}"
+    );
+    for target in &targets {
+        let probe = get_text(
+            &sandbox,
+            &format!("/probe?host={target}&port={port}&timeout=2"),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_ne!(
+            probe, "connected",
+            "the sandbox reached the host at {target}"
+        );
+    }
+    // Nothing arrived...
+    let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "the host listener got a connection: {accepted:?}"
+    );
+    // ...although the listener works.
+    let _client = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("local connect");
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), listener.accept())
+            .await
+            .is_ok()
+    );
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
+    let backend = backend().await;
+    ensure_images(
+        &backend,
+        &ImageRecipe::standard(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sandbox-images")),
+    )
+    .await
+    .expect("sidecar images");
+    let image = image(&backend, "egress").await;
+    let mut spec = spec(&run_id("sidecar"), &image);
+    spec.sidecars
+        .push(SidecarSpec::postgres("db", "app", "secret", "app"));
+    spec.service.env.insert(
+        "DATABASE_URL".into(),
+        "postgres://app:secret@db:5432/app".into(),
+    );
+    let sandbox = start(&backend, spec).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    let probe = get_text(
+        &sandbox,
+        "/probe?host=db&port=5432",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(probe, "connected");
+    let db = sandbox.sidecar_addr("db").expect("db address");
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(SocketAddr::new(db, 5432)),
+    )
+    .await
+    .expect("in time")
+    .expect("the host reaches the sidecar");
+    finish(&backend, sandbox).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Misbehaving services
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_that_hangs_every_request_never_becomes_healthy_in_time() {
+    let backend = backend().await;
+    let image = image(&backend, "hang").await;
+    let mut spec = spec(&run_id("hang"), &image);
+    spec.service.health.timeout = Duration::from_secs(5);
+    let started = Instant::now();
+    let sandbox = start(&backend, spec).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    match sandbox.failure() {
+        Some(SandboxFailure::NeverHealthy { reason }) => {
+            assert!(reason.contains("no status line"), "{reason}");
+        }
+        other => panic!("expected NeverHealthy, got {other:?}"),
+    }
+    let report = finish(&backend, sandbox).await;
+    assert!(!report.became_healthy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_streaming_endless_invalid_utf8_is_read_capped() {
+    let backend = backend().await;
+    let image = image(&backend, "badutf8").await;
+    let sandbox = start(&backend, spec(&run_id("badutf8"), &image)).await;
+    // The status line is enough: healthy despite the endless body.
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    let (status, body) = get(
+        sandbox.service_addr().expect("addr"),
+        "/",
+        Duration::from_secs(5),
+        256 * 1024,
+    )
+    .await
+    .expect("GET /");
+    assert_eq!(status, 200);
+    assert!(body.len() < 256 * 1024 && String::from_utf8(body).is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let logs = sandbox.logs(16 * 1024).await.expect("logs");
+    assert!(logs.len() <= 16 * 1024 + 100);
+    assert!(logs.contains('\u{fffd}'));
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_ignoring_sigterm_is_killed_after_the_grace() {
+    let backend = backend().await;
+    let image = image(&backend, "sigterm").await;
+    let mut spec = spec(&run_id("sigterm-ignored"), &image);
+    spec.service.env.insert("IGNORE_TERM".into(), "1".into());
+    let mut sandbox = start(&backend, spec).await;
+    assert!(sandbox.is_healthy());
+    assert_eq!(
+        wait_result(&sandbox, "sigterm", Duration::from_secs(5)).await,
+        "ignored"
+    );
+    let stop = sandbox
+        .stop_service(Duration::from_secs(2))
+        .await
+        .expect("stop");
+    assert!(stop.killed_after_grace, "{stop:?}");
+    assert!(
+        stop.seconds_to_exit >= 2.0 && stop.seconds_to_exit < 10.0,
+        "{stop:?}"
+    );
+    assert_eq!(stop.exit_code, Some(137));
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_stops_gracefully_and_comes_back_healthy() {
+    let backend = backend().await;
+    let image = image(&backend, "sigterm").await;
+    let mut sandbox = start(&backend, spec(&run_id("restart"), &image)).await;
+    assert!(sandbox.is_healthy());
+    let restart = sandbox.restart_service().await.expect("restart");
+    assert!(!restart.stop.killed_after_grace, "{restart:?}");
+    assert!(restart.stop.seconds_to_exit < 2.0, "{restart:?}");
+    assert_eq!(restart.failure, None);
+    assert!(sandbox.is_healthy());
+    let stop = sandbox
+        .stop_service(Duration::from_secs(5))
+        .await
+        .expect("stop");
+    assert!(!stop.killed_after_grace);
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_that_never_becomes_healthy_fails_within_the_limit() {
+    let backend = backend().await;
+    let image = image(&backend, "neverhealthy").await;
+    let mut spec = spec(&run_id("neverhealthy"), &image);
+    spec.service.health.timeout = Duration::from_secs(4);
+    let started = Instant::now();
+    let sandbox = start(&backend, spec).await;
+    assert!(started.elapsed() < Duration::from_secs(20));
+    match sandbox.failure() {
+        Some(SandboxFailure::NeverHealthy { reason }) => {
+            assert!(reason.contains("503"), "{reason}");
+        }
+        other => panic!("expected NeverHealthy, got {other:?}"),
+    }
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privileged_operations_are_refused() {
+    let backend = backend().await;
+    let image = image(&backend, "privileged").await;
+    let sandbox = start(&backend, spec(&run_id("privileged"), &image)).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    // A root image is a finding, not a refusal.
+    assert_eq!(sandbox.report().runs_as_root, Some(true));
+    let expect = [
+        ("raw_socket", "errno=EPERM"),
+        ("mknod", "errno=EPERM"),
+        ("mount", "errno=EPERM"),
+        ("proc_sys", "errno=EROFS"),
+        ("unshare_user", "errno=EPERM"),
+        ("chroot", "errno=EPERM"),
+        ("write_root", "errno=EROFS"),
+        ("docker_socket_absent", "ok"),
+        ("no_capabilities", "ok"),
+    ];
+    for (key, want) in expect {
+        let got = wait_result(&sandbox, key, Duration::from_secs(10)).await;
+        assert_eq!(got, want, "{key}");
+    }
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn io_uring_is_refused_by_the_seccomp_profile() {
+    let backend = backend().await;
+    let image = image(&backend, "iouring").await;
+    let sandbox = start(&backend, spec(&run_id("iouring"), &image)).await;
+    let ours = wait_result(&sandbox, "io_uring_setup", Duration::from_secs(10)).await;
+    assert!(ours == "errno=EPERM" || ours == "errno=ENOSYS", "{ours}");
+    finish(&backend, sandbox).await;
+
+    // Control: the engine's own 20.10 profile lets it through where the kernel allows it,
+    // so the refusal above is the profile's doing.
+    let io_uring_enabled = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+        .map(|v| v.trim() == "0")
+        .unwrap_or(true);
+    let mut spec = spec(&run_id("iouring-control"), &image);
+    spec.hardening.seccomp = Seccomp::EngineDefault;
+    let sandbox = start(&backend, spec).await;
+    let engine = wait_result(&sandbox, "io_uring_setup", Duration::from_secs(10)).await;
+    if io_uring_enabled {
+        assert_eq!(engine, "ok");
+    }
+    finish(&backend, sandbox).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_sandbox_cleans_up_and_cleanup_is_idempotent() {
+    let backend = backend().await;
+    let image = image(&backend, "sigterm").await;
+    let run = run_id("dropped");
+    let sandbox = start(&backend, spec(&run, &image)).await;
+    assert!(sandbox.is_healthy());
+    drop(sandbox);
+    assert_clean(&backend, &run).await;
+    let again = cleanup_run(&backend, &run).await.expect("cleanup");
+    assert_eq!(
+        (again.containers, again.networks, again.firewall_rules),
+        (0, 0, 0)
+    );
+    assert_runner_memory();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_removes_what_a_dead_run_left() {
+    let backend = backend().await;
+    let docker = backend.client();
+    // A pid that was alive and is no longer.
+    let mut child = std::process::Command::new("true").spawn().expect("spawn");
+    let dead_pid = child.id();
+    child.wait().expect("wait");
+    let dead_run = run_id("gc-dead");
+    let live_run = run_id("gc-live");
+    let labels = |run: &str, pid: u32| {
+        HashMap::from([
+            ("assay.managed".to_owned(), "true".to_owned()),
+            ("assay.run".to_owned(), run.to_owned()),
+            ("assay.pid".to_owned(), pid.to_string()),
+        ])
+    };
+    for (run, pid) in [(&dead_run, dead_pid), (&live_run, std::process::id())] {
+        docker
+            .create_network(NetworkCreateRequest {
+                name: format!("assay-{run}"),
+                internal: Some(true),
+                labels: Some(labels(run, pid)),
+                ..Default::default()
+            })
+            .await
+            .expect("network");
+        docker
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(format!("assay-{run}-service")),
+                    ..Default::default()
+                }),
+                ContainerCreateBody {
+                    image: Some(BASE_TAG.to_owned()),
+                    cmd: Some(vec!["true".to_owned()]),
+                    labels: Some(labels(run, pid)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("container");
+    }
+    let bridge = format!("assay-dead{:04x}", std::process::id() % 0xffff);
+    let comment = format!("assay.run={dead_run},assay.pid={dead_pid}");
+    let status = std::process::Command::new("iptables")
+        .args([
+            "-w",
+            "10",
+            "-I",
+            "INPUT",
+            "-i",
+            &bridge,
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "NEW",
+        ])
+        .args(["-m", "comment", "--comment", &comment, "-j", "DROP"])
+        .status()
+        .expect("iptables");
+    assert!(status.success());
+
+    let report = gc(&backend).await.expect("gc");
+    assert!(report.runs.contains(&dead_run), "{report:?}");
+    assert!(!report.runs.contains(&live_run), "{report:?}");
+    assert!(report.removed.firewall_rules >= 1);
+    assert_clean(&backend, &dead_run).await;
+    // The live run's resources stay.
+    let live = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(label_filter(&live_run)),
+        }))
+        .await
+        .expect("list");
+    assert_eq!(live.len(), 1);
+    cleanup_run(&backend, &live_run).await.expect("cleanup");
+    assert_clean(&backend, &live_run).await;
+    // Image pruning runs (and, with this age, keeps every cached image).
+    let pruned = prune_submission_images(&backend, Duration::from_secs(100 * 365 * 86400))
+        .await
+        .expect("prune");
+    assert_eq!(pruned.removed, 0);
+    assert!(backend.endpoint().starts_with("unix://") || backend.endpoint().starts_with("tcp://"));
+}
