@@ -28,6 +28,9 @@ pub struct EngineConfig {
     pub secrets: BTreeMap<String, String>,
     /// Only run checks whose id is in this list (None: all).
     pub only: Option<Vec<String>>,
+    /// The service could not be started (did not build, never healthy): checks that need
+    /// it are skipped with this reason; repository checks still run.
+    pub unavailable: Option<String>,
 }
 
 /// JWT settings with the secret rendered.
@@ -225,10 +228,30 @@ impl<'s, 'a> CheckCx<'s, 'a> {
         }
     }
 
-    /// Runs steps in order, stopping at the first that does not hold.
+    /// Runs steps in order (each as often as its `repeat` says), stopping at the first
+    /// that does not hold.
     pub async fn steps(&mut self, steps: &[Located<Step>]) -> Result<(), StepFailure> {
         for s in steps {
-            self.step(&s.value).await?;
+            self.repeated(&s.value).await?;
+        }
+        Ok(())
+    }
+
+    /// A step, repeated while its `repeat.while` variable is set and not null.
+    pub async fn repeated(&mut self, step: &Step) -> Result<(), StepFailure> {
+        let Some(rep) = &step.repeat else {
+            return self.step(step).await.map(|_| ());
+        };
+        for _ in 0..rep.times.max(1) {
+            self.step(step).await?;
+            if let Some(var) = &rep.while_set
+                && self
+                    .vars
+                    .get_path(std::slice::from_ref(var))
+                    .is_none_or(Value::is_null)
+            {
+                break;
+            }
         }
         Ok(())
     }

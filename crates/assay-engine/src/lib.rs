@@ -8,6 +8,7 @@ pub mod expect;
 pub mod expr;
 pub mod http;
 pub mod jwt;
+pub mod load;
 mod repo;
 mod run;
 mod service;

@@ -88,7 +88,8 @@ pub async fn run(
 
     // Principals: registered and logged in once.
     let mut principal_failure: Option<String> = None;
-    if let Some(p) = &file.principals {
+    let unavailable = shared.config.unavailable.clone();
+    if let (Some(p), None) = (&file.principals, &unavailable) {
         for name in &p.names {
             let mut vars = global.child(shared.config.seed, &format!("principal:{}", name.value));
             let email = vars.generate("email").unwrap_or_default();
@@ -104,7 +105,7 @@ pub async fn run(
             };
             let mut ok = true;
             for step in p.register.iter().chain(p.login.iter()) {
-                match cx.step(&step.value).await {
+                match cx.repeated(&step.value).await {
                     Ok(_) => {
                         // Captures land in the principal object too.
                         for cap in step.value.capture.keys() {
@@ -140,7 +141,7 @@ pub async fn run(
     let total: usize = assessment.suites.iter().map(|s| s.file.checks.len()).sum();
     let mut done = 0usize;
     let mut outcomes: Vec<CheckOutcome> = Vec::with_capacity(total);
-    let mut service_down: Option<String> = None;
+    let mut service_down: Option<String> = unavailable;
 
     for suite in &assessment.suites {
         let suite_id = suite.file.suite.value.clone();
@@ -184,12 +185,15 @@ pub async fn run(
                 continue;
             }
             let start = Instant::now();
-            let uses_service = !matches!(
-                check.kind(),
-                Some(CheckKind::Repository(_)) | Some(CheckKind::Database(_))
-            );
+            // Repository checks read files only; database checks need the sandbox's
+            // sidecar but not the service; everything else talks to the service.
+            let needs_sandbox = !matches!(check.kind(), Some(CheckKind::Repository(_)));
+            let uses_service =
+                needs_sandbox && !matches!(check.kind(), Some(CheckKind::Database(_)));
             let skip = if let Some(why) = unmet_needs(check, &outcomes) {
                 Some(why)
+            } else if needs_sandbox && shared.config.unavailable.is_some() {
+                shared.config.unavailable.clone()
             } else if uses_service {
                 service_down.clone().or_else(|| suite_failure.clone())
             } else {

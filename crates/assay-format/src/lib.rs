@@ -5,6 +5,7 @@
 //! YAML parsing is confined to [`yaml`] (serde-saphyr; see ARCHITECTURE.md for why).
 
 mod diagnostic;
+mod kit;
 mod load;
 mod model;
 pub mod schema;
@@ -13,6 +14,7 @@ mod validate;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use kit::{KitWritten, export_kit};
 pub use load::{Assessment, LoadedSuite, load};
 pub use model::*;
 pub use template::{Template, TemplatePart, parse_template};

@@ -99,7 +99,7 @@ impl Dur {
                 ));
             }
         };
-        if !secs.is_finite() || secs < 0.0 || secs > 7.0 * 24.0 * 3600.0 {
+        if !secs.is_finite() || !(0.0..=7.0 * 24.0 * 3600.0).contains(&secs) {
             return Err(format!("`{s}` is out of range"));
         }
         Ok(Dur(Duration::from_secs_f64(secs)))
@@ -109,7 +109,7 @@ impl Dur {
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1000 == 0 {
+        if ms.is_multiple_of(1000) {
             write!(f, "{}s", ms / 1000)
         } else {
             write!(f, "{ms}ms")
@@ -174,11 +174,11 @@ impl ByteSize {
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        if b >= 1 << 30 && b % (1 << 30) == 0 {
+        if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
             write!(f, "{}GiB", b >> 30)
-        } else if b >= 1 << 20 && b % (1 << 20) == 0 {
+        } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
             write!(f, "{}MiB", b >> 20)
-        } else if b >= 1 << 10 && b % (1 << 10) == 0 {
+        } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {
             write!(f, "{}KiB", b >> 10)
         } else {
             write!(f, "{b}B")
@@ -620,6 +620,20 @@ pub struct Step {
     /// Variables taken from the response: `name: "$.json.path"` or `name: {header: X}`.
     #[serde(default)]
     pub capture: BTreeMap<String, Capture>,
+    /// Send the step again, up to `times` in all, while the variable `while` (captured by
+    /// the step) is not null, e.g. to walk cursor pages.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
+}
+
+/// Repetition of a step.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    pub times: u32,
+    /// Stop once this captured variable is null.
+    #[serde(default, rename = "while")]
+    pub while_set: Option<String>,
 }
 
 /// An HTTP request. Strings are templates.

@@ -217,10 +217,8 @@ impl Validator<'_> {
             Predicate::Contains(t) | Predicate::NotContains(t) => self.template(loc, scope, t),
             Predicate::Equals(v) | Predicate::NotEquals(v) => self.json(loc, scope, v),
             Predicate::OneOf(vs) => vs.iter().for_each(|v| self.json(loc, scope, v)),
-            Predicate::Matches(r) | Predicate::NotMatches(r) => {
-                if r.is_empty() {
-                    self.at(loc, "empty regular expression", None);
-                }
+            Predicate::Matches(r) | Predicate::NotMatches(r) if r.is_empty() => {
+                self.at(loc, "empty regular expression", None);
             }
             _ => {}
         }

@@ -52,3 +52,8 @@ fn hint_for(message: &str) -> Option<String> {
         None
     }
 }
+
+/// Writes `value` as YAML (the candidate kit's visible checks).
+pub(crate) fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_saphyr::to_string(value).map_err(|e| e.to_string())
+}

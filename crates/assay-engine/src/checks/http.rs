@@ -6,7 +6,7 @@ use crate::context::{CheckCx, Verdict};
 
 pub async fn run(cx: &mut CheckCx<'_, '_>, steps: &[Located<Step>]) -> Verdict {
     for (i, step) in steps.iter().enumerate() {
-        if let Err(f) = cx.step(&step.value).await {
+        if let Err(f) = cx.repeated(&step.value).await {
             return Verdict::fail(format!(
                 "step {} of {}: {}",
                 i + 1,

@@ -1,0 +1,438 @@
+//! `database` checks: SQL against the PostgreSQL sidecar after the suites ran — a query
+//! whose rows are judged (`query` + `expect`), and values that must appear in no text-like
+//! column of any user table (`nowhere`, e.g. a plaintext password). Every call is under a
+//! timeout; connection trouble is an error, what the submission stored is a verdict.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use assay_format::{DatabaseCheck, RowsExpect, Template};
+use assay_model::{Evidence, truncate_text};
+use serde_json::{Map, Value};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+use crate::checks::security::partial;
+use crate::context::{CheckCx, Verdict};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Rows of a result kept in evidence.
+const EVIDENCE_ROWS: usize = 20;
+/// Characters of a cell kept in evidence.
+const CELL_CAP: usize = 200;
+/// Tables searched by `nowhere` at most.
+const MAX_TABLES: usize = 500;
+/// Failing rows named in a message.
+const SHOWN_FAILURES: usize = 5;
+
+/// Why a database step could not finish.
+enum DbError {
+    /// The check could not be judged (connection, timeout, a malformed query).
+    Infra(String),
+    /// The submission's schema made the query fail (an undefined table or column).
+    Schema(String),
+}
+
+/// A connected client whose connection task ends with it.
+struct Conn {
+    client: Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
+    let Some(access) = cx.shared.assessment.file.database.clone() else {
+        return Verdict::error("the assessment has no `database` settings");
+    };
+    let Some(addr) = cx.shared.service.sidecar_addr(&access.sidecar, access.port) else {
+        return Verdict::error(format!(
+            "the database sidecar `{}` is not reachable",
+            access.sidecar
+        ));
+    };
+    let mut creds = Vec::new();
+    for (what, t) in [
+        ("user", &access.user),
+        ("password", &access.password),
+        ("dbname", &access.dbname),
+    ] {
+        match cx.vars.render(t) {
+            Ok(v) => creds.push(v),
+            Err(e) => return Verdict::error(format!("database.{what}: {e}")),
+        }
+    }
+    let [user, password, dbname] = creds.as_slice() else {
+        return Verdict::error("database credentials are incomplete");
+    };
+    let conn = match connect(addr, user, password, dbname).await {
+        Ok(c) => c,
+        Err(e) => return Verdict::error(e),
+    };
+
+    let mut parts_held = 0usize;
+    let mut parts = 0usize;
+    let mut fails = Vec::new();
+    let mut passes = Vec::new();
+    if let Some(q) = &spec.query {
+        parts += 1;
+        let sql = match cx.vars.render(q) {
+            Ok(s) => s,
+            Err(e) => return Verdict::error(format!("cannot render the query: {e}")),
+        };
+        match query_rows(&conn.client, &sql).await {
+            Err(DbError::Infra(e)) => return Verdict::error(e),
+            Err(DbError::Schema(e)) => {
+                cx.evidence.push(Evidence::Query {
+                    sql: sql.clone(),
+                    rows: vec![],
+                });
+                fails.push(e);
+            }
+            Ok((columns, rows)) => {
+                record(cx, &sql, &columns, &rows);
+                let f = judge_rows(cx, spec.expect.as_ref(), &rows);
+                if f.is_empty() {
+                    parts_held += 1;
+                    passes.push(format!(
+                        "the query returned {} row{} as expected",
+                        rows.len(),
+                        if rows.len() == 1 { "" } else { "s" }
+                    ));
+                } else {
+                    fails.extend(f);
+                }
+            }
+        }
+    }
+    if !spec.nowhere.is_empty() {
+        parts += 1;
+        match nowhere(cx, &conn.client, &spec.nowhere).await {
+            Err(DbError::Infra(e)) | Err(DbError::Schema(e)) => return Verdict::error(e),
+            Ok((searched, found)) => {
+                if found.is_empty() {
+                    parts_held += 1;
+                    passes.push(format!(
+                        "{} value{} found in none of {searched} text column{}",
+                        spec.nowhere.len(),
+                        if spec.nowhere.len() == 1 { "" } else { "s" },
+                        if searched == 1 { "" } else { "s" }
+                    ));
+                } else {
+                    fails.extend(found);
+                }
+            }
+        }
+    }
+    drop(conn);
+    if parts == 0 {
+        return Verdict::error("a database check needs a `query` or `nowhere`");
+    }
+    if fails.is_empty() {
+        Verdict::pass(passes.join("; "))
+    } else {
+        partial(
+            parts_held as f64 / parts as f64,
+            false,
+            fails
+                .iter()
+                .take(SHOWN_FAILURES)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+}
+
+async fn connect(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    dbname: &str,
+) -> Result<Conn, String> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(addr.ip().to_string())
+        .port(addr.port())
+        .user(user)
+        .password(password)
+        .dbname(dbname)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .application_name("assay");
+    let connected = tokio::time::timeout(
+        CONNECT_TIMEOUT + Duration::from_secs(2),
+        config.connect(NoTls),
+    )
+    .await
+    .map_err(|_| format!("connecting to the database at {addr} timed out"))?
+    .map_err(|e| format!("cannot connect to the database at {addr}: {e}"))?;
+    let (client, connection) = connected;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn { client, task })
+}
+
+fn describe(e: &tokio_postgres::Error) -> DbError {
+    match e.as_db_error() {
+        Some(db) => {
+            let text = format!(
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            );
+            if *db.code() == SqlState::UNDEFINED_TABLE || *db.code() == SqlState::UNDEFINED_COLUMN {
+                DbError::Schema(format!(
+                    "the query failed against the submission's schema: {text}"
+                ))
+            } else {
+                DbError::Infra(format!("the query failed: {text}"))
+            }
+        }
+        None => DbError::Infra(format!("the database call failed: {e}")),
+    }
+}
+
+/// Runs `sql` with the simple protocol: every cell as text or NULL.
+async fn query_rows(
+    client: &Client,
+    sql: &str,
+) -> Result<(Vec<String>, Vec<Map<String, Value>>), DbError> {
+    let msgs = tokio::time::timeout(QUERY_TIMEOUT, client.simple_query(sql))
+        .await
+        .map_err(|_| {
+            DbError::Infra(format!(
+                "the query did not finish within {} s",
+                QUERY_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| describe(&e))?;
+    let mut columns: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for m in msgs {
+        match m {
+            SimpleQueryMessage::RowDescription(cols) => {
+                columns = cols.iter().map(|c| c.name().to_owned()).collect();
+            }
+            SimpleQueryMessage::Row(row) => {
+                if columns.is_empty() {
+                    columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
+                }
+                let mut obj = Map::new();
+                for (i, c) in row.columns().iter().enumerate() {
+                    let v = match row.try_get(i) {
+                        Ok(Some(s)) => Value::String(s.to_owned()),
+                        _ => Value::Null,
+                    };
+                    obj.insert(c.name().to_owned(), v);
+                }
+                rows.push(obj);
+            }
+            _ => {}
+        }
+    }
+    Ok((columns, rows))
+}
+
+/// Keeps the query and its first rows as evidence.
+fn record(cx: &CheckCx<'_, '_>, sql: &str, columns: &[String], rows: &[Map<String, Value>]) {
+    if !columns.is_empty() {
+        cx.evidence.note(format!(
+            "{} row{}; columns: {}",
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" },
+            columns.join(", ")
+        ));
+    }
+    let shown = rows
+        .iter()
+        .take(EVIDENCE_ROWS)
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| match r.get(c) {
+                    Some(Value::String(s)) => truncate_text(s, CELL_CAP).0,
+                    _ => "NULL".to_owned(),
+                })
+                .collect()
+        })
+        .collect();
+    cx.evidence.push(Evidence::Query {
+        sql: truncate_text(sql, 4096).0,
+        rows: shown,
+    });
+}
+
+/// Every way `rows` falls short of `expect`.
+fn judge_rows(
+    cx: &mut CheckCx<'_, '_>,
+    expect: Option<&RowsExpect>,
+    rows: &[Map<String, Value>],
+) -> Vec<String> {
+    let Some(expect) = expect else {
+        return Vec::new();
+    };
+    let n = rows.len() as u64;
+    let mut fails = Vec::new();
+    if let Some(want) = expect.rows
+        && n != want
+    {
+        fails.push(format!("expected {want} rows, got {n}"));
+    }
+    if let Some(min) = expect.min_rows
+        && n < min
+    {
+        fails.push(format!("expected at least {min} rows, got {n}"));
+    }
+    if let Some(max) = expect.max_rows
+        && n > max
+    {
+        fails.push(format!("expected at most {max} rows, got {n}"));
+    }
+    let mut bad_rows = 0usize;
+    for (i, row) in rows.iter().enumerate() {
+        for (column, pred) in &expect.each {
+            if let Some(f) = crate::expect::predicate(pred, row.get(column), &mut cx.vars) {
+                bad_rows += 1;
+                if bad_rows <= SHOWN_FAILURES {
+                    fails.push(format!("row {}, column `{column}`: {f}", i + 1));
+                }
+            }
+        }
+    }
+    if bad_rows > SHOWN_FAILURES {
+        fails.push(format!("{} more failing cells", bad_rows - SHOWN_FAILURES));
+    }
+    fails
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// The text-like columns of every user table.
+const TEXT_COLUMNS: &str = "SELECT c.table_schema, c.table_name, c.column_name \
+     FROM information_schema.columns c \
+     JOIN information_schema.tables t \
+       ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+     WHERE t.table_type = 'BASE TABLE' \
+       AND c.table_schema NOT IN ('pg_catalog', 'information_schema') \
+       AND c.table_schema NOT LIKE 'pg\\_%' \
+       AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'name') \
+            OR c.udt_name IN ('citext', '_text', '_varchar', '_bpchar', '_citext')) \
+     ORDER BY c.table_schema, c.table_name, c.ordinal_position";
+
+/// Searches every text-like column for each value; returns how many columns were searched
+/// and a finding per (value, column).
+async fn nowhere(
+    cx: &mut CheckCx<'_, '_>,
+    client: &Client,
+    values: &[Template],
+) -> Result<(usize, Vec<String>), DbError> {
+    let mut rendered = Vec::new();
+    for t in values {
+        let v = cx
+            .vars
+            .render(t)
+            .map_err(|e| DbError::Infra(format!("cannot render `{}`: {e}", t.as_str())))?;
+        if v.is_empty() {
+            cx.evidence
+                .note(format!("`{}` is empty; not searched", t.as_str()));
+            continue;
+        }
+        rendered.push((t.as_str().to_owned(), v));
+    }
+    let (_, listing) = query_rows(client, TEXT_COLUMNS).await?;
+    let mut tables: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for row in &listing {
+        let get = |k: &str| {
+            row.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        tables
+            .entry((get("table_schema"), get("table_name")))
+            .or_default()
+            .push(get("column_name"));
+    }
+    let searched: usize = tables.values().map(Vec::len).sum();
+    cx.evidence.note(format!(
+        "searched {searched} text-like column{} in {} table{}",
+        if searched == 1 { "" } else { "s" },
+        tables.len(),
+        if tables.len() == 1 { "" } else { "s" }
+    ));
+    let mut found = Vec::new();
+    for ((schema, table), columns) in tables.iter().take(MAX_TABLES) {
+        let from = format!("{}.{}", ident(schema), ident(table));
+        let shown_table = if schema == "public" {
+            table.clone()
+        } else {
+            format!("{schema}.{table}")
+        };
+        let counts = columns
+            .iter()
+            .map(|c| format!("count(*) FILTER (WHERE strpos({}::text, $1) > 0)", ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {counts} FROM {from}");
+        for (template, value) in &rendered {
+            let rows = tokio::time::timeout(QUERY_TIMEOUT, client.query(&sql, &[value]))
+                .await
+                .map_err(|_| DbError::Infra(format!("searching {shown_table} timed out")))?
+                .map_err(|e| describe(&e))?;
+            let Some(row) = rows.first() else { continue };
+            for (i, column) in columns.iter().enumerate() {
+                let n: i64 = row.try_get(i).unwrap_or(0);
+                if n <= 0 {
+                    continue;
+                }
+                found.push(format!(
+                    "`{template}` is stored in {shown_table}.{column} ({n} row{})",
+                    if n == 1 { "" } else { "s" }
+                ));
+                let sample_sql = format!(
+                    "SELECT {col}::text FROM {from} WHERE strpos({col}::text, $1) > 0 LIMIT 5",
+                    col = ident(column)
+                );
+                let sample =
+                    tokio::time::timeout(QUERY_TIMEOUT, client.query(&sample_sql, &[value]))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or_default();
+                let shown = crate::checks::security::redacted(value);
+                let cells = sample
+                    .iter()
+                    .map(|r| {
+                        let cell: Option<String> = r.try_get(0).ok().flatten();
+                        let cell = cell.unwrap_or_default().replace(value.as_str(), &shown);
+                        vec![truncate_text(&cell, CELL_CAP).0]
+                    })
+                    .collect();
+                cx.evidence.note(format!(
+                    "`{template}` (redacted: {shown}) found in {shown_table}.{column}; $1 below is that value"
+                ));
+                cx.evidence.push(Evidence::Query {
+                    sql: sample_sql,
+                    rows: cells,
+                });
+            }
+        }
+    }
+    if tables.len() > MAX_TABLES {
+        cx.evidence.note(format!(
+            "only the first {MAX_TABLES} of {} tables were searched",
+            tables.len()
+        ));
+    }
+    Ok((searched, found))
+}

@@ -1,0 +1,323 @@
+//! `load` checks: seed data through the API, then drive the service with the load engine
+//! (open or closed model, latency from intended send times) and grade the figures between
+//! target and floor; optionally judge how latency scales with data size.
+
+use std::time::{Duration, Instant};
+
+use assay_format::{LoadCheck, LoadModelKind, Request};
+use assay_model::Evidence;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::checks::lifecycle::band_credit;
+use crate::context::{CheckCx, Shared, Verdict};
+use crate::load::{self, LoadModel, LoadPlan, LoadReport, Target, WeightedRequest};
+
+/// The multiplier on load phases' durations (test mode shortens, never skips).
+pub fn time_scale(shared: &Shared<'_>) -> f64 {
+    if shared.config.test_mode {
+        shared
+            .assessment
+            .file
+            .test_mode
+            .load_time_scale
+            .clamp(0.01, 1.0)
+    } else {
+        1.0
+    }
+}
+
+fn seed_scale(shared: &Shared<'_>) -> f64 {
+    if shared.config.test_mode {
+        shared
+            .assessment
+            .file
+            .test_mode
+            .seed_scale
+            .clamp(0.001, 1.0)
+    } else {
+        1.0
+    }
+}
+
+pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
+    if let Err(f) = cx.steps(&spec.before).await {
+        return Verdict::fail(format!(
+            "a step before the load did not hold: {}",
+            f.message()
+        ));
+    }
+    if let Some(seed) = &spec.seed {
+        let count = ((seed.count as f64) * seed_scale(cx.shared))
+            .ceil()
+            .max(1.0) as u64;
+        match seed_data(
+            cx,
+            &seed.request,
+            count,
+            seed.concurrency.max(1),
+            seed.expect_status.as_ref(),
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(v) => return v,
+        }
+    }
+
+    let target = match Target::resolve(cx.shared.client.base_url()).await {
+        Ok(t) => t,
+        Err(e) => return Verdict::error(format!("cannot reach the service for load: {e}")),
+    };
+    let scale = time_scale(cx.shared);
+    let mut mix = Vec::new();
+    for m in &spec.mix {
+        match weighted(cx, &m.name, m.weight, &m.request) {
+            Ok(w) => mix.push(w),
+            Err(v) => return v,
+        }
+    }
+    let model = match spec.model {
+        LoadModelKind::Open => LoadModel::Open {
+            rate_per_sec: spec.rate.unwrap_or(load::DEFAULT_RATE_PER_SEC),
+        },
+        LoadModelKind::Closed => LoadModel::Closed {
+            concurrency: spec.connections.max(1),
+        },
+    };
+    let mut plan = LoadPlan::new(
+        target.clone(),
+        model,
+        spec.duration.0.mul_f64(scale).max(Duration::from_secs(1)),
+        mix,
+    );
+    plan.warmup = spec.warmup.0.mul_f64(scale);
+    plan.connections = spec.connections.max(1);
+    plan.request_timeout = cx.shared.request_timeout;
+    plan.seed = cx.shared.config.seed;
+    let report = match load::run(&plan, None).await {
+        Ok(r) => r,
+        Err(e) => return Verdict::error(format!("the load engine failed: {e}")),
+    };
+    record(cx, "", &report);
+
+    let mut parts: Vec<(String, f64)> = Vec::new();
+    let t = &spec.thresholds;
+    for (name, band, value, higher) in [
+        ("p50", t.p50_ms, report.latency.p50_ms, false),
+        ("p95", t.p95_ms, report.latency.p95_ms, false),
+        ("p99", t.p99_ms, report.latency.p99_ms, false),
+        ("error rate", t.error_rate, report.error_rate(), false),
+        ("throughput", t.min_rps, report.throughput_rps, true),
+    ] {
+        if let Some(b) = band {
+            let c = if report.requests == 0 {
+                0.0
+            } else {
+                band_credit(value, b, higher)
+            };
+            parts.push((
+                format!(
+                    "{name} {} (target {}, floor {})",
+                    show(value, name),
+                    b.target,
+                    b.floor
+                ),
+                c,
+            ));
+        }
+    }
+
+    if let Some(scaling) = &spec.scaling {
+        // Each side a quarter of the main phase: enough samples for a p95, half the cost.
+        let phase = (spec.duration.0.mul_f64(scale) / 4).max(Duration::from_secs(1));
+        let mut figures = Vec::new();
+        for (label, req) in [("small", &scaling.small), ("large", &scaling.large)] {
+            let w = match weighted(cx, label, 1, req) {
+                Ok(w) => w,
+                Err(v) => return v,
+            };
+            let mut p = LoadPlan::new(
+                target.clone(),
+                LoadModel::Closed {
+                    concurrency: spec.connections.clamp(1, 8),
+                },
+                phase,
+                vec![w],
+            );
+            p.warmup = Duration::from_millis(500);
+            p.request_timeout = cx.shared.request_timeout;
+            p.seed = cx.shared.config.seed;
+            match load::run(&p, None).await {
+                Ok(r) => {
+                    record(cx, &format!("{label} "), &r);
+                    figures.push(r.latency.p95_ms);
+                }
+                Err(e) => return Verdict::error(format!("the load engine failed: {e}")),
+            }
+        }
+        if let [small, large] = figures[..] {
+            let ratio = if small > 0.0 {
+                large / small
+            } else {
+                f64::INFINITY
+            };
+            cx.evidence.push(Evidence::Measurement {
+                name: "p95 ratio large/small".into(),
+                value: ratio,
+                unit: "×".into(),
+                target: Some(scaling.ratio.target),
+                floor: Some(scaling.ratio.floor),
+            });
+            parts.push((
+                format!(
+                    "scaling ratio {ratio:.2}× (target {}, floor {})",
+                    scaling.ratio.target, scaling.ratio.floor
+                ),
+                band_credit(ratio, scaling.ratio, false),
+            ));
+        }
+    }
+
+    if parts.is_empty() {
+        return Verdict::pass(format!(
+            "{} requests, {:.0} req/s (no thresholds)",
+            report.requests, report.throughput_rps
+        ));
+    }
+    let credit = parts.iter().map(|(_, c)| c).sum::<f64>() / parts.len() as f64;
+    let text: Vec<String> = parts
+        .iter()
+        .map(|(t, c)| format!("{t}: {:.0}%", c * 100.0))
+        .collect();
+    Verdict::graded(
+        credit,
+        format!(
+            "{} requests at {:.0} req/s; {}",
+            report.requests,
+            report.throughput_rps,
+            text.join("; ")
+        ),
+    )
+}
+
+fn show(value: f64, name: &str) -> String {
+    match name {
+        "error rate" => format!("{:.2}%", value * 100.0),
+        "throughput" => format!("{value:.0} req/s"),
+        _ => format!("{value:.1} ms"),
+    }
+}
+
+fn record(cx: &CheckCx<'_, '_>, prefix: &str, r: &LoadReport) {
+    for (name, value, unit) in [
+        ("p50", r.latency.p50_ms, "ms"),
+        ("p90", r.latency.p90_ms, "ms"),
+        ("p95", r.latency.p95_ms, "ms"),
+        ("p99", r.latency.p99_ms, "ms"),
+        ("max", r.latency.max_ms, "ms"),
+        ("throughput", r.throughput_rps, "req/s"),
+        ("error rate", r.error_rate() * 100.0, "%"),
+    ] {
+        cx.evidence.push(Evidence::Measurement {
+            name: format!("{prefix}{name}"),
+            value,
+            unit: unit.into(),
+            target: None,
+            floor: None,
+        });
+    }
+    cx.evidence.note(format!(
+        "{prefix}{} requests in {:.1} s over {} connections; statuses {}; uncorrected p95 {:.1} ms",
+        r.requests,
+        r.duration_secs,
+        r.connections,
+        r.statuses
+            .iter()
+            .map(|(s, n)| format!("{s}×{n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.uncorrected.p95_ms
+    ));
+}
+
+fn weighted(
+    cx: &mut CheckCx<'_, '_>,
+    name: &str,
+    weight: u32,
+    req: &Request,
+) -> Result<WeightedRequest, Verdict> {
+    let out = cx
+        .prepare(req)
+        .map_err(|e| Verdict::error(format!("cannot prepare `{name}`: {e}")))?;
+    Ok(WeightedRequest {
+        name: name.to_owned(),
+        weight: weight.max(1),
+        method: out.method,
+        path: out.path,
+        headers: out.headers,
+        body: out.body.map(load::Bytes::from),
+    })
+}
+
+/// Sends `request` `count` times with bounded concurrency, as fast as the service allows.
+async fn seed_data(
+    cx: &mut CheckCx<'_, '_>,
+    request: &Request,
+    count: u64,
+    concurrency: u32,
+    expect: Option<&assay_format::StatusSpec>,
+) -> Result<(), Verdict> {
+    let start = Instant::now();
+    let mut prepared = Vec::with_capacity(count as usize);
+    for n in 0..count {
+        cx.vars.set("n", Value::from(n));
+        prepared.push(
+            cx.prepare(request)
+                .map_err(|e| Verdict::error(format!("cannot prepare the seed request: {e}")))?,
+        );
+    }
+    let client = cx.shared.client.clone();
+    let mut ok = 0u64;
+    let mut first_failure = None;
+    let mut stream = futures_util::stream::iter(prepared.into_iter().map(|o| {
+        let c = client.clone();
+        async move { c.send(o).await }
+    }))
+    .buffer_unordered(concurrency as usize);
+    while let Some(ex) = stream.next().await {
+        let good = ex.response().is_some_and(|r| match expect {
+            Some(s) => s.allows(r.status),
+            None => (200..300).contains(&r.status),
+        });
+        if good {
+            ok += 1;
+        } else if first_failure.is_none() {
+            first_failure = Some(ex.evidence());
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    cx.evidence.push(Evidence::Measurement {
+        name: "rows seeded".into(),
+        value: ok as f64,
+        unit: "requests".into(),
+        target: Some(count as f64),
+        floor: None,
+    });
+    cx.evidence.push(Evidence::Measurement {
+        name: "seeding rate".into(),
+        value: ok as f64 / secs.max(1e-9),
+        unit: "req/s".into(),
+        target: None,
+        floor: None,
+    });
+    if let Some(f) = first_failure {
+        cx.evidence.push(f);
+    }
+    if ok * 100 < count * 99 {
+        return Err(Verdict::fail(format!(
+            "seeding failed: only {ok} of {count} requests succeeded"
+        )));
+    }
+    Ok(())
+}

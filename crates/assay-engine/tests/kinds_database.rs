@@ -1,0 +1,289 @@
+//! `database` checks against a real PostgreSQL: the `assay/postgres:15` image started with
+//! the docker CLI on the default bridge, reached at its container address, removed at the
+//! end by a guard (also when an assertion fails). Without a Docker engine the test is
+//! skipped, unless `ASSAY_REQUIRE_DOCKER` is set (then it fails).
+
+mod kinds_common;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use assay_engine::Verdict;
+use assay_engine::checks::database;
+use assay_format::DatabaseCheck;
+use assay_model::{Evidence, Status};
+use kinds_common::{Fixture, cx, spec};
+use tokio::process::Command;
+
+const USER: &str = "assay";
+const PASSWORD: &str = "kinds-db-pw-4c1e";
+const DB: &str = "ledger";
+const LEAKED: &str = "tok_9fQ2xLr7Wm";
+
+/// Removes the container when dropped.
+struct Container {
+    id: String,
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v", &self.id])
+            .output();
+    }
+}
+
+async fn docker(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| format!("docker {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(format!(
+            "docker {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Starts PostgreSQL and waits until it accepts connections; None when Docker is absent
+/// and not required.
+async fn postgres() -> Option<(Container, IpAddr)> {
+    if docker(&["info", "--format", "{{.ServerVersion}}"])
+        .await
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("ASSAY_REQUIRE_DOCKER").is_none(),
+            "ASSAY_REQUIRE_DOCKER is set but the Docker engine does not answer"
+        );
+        return None;
+    }
+    let pid = std::process::id().to_string();
+    let id = docker(&[
+        "run",
+        "-d",
+        "--label",
+        "assay.managed=true",
+        "--label",
+        &format!("assay.pid={pid}"),
+        "--label",
+        "assay.role=test",
+        "-e",
+        &format!("POSTGRES_USER={USER}"),
+        "-e",
+        &format!("POSTGRES_PASSWORD={PASSWORD}"),
+        "-e",
+        &format!("POSTGRES_DB={DB}"),
+        "--tmpfs",
+        "/tmp",
+        "--tmpfs",
+        "/var/run/postgresql",
+        "assay/postgres:15",
+    ])
+    .await
+    .expect("start assay/postgres:15 (build it with `make images`)");
+    let container = Container { id };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let ready = docker(&[
+            "exec",
+            &container.id,
+            "pg_isready",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            USER,
+        ])
+        .await;
+        if ready.is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PostgreSQL did not become ready: {ready:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &container.id,
+    ])
+    .await
+    .expect("inspect the container");
+    let ip: IpAddr = ip.parse().expect("a container address");
+    Some((container, ip))
+}
+
+async fn setup(ip: IpAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (client, conn) = loop {
+        let r = tokio_postgres::Config::new()
+            .host(ip.to_string())
+            .port(5432)
+            .user(USER)
+            .password(PASSWORD)
+            .dbname(DB)
+            .connect(tokio_postgres::NoTls)
+            .await;
+        match r {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "cannot connect: {e}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            r#"
+            CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, password varchar(200) NOT NULL, profile jsonb);
+            INSERT INTO users (email, password, profile) VALUES
+              ('alice@example.test', 'AlicePw7xQ2mZ9kL', '{{"theme": "dark"}}'),
+              ('bob@example.test', '$2b$12$KIXQJ8zC1y4s0m5eW3qZ7u1fZk2Qy0w8Yk9bq3xV1oN2pR4sT6uW', NULL);
+            CREATE TABLE accounts (id serial PRIMARY KEY, balance numeric(18,2) NOT NULL);
+            CREATE TABLE accounts_float (id serial PRIMARY KEY, balance double precision NOT NULL);
+            INSERT INTO accounts (balance) VALUES (10.10), (0.20);
+            CREATE SCHEMA audit;
+            CREATE TABLE audit.log (id serial PRIMARY KEY, entry jsonb NOT NULL);
+            INSERT INTO audit.log (entry) VALUES ('{{"request": {{"token": "{LEAKED}"}}}}');
+            "#
+        ))
+        .await
+        .expect("create the test schema");
+    drop(client);
+    let _ = task.await;
+}
+
+async fn check(fixture: &Fixture, yaml: &str) -> (Verdict, Vec<Evidence>) {
+    let shared = fixture.shared();
+    let mut cx = cx(&shared);
+    let s: DatabaseCheck = spec(yaml);
+    let v = database::run(&mut cx, &s).await;
+    (v, cx.evidence.take())
+}
+
+fn queries(ev: &[Evidence]) -> Vec<(String, Vec<Vec<String>>)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Evidence::Query { sql, rows } => Some((sql.clone(), rows.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fixture(ip: IpAddr, password: &str) -> Fixture {
+    let mut f = Fixture::http("http://127.0.0.1:9".into());
+    f.sidecar = Some(SocketAddr::new(ip, 5432));
+    f.secrets = BTreeMap::from([
+        ("db_user".to_owned(), USER.to_owned()),
+        ("db_password".to_owned(), password.to_owned()),
+        ("db_name".to_owned(), DB.to_owned()),
+        ("leaked".to_owned(), LEAKED.to_owned()),
+    ]);
+    f
+}
+
+#[tokio::test]
+async fn database_checks_against_a_real_postgres() {
+    let Some((_container, ip)) = postgres().await else {
+        return;
+    };
+    setup(ip).await;
+    let f = fixture(ip, PASSWORD);
+
+    // nowhere: a plaintext password is found, naming table.column; the hashed one is not.
+    let (v, ev) = check(&f, "nowhere: [\"{{ alice.password }}\"]\n").await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(
+        v.message
+            .contains("`{{ alice.password }}` is stored in users.password (1 row)"),
+        "{}",
+        v.message
+    );
+    let q = queries(&ev);
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0].0.contains("strpos(\"password\"::text, $1)"), "{q:?}");
+    assert_eq!(
+        q[0].1,
+        vec![vec!["Alic…".to_owned()]],
+        "the value is redacted"
+    );
+
+    let (v, _) = check(&f, "nowhere: [\"{{ bob.password }}\"]\n").await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    assert!(
+        v.message.contains("found in none of 4 text columns"),
+        "{}",
+        v.message
+    );
+
+    // jsonb columns in other schemas are searched too.
+    let (v, _) = check(&f, "nowhere: [\"{{ secret.leaked }}\"]\n").await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(v.message.contains("audit.log.entry"), "{}", v.message);
+
+    // query + expect: numeric passes, double precision does not.
+    let numeric = "query: \"SELECT data_type FROM information_schema.columns WHERE table_name = 'TABLE' AND column_name = 'balance'\"\nexpect:\n  rows: 1\n  each:\n    data_type: numeric\n";
+    let (v, ev) = check(&f, &numeric.replace("TABLE", "accounts")).await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    assert_eq!(queries(&ev)[0].1, vec![vec!["numeric".to_owned()]]);
+    let (v, _) = check(&f, &numeric.replace("TABLE", "accounts_float")).await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(
+        v.message
+            .contains("row 1, column `data_type`: expected \"numeric\", got \"double precision\""),
+        "{}",
+        v.message
+    );
+
+    // Cells are text: numbers compare as strings, predicates like `gt` parse them.
+    let (v, _) = check(
+        &f,
+        "query: SELECT balance, NULL::text AS note FROM accounts ORDER BY id\nexpect:\n  min_rows: 2\n  max_rows: 2\n  each:\n    balance: {gte: 0.2}\n    note: {equals: null}\n",
+    )
+    .await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    let (v, _) = check(
+        &f,
+        "query: SELECT email, password FROM users ORDER BY id\nexpect:\n  rows: 2\n  each:\n    password: {matches: '^\\$2[aby]\\$'}\n",
+    )
+    .await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(
+        v.message.contains("row 1, column `password`"),
+        "{}",
+        v.message
+    );
+    assert!(!v.message.contains("row 2"), "{}", v.message);
+
+    // A query against a table the submission does not have: the submission's failure.
+    let (v, _) = check(&f, "query: SELECT * FROM ledger_entries\n").await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(v.message.contains("submission's schema"), "{}", v.message);
+
+    // Both parts in one check: credit for the part that held.
+    let (v, _) = check(
+        &f,
+        "query: SELECT 1 AS one\nexpect: {rows: 1}\nnowhere: [\"{{ alice.password }}\"]\n",
+    )
+    .await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!((v.credit - 0.5).abs() < 1e-9, "{v:?}");
+
+    // Infrastructure trouble is an error, not the candidate's failure.
+    let (v, _) = check(&fixture(ip, "wrong-password"), "query: SELECT 1\n").await;
+    assert_eq!(v.status, Status::Error, "{v:?}");
+    let mut no_sidecar = fixture(ip, PASSWORD);
+    no_sidecar.sidecar = None;
+    let (v, _) = check(&no_sidecar, "query: SELECT 1\n").await;
+    assert_eq!(v.status, Status::Error, "{v:?}");
+}
