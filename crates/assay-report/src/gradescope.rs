@@ -1,0 +1,100 @@
+//! `results.json`: Gradescope's autograder results format. One test per check (one point
+//! each, scored by its credit); the overall score is the profile-weighted overall out of 100.
+
+use assay_grader::{CheckResult, Scorecard};
+use assay_model::{Status, Visibility};
+use serde::Serialize;
+
+use crate::escape::sanitize;
+use crate::text;
+
+/// Bytes of evidence in a test's output.
+const EXCERPT: usize = 4 * 1024;
+
+/// Gradescope's `results.json`.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    /// The profile-weighted overall, 0–100 (Gradescope uses this over the tests' sum).
+    pub score: f64,
+    pub max_score: f64,
+    pub output: String,
+    /// Hidden until grades are published: the summary draws on hidden checks.
+    pub visibility: &'static str,
+    pub tests: Vec<Test>,
+}
+
+/// One Gradescope test: one check.
+#[derive(Debug, Serialize)]
+pub struct Test {
+    pub name: String,
+    pub number: String,
+    pub score: f64,
+    pub max_score: f64,
+    pub status: &'static str,
+    pub visibility: &'static str,
+    pub output: String,
+}
+
+/// Builds the Gradescope results.
+pub fn results(card: &Scorecard) -> Results {
+    let mut output = format!(
+        "{}: overall {} / 100 (pass mark {}, profile {}).\n",
+        if card.passed { "PASSED" } else { "FAILED" },
+        text::score(card.overall),
+        text::score(card.pass_mark),
+        card.profile.title
+    );
+    if let Some(problem) = text::sandbox_problem(card.sandbox.failure.as_ref()) {
+        output.push_str(&format!("{problem}\n"));
+    }
+    output.push('\n');
+    for skill in &card.skills {
+        match skill.score {
+            Some(score) => output.push_str(&format!("{}: {}\n", skill.title, text::score(score))),
+            None => output.push_str(&format!("{}: not assessed\n", skill.title)),
+        }
+    }
+    Results {
+        score: card.overall,
+        max_score: 100.0,
+        output: sanitize(&output).into_owned(),
+        visibility: "after_published",
+        tests: card
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| test(i + 1, c))
+            .collect(),
+    }
+}
+
+fn test(number: usize, check: &CheckResult) -> Test {
+    let mut output = format!(
+        "{} · credit {} · check {} in suite {}\n{}",
+        check.status.as_str().to_uppercase(),
+        text::number(check.credit),
+        check.id,
+        check.suite,
+        check.message
+    );
+    if !check.evidence.is_empty() {
+        output.push_str("\n\n");
+        output.push_str(&text::check_evidence(check, EXCERPT));
+    }
+    Test {
+        name: sanitize(&check.title).into_owned(),
+        number: number.to_string(),
+        score: check.credit,
+        max_score: 1.0,
+        status: if check.status == Status::Pass {
+            "passed"
+        } else {
+            "failed"
+        },
+        visibility: match check.visibility {
+            Visibility::Visible => "visible",
+            Visibility::Hidden => "after_published",
+        },
+        output: sanitize(&output).into_owned(),
+    }
+}

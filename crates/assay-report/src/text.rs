@@ -1,0 +1,207 @@
+//! Evidence and logs as plain text, capped: the excerpts every report format shows.
+//! The text is raw (candidate-controlled); each renderer escapes it for its format.
+
+use assay_grader::CheckResult;
+use assay_model::{Evidence, SandboxFailure, truncate_text};
+
+/// A short name for the kind of a piece of evidence.
+pub fn kind(evidence: &Evidence) -> &'static str {
+    match evidence {
+        Evidence::Exchange { .. } => "HTTP exchange",
+        Evidence::Measurement { .. } => "Measurement",
+        Evidence::File { .. } => "File",
+        Evidence::Log { .. } => "Log",
+        Evidence::Query { .. } => "Query",
+        Evidence::Note { .. } => "Note",
+    }
+}
+
+/// One piece of evidence as plain text, capped at `max` bytes.
+pub fn evidence(evidence: &Evidence, max: usize) -> String {
+    let text = match evidence {
+        Evidence::Exchange {
+            request,
+            response,
+            error,
+        } => {
+            let mut out = format!("{} {}", request.method, request.url);
+            for (name, value) in &request.headers {
+                out.push_str(&format!("\n{name}: {value}"));
+            }
+            if let Some(body) = &request.body {
+                out.push_str(&format!("\n\n{body}"));
+            }
+            match response {
+                Some(r) => {
+                    out.push_str(&format!("\n\n→ {} ({} ms)", r.status, number(r.elapsed_ms)));
+                    for (name, value) in &r.headers {
+                        out.push_str(&format!("\n{name}: {value}"));
+                    }
+                    if !r.body.is_empty() {
+                        out.push_str(&format!("\n\n{}", r.body));
+                    }
+                    if r.body_truncated {
+                        out.push_str("\n[body truncated]");
+                    }
+                }
+                None => out.push_str("\n\n→ no response"),
+            }
+            if let Some(error) = error {
+                out.push_str(&format!("\nerror: {error}"));
+            }
+            out
+        }
+        Evidence::Measurement {
+            name,
+            value,
+            unit,
+            target,
+            floor,
+        } => {
+            let mut out = format!("{name}: {} {unit}", number(*value));
+            let mut bounds = Vec::new();
+            if let Some(t) = target {
+                bounds.push(format!("target {} {unit}", number(*t)));
+            }
+            if let Some(f) = floor {
+                bounds.push(format!("floor {} {unit}", number(*f)));
+            }
+            if !bounds.is_empty() {
+                out.push_str(&format!(" ({})", bounds.join(", ")));
+            }
+            out
+        }
+        Evidence::File {
+            path,
+            line,
+            excerpt,
+        } => {
+            let mut out = match line {
+                Some(line) => format!("{path}:{line}"),
+                None => path.clone(),
+            };
+            if let Some(excerpt) = excerpt {
+                out.push_str(&format!("\n{excerpt}"));
+            }
+            out
+        }
+        Evidence::Log { source, excerpt } => format!("[{source}]\n{excerpt}"),
+        Evidence::Query { sql, rows } => {
+            let mut out = sql.clone();
+            for row in rows {
+                out.push_str(&format!("\n{}", row.join(" | ")));
+            }
+            if rows.is_empty() {
+                out.push_str("\n(no rows)");
+            }
+            out
+        }
+        Evidence::Note { text } => text.clone(),
+    };
+    truncate_text(&text, max).0
+}
+
+/// All of a check's evidence as plain text, each piece headed by its kind, capped at
+/// `max` bytes in all (and each piece at half of that).
+pub fn check_evidence(check: &CheckResult, max: usize) -> String {
+    let pieces: Vec<String> = check
+        .evidence
+        .iter()
+        .map(|e| format!("— {} —\n{}", kind(e), evidence(e, max / 2)))
+        .collect();
+    truncate_text(&pieces.join("\n\n"), max).0
+}
+
+/// The last `max_lines` lines of a log, at most `max` bytes, marked when cut.
+pub fn tail(log: &str, max_lines: usize, max: usize) -> String {
+    let log = log.trim_end();
+    let lines: Vec<&str> = log.lines().collect();
+    let skip = lines.len().saturating_sub(max_lines);
+    let mut text = lines[skip..].join("\n");
+    let mut cut = skip > 0;
+    if text.len() > max {
+        let mut start = text.len() - max;
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        text = text[start..].to_owned();
+        cut = true;
+    }
+    if cut { format!("…\n{text}") } else { text }
+}
+
+/// A number without a needless `.0`, at most three decimals.
+pub fn number(x: f64) -> String {
+    let rounded = (x * 1000.0).round() / 1000.0;
+    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded}")
+    }
+}
+
+/// A score as written in the scorecard: one decimal.
+pub fn score(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+/// Bytes in a human unit (MiB, GiB).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Why the submission could not be exercised, if it could not.
+pub fn sandbox_problem(failure: Option<&SandboxFailure>) -> Option<String> {
+    failure.map(|f| {
+        let text = f.describe();
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+            None => text,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2, 100), "…\nb\nc");
+        assert_eq!(tail("a\nb", 5, 100), "a\nb");
+        assert_eq!(tail("abcdef", 5, 3), "…\ndef");
+    }
+
+    #[test]
+    fn numbers_drop_needless_decimals() {
+        assert_eq!(number(200.0), "200");
+        assert_eq!(number(3.5), "3.5");
+        assert_eq!(number(1.0 / 3.0), "0.333");
+        assert_eq!(bytes(123_456_789), "117.7 MiB");
+        assert_eq!(bytes(12), "12 B");
+    }
+
+    #[test]
+    fn measurement_reads_with_its_bounds() {
+        let e = Evidence::Measurement {
+            name: "throughput".to_owned(),
+            value: 80.0,
+            unit: "rps".to_owned(),
+            target: Some(200.0),
+            floor: None,
+        };
+        assert_eq!(evidence(&e, 1000), "throughput: 80 rps (target 200 rps)");
+    }
+}
