@@ -1,1 +1,5 @@
 //! The one integration-test binary: end-to-end tests across crates, with real Docker.
+mod architecture;
+mod intake;
+mod reports;
+mod sandbox;

@@ -1,3 +1,293 @@
-//! The `assay` binary: parses the command line, calls one library function, renders, exits.
+//! The `assay` binary: parses the command line, calls one library function per command,
+//! renders the result, and sets the exit code. The only crate that prints.
 
-fn main() {}
+mod cli;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, ImagesCommand, RunArgs};
+use output::Output;
+
+/// How a command ended, mapped onto the documented exit codes.
+enum Outcome {
+    Ok,
+    BelowPassMark,
+    Usage(String),
+    Infrastructure(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output::new(&cli);
+    let outcome = match run_command(&cli, &out) {
+        Ok(o) => o,
+        Err(e) => Outcome::Infrastructure(format!("{e:#}")),
+    };
+    match outcome {
+        Outcome::Ok => ExitCode::from(0),
+        Outcome::BelowPassMark => ExitCode::from(1),
+        Outcome::Usage(msg) => {
+            out.error(&msg);
+            ExitCode::from(2)
+        }
+        Outcome::Infrastructure(msg) => {
+            out.error(&msg);
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
+    match &cli.command {
+        Command::Run(args) => run(args, out),
+        Command::Validate { dir } => Ok(match assay_format::load(dir) {
+            Ok(a) => {
+                let checks = a.checks().count();
+                out.info(&format!(
+                    "{}: valid ({} suites, {checks} checks)",
+                    dir.display(),
+                    a.suites.len()
+                ));
+                Outcome::Ok
+            }
+            Err(diags) => {
+                for d in &diags.0 {
+                    out.plain_err(&d.to_string());
+                }
+                Outcome::Usage(format!("{} problem(s) in {}", diags.0.len(), dir.display()))
+            }
+        }),
+        Command::Images(cmd) => {
+            let rt = runtime()?;
+            let root = project_root();
+            match cmd {
+                ImagesCommand::Build => match rt
+                    .block_on(assay_runner::pipeline::build_images(&root, &|line| {
+                        out.progress_line(line)
+                    })) {
+                    Ok(report) => {
+                        out.info(&report);
+                        Ok(Outcome::Ok)
+                    }
+                    Err(e) => Ok(Outcome::Infrastructure(e.to_string())),
+                },
+                ImagesCommand::List => match rt.block_on(assay_runner::pipeline::list_images()) {
+                    Ok(lines) => {
+                        for l in lines {
+                            out.plain(&l);
+                        }
+                        Ok(Outcome::Ok)
+                    }
+                    Err(e) => Ok(Outcome::Infrastructure(e.to_string())),
+                },
+            }
+        }
+        Command::Gc => {
+            let rt = runtime()?;
+            match rt.block_on(assay_runner::pipeline::gc()) {
+                Ok(report) => {
+                    out.info(&report);
+                    Ok(Outcome::Ok)
+                }
+                Err(e) => Ok(Outcome::Infrastructure(e.to_string())),
+            }
+        }
+        Command::Report {
+            scorecard,
+            format,
+            output,
+        } => {
+            let card = read_scorecard(scorecard)?;
+            let text = assay_report::render(&card, format.to_format())?;
+            match output {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => out.plain(&text),
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Compare { outputs, csv } => {
+            if outputs.is_empty() {
+                return Ok(Outcome::Usage(
+                    "name at least one output folder or scorecard.json".into(),
+                ));
+            }
+            let mut cards = Vec::new();
+            for o in outputs {
+                let path = if o.is_dir() {
+                    o.join("scorecard.json")
+                } else {
+                    o.clone()
+                };
+                cards.push(read_scorecard(&path)?);
+            }
+            match assay_report::compare(&cards) {
+                Ok(c) => {
+                    out.plain(&if *csv {
+                        c.render_csv()
+                    } else {
+                        c.render_table()
+                    });
+                    Ok(Outcome::Ok)
+                }
+                Err(e) => Ok(Outcome::Usage(e.to_string())),
+            }
+        }
+        Command::Brief { dir, out: dest } => {
+            let assessment = match assay_format::load(dir) {
+                Ok(a) => a,
+                Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+            };
+            let written = assay_format::export_kit(&assessment, dest)
+                .with_context(|| format!("cannot write the kit to {}", dest.display()))?;
+            out.info(&format!(
+                "candidate kit written to {} ({} files, {} visible checks)",
+                dest.display(),
+                written.files,
+                written.visible_checks
+            ));
+            Ok(Outcome::Ok)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "assay", &mut buf);
+            out.plain(&String::from_utf8_lossy(&buf));
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn read_scorecard(path: &Path) -> Result<assay_grader::Scorecard> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a scorecard written by assay", path.display()))
+}
+
+/// The folder holding `sandbox-images/` (the binary's project, or the working directory).
+fn project_root() -> PathBuf {
+    if let Ok(p) = std::env::var("ASSAY_HOME") {
+        return PathBuf::from(p);
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|p| p.join("sandbox-images").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
+}
+
+fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
+    let assessment = match assay_format::load(&args.assessment) {
+        Ok(a) => a,
+        Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+    };
+    let plan = assessment.grading_plan();
+    if let Some(p) = &args.profile
+        && plan.profile(p).is_none()
+    {
+        let known: Vec<&str> = plan.profiles.iter().map(|p| p.id.as_str()).collect();
+        return Ok(Outcome::Usage(format!(
+            "unknown profile `{p}`: use one of {}",
+            known.join(", ")
+        )));
+    }
+    let request = assay_runner::pipeline::RunRequest {
+        assessment: assessment.clone(),
+        submission: args.submission.clone(),
+        project_root: project_root(),
+        seed: args
+            .seed
+            .unwrap_or_else(assay_runner::pipeline::random_seed),
+        test_mode: args.test_mode,
+        runtime: args.runtime.clone(),
+        only: (!args.only.is_empty()).then(|| args.only.clone()),
+        run_id: assay_runner::pipeline::new_run_id(),
+    };
+    let rt = runtime()?;
+    let progress = out.run_progress(args.events.is_some());
+    let run_id = request.run_id.clone();
+    let on_event = |e: assay_runner::pipeline::RunEvent| progress.event(&e);
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = assay_runner::pipeline::run(&request, &on_event) => Some(r),
+            _ = shutdown_signal() => None,
+        }
+    });
+    progress.finish();
+    let results = match result {
+        None => {
+            // Ctrl-C / SIGTERM: remove everything this run made before exiting.
+            let cleaned = rt.block_on(assay_runner::pipeline::cleanup_run(&run_id));
+            return Ok(Outcome::Infrastructure(format!(
+                "interrupted; the run's containers and networks were removed ({cleaned})"
+            )));
+        }
+        Some(Err(e)) if e.is_refusal() => return Ok(Outcome::Usage(e.to_string())),
+        Some(Err(e)) => return Ok(Outcome::Infrastructure(e.to_string())),
+        Some(Ok(r)) => r,
+    };
+    let card = match assay_grader::grade(&results, &plan, args.profile.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return Ok(Outcome::Infrastructure(format!("could not grade: {e}"))),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let results_path = args.out.join("run-results.json");
+    std::fs::write(&results_path, serde_json::to_vec_pretty(&results)?)
+        .with_context(|| format!("cannot write {}", results_path.display()))?;
+    let written = assay_report::write_all(&card, &args.out).context("cannot write the reports")?;
+    if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
+        && !summary.is_empty()
+        && let Ok(md) = assay_report::render(&card, assay_report::Format::Markdown)
+    {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+        {
+            let _ = f.write_all(md.as_bytes());
+        }
+    }
+    out.summary(&card, &written);
+    Ok(if card.passed {
+        Outcome::Ok
+    } else {
+        Outcome::BelowPassMark
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

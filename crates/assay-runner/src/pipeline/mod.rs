@@ -1,0 +1,511 @@
+//! One graded run, end to end: intake → images → build → sandbox → suites → results.
+//!
+//! [`run`] is the single library call behind `assay run` (and each submission of
+//! `assay batch`). A candidate's failure (did not build, never healthy, crashed) is part of
+//! the [`RunResults`]; `Err` means we could not grade (Docker down, refused submission).
+
+mod events;
+mod repo;
+mod service;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assay_engine::{EngineConfig, EngineError, RepoView, Service};
+use assay_format::Assessment;
+use assay_model::{AssessmentRef, RunResults, RunnerInfo, SandboxReport};
+use rand::RngCore;
+
+use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
+use crate::sandbox::{
+    BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck, ImageRecipe,
+    ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec, SidecarHardening,
+    SidecarSpec, TmpfsMount, build_submission, ensure_images_with,
+};
+
+pub use events::RunEvent;
+pub use repo::SubmissionRepo;
+pub use service::SandboxService;
+
+/// Everything one run needs. The CLI (and batch) fill it from flags, environment and config.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub assessment: Assessment,
+    /// A directory, git repository or archive.
+    pub submission: PathBuf,
+    /// The folder holding `sandbox-images/`.
+    pub project_root: PathBuf,
+    pub seed: u64,
+    /// Shortens load phases as the assessment's `test_mode` says (never skips them).
+    pub test_mode: bool,
+    /// An OCI runtime for the service container, e.g. `runsc` (gVisor).
+    pub runtime: Option<String>,
+    /// Run only these check ids.
+    pub only: Option<Vec<String>>,
+    /// Names the run's containers, network and firewall rules (`[A-Za-z0-9_.-]`, ≤ 48).
+    pub run_id: String,
+}
+
+/// Why a run could not be graded.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("could not {action}: {source}; check that the temporary directory is writable")]
+    Work {
+        action: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// The submission was refused or is unreadable (exit code 2), as opposed to our own
+    /// infrastructure failing (exit code 3).
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            RunError::Intake(e) => !matches!(e, IntakeError::Io { .. }),
+            _ => false,
+        }
+    }
+}
+
+/// A fresh random seed for a run (printed in the scorecard so the run can be reproduced).
+pub fn random_seed() -> u64 {
+    rand::rng().next_u64() % 1_000_000_000
+}
+
+/// A fresh run id: `r` + 12 hex digits.
+pub fn new_run_id() -> String {
+    let mut bytes = [0u8; 6];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("r{}", hex::encode(bytes))
+}
+
+/// Service images, sidecar images and the base image this project's assessments need.
+fn images_config(project_root: &Path) -> ImagesConfig {
+    ImagesConfig {
+        sandbox_images_dir: project_root.join("sandbox-images"),
+        ..ImagesConfig::default()
+    }
+}
+
+/// `assay images build`: makes every image idempotently; returns a report, one line each.
+pub async fn build_images(
+    project_root: &Path,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<String, SandboxError> {
+    let backend = DockerBackend::connect().await?;
+    let config = images_config(project_root);
+    progress("checking the base and sidecar images");
+    let started = Instant::now();
+    let report = ensure_images_with(
+        &backend,
+        &config,
+        &ImageRecipe::standard(&config.sandbox_images_dir),
+    )
+    .await?;
+    let mut lines = Vec::new();
+    for image in &report.images {
+        lines.push(format!(
+            "{:<24} {:<12} {} ({:.1} s)",
+            image.tag,
+            format!("{:?}", image.action).to_lowercase(),
+            short_id(&image.id),
+            image.seconds
+        ));
+    }
+    lines.push(format!(
+        "images ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(lines.join("\n"))
+}
+
+/// `assay images list`: the images assay made and whether they are present.
+pub async fn list_images() -> Result<Vec<String>, SandboxError> {
+    use crate::sandbox::Backend;
+    let backend = DockerBackend::connect().await?;
+    let mut lines = Vec::new();
+    let mut tags = vec![crate::sandbox::BASE_IMAGE.to_owned()];
+    tags.extend(
+        ImageRecipe::standard(Path::new("sandbox-images"))
+            .into_iter()
+            .map(|r| r.tag),
+    );
+    for tag in tags {
+        match backend.image_facts(&tag).await? {
+            Some(f) => lines.push(format!("{tag:<24} {}", short_id(&f.id))),
+            None => lines.push(format!("{tag:<24} missing (run `assay images build`)")),
+        }
+    }
+    Ok(lines)
+}
+
+/// `assay gc`: removes what killed runs left behind and cached submission images older
+/// than a week.
+pub async fn gc() -> Result<String, SandboxError> {
+    let backend = DockerBackend::connect().await?;
+    let report = crate::sandbox::gc(&backend).await?;
+    let pruned =
+        crate::sandbox::prune_submission_images(&backend, Duration::from_secs(7 * 24 * 3600))
+            .await?;
+    Ok(format!(
+        "removed {} container(s), {} network(s), {} volume(s), {} firewall rule(s) of {} dead run(s); {} cached submission image(s) older than a week{}",
+        report.removed.containers,
+        report.removed.networks,
+        report.removed.volumes,
+        report.removed.firewall_rules,
+        report.runs.len(),
+        pruned.removed,
+        if report.removed.errors.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} removal(s) failed: {}",
+                report.removed.errors.len(),
+                report.removed.errors.join("; ")
+            )
+        }
+    ))
+}
+
+/// Removes everything run `run_id` made; for the Ctrl-C handler. Never fails loudly.
+pub async fn cleanup_run(run_id: &str) -> String {
+    match DockerBackend::connect().await {
+        Ok(backend) => match crate::sandbox::cleanup_run(&backend, run_id).await {
+            Ok(r) => format!(
+                "{} container(s), {} network(s) removed",
+                r.containers, r.networks
+            ),
+            Err(e) => format!("cleanup failed ({e}); run `assay gc` later"),
+        },
+        Err(e) => format!("cleanup skipped ({e}); run `assay gc` later"),
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    &id[..id.len().min(12)]
+}
+
+/// Grades nothing: runs the submission and every suite, returning the raw results.
+pub async fn run(
+    req: &RunRequest,
+    progress: &(dyn Fn(RunEvent) + Send + Sync),
+) -> Result<RunResults, RunError> {
+    let started = Instant::now();
+    let started_at = rfc3339_now();
+    let assessment = &req.assessment;
+    let file = &assessment.file;
+
+    // Intake: unpack (archives) into a private work directory removed at the end.
+    progress(RunEvent::stage(
+        "intake",
+        req.submission.display().to_string(),
+    ));
+    let work = tempfile::Builder::new()
+        .prefix("assay-run-")
+        .tempdir()
+        .map_err(|source| RunError::Work {
+            action: "create the run's work directory",
+            source,
+        })?;
+    let submission = {
+        let path = req.submission.clone();
+        let dir = work.path().to_owned();
+        tokio::task::spawn_blocking(move || Submission::open(&path, &IntakeLimits::default(), &dir))
+            .await
+            .map_err(|e| RunError::Work {
+                action: "take in the submission",
+                source: std::io::Error::other(e.to_string()),
+            })??
+    };
+    let facts = {
+        let s = submission.clone();
+        tokio::task::spawn_blocking(move || inspect(&s, &InspectLimits::default()))
+            .await
+            .map_err(|e| RunError::Work {
+                action: "inspect the submission",
+                source: std::io::Error::other(e.to_string()),
+            })?
+    };
+    progress(RunEvent::stage(
+        "intake",
+        format!("{} ({})", submission.name, short_id(&submission.digest)),
+    ));
+
+    // Images assay needs (quick when present).
+    progress(RunEvent::stage(
+        "images",
+        "checking base and sidecar images",
+    ));
+    let backend = DockerBackend::connect().await?;
+    let config = images_config(&req.project_root);
+    let images = ensure_images_with(
+        &backend,
+        &config,
+        &ImageRecipe::standard(&config.sandbox_images_dir),
+    )
+    .await?;
+    let mut runner_images: BTreeMap<String, String> = images
+        .images
+        .iter()
+        .map(|i| (i.tag.clone(), i.id.clone()))
+        .collect();
+
+    // The submission's own Dockerfile.
+    progress(RunEvent::stage("build", "building the submission's image"));
+    let rules = &file.submission;
+    let build = build_submission(
+        &backend,
+        &BuildRequest {
+            context_dir: submission.root.clone(),
+            dockerfile: rules.dockerfile.clone(),
+            limits: BuildLimits {
+                context_max_bytes: rules.context_limit.0,
+                memory_bytes: rules
+                    .build_memory
+                    .0
+                    .min(BuildLimits::default().memory_bytes),
+                time_limit: rules.build_timeout.0,
+                ..BuildLimits::default()
+            },
+            scratch_dir: Some(work.path().to_owned()),
+        },
+    )
+    .await?;
+    for line in build
+        .log
+        .lines()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        progress(RunEvent::BuildLog {
+            line: line.to_owned(),
+        });
+    }
+    progress(RunEvent::stage(
+        "build",
+        match (&build.failure, build.cached) {
+            (Some(f), _) => f.describe(),
+            (None, true) => "unchanged submission: cached image reused".to_owned(),
+            (None, false) => format!("built in {:.1} s", build.seconds),
+        },
+    ));
+    let mut report = SandboxReport::default();
+    build.apply_to(&mut report);
+
+    let secrets: BTreeMap<String, String> = file
+        .secrets
+        .iter()
+        .map(|name| (name.clone(), fresh_secret()))
+        .collect();
+
+    // The sandbox, when there is an image.
+    let mut sandbox: Option<Sandbox> = None;
+    let mut unavailable = build.failure.as_ref().map(|f| f.describe());
+    if let (Some(image), None) = (&build.image, &build.failure) {
+        progress(RunEvent::stage(
+            "start",
+            "starting sidecars and the service",
+        ));
+        let spec = sandbox_spec(req, image, &secrets)?;
+        for sc in &spec.sidecars {
+            if let Ok(Some(f)) = crate::sandbox::Backend::image_facts(&backend, &sc.image).await {
+                runner_images.insert(sc.image.clone(), f.id);
+            }
+        }
+        let sb = Sandbox::start(&backend, spec).await?;
+        if let Some(f) = sb.failure() {
+            unavailable = Some(f.describe());
+        }
+        progress(RunEvent::stage(
+            "start",
+            match sb.failure() {
+                Some(f) => f.describe(),
+                None => format!(
+                    "healthy after {:.1} s",
+                    sb.report().startup_seconds.unwrap_or_default()
+                ),
+            },
+        ));
+        sandbox = Some(sb);
+    }
+    let initial = sandbox.as_ref().map(|s| s.report().clone());
+
+    // The suites.
+    let runs_as_root = initial.as_ref().and_then(|r| r.runs_as_root);
+    let repo: Arc<dyn RepoView> = Arc::new(SubmissionRepo {
+        submission: submission.clone(),
+        facts,
+        runs_as_root,
+    });
+    let service = Arc::new(SandboxService::new(sandbox));
+    let config = EngineConfig {
+        seed: req.seed,
+        run_id: req.run_id.clone(),
+        test_mode: req.test_mode,
+        secrets,
+        only: req.only.clone(),
+        unavailable,
+    };
+    let engine_progress = |p: assay_engine::Progress| progress(RunEvent::from(p));
+    let outcome = assay_engine::run(
+        assessment,
+        service.clone() as Arc<dyn Service>,
+        config,
+        Some(repo),
+        &engine_progress,
+    )
+    .await;
+
+    // Teardown, whatever the engine said.
+    progress(RunEvent::stage("teardown", "removing the run's containers"));
+    let finished = service.finish(DEFAULT_LOG_CAP).await;
+    let checks = outcome?;
+    if let Some(sb_report) = finished? {
+        let first = initial.unwrap_or_default();
+        report.became_healthy = first.became_healthy;
+        report.startup_seconds = first.startup_seconds;
+        report.runs_as_root = first.runs_as_root;
+        report.failure = first.failure.or(report.failure.take());
+        report.peak_memory_bytes = sb_report.peak_memory_bytes;
+        report.cpu_seconds = sb_report.cpu_seconds;
+        report.service_log = sb_report.service_log;
+    }
+    if let Some(id) = &report.image_id
+        && let Some(image) = &build.image
+    {
+        runner_images.insert(image.clone(), id.clone());
+    }
+    drop(work);
+
+    Ok(RunResults {
+        assessment: AssessmentRef {
+            id: file.id.value.clone(),
+            version: file.version.clone(),
+            title: file.title.clone(),
+        },
+        submission: submission.to_ref(),
+        sandbox: report,
+        checks,
+        seed: req.seed,
+        runner: RunnerInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            images: runner_images,
+        },
+        started_at,
+        duration_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// 32 random bytes, hex: a per-run secret (never derived from the seed, which is printed).
+fn fresh_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The service and sidecars as the assessment describes them, templates rendered.
+fn sandbox_spec(
+    req: &RunRequest,
+    image: &str,
+    secrets: &BTreeMap<String, String>,
+) -> Result<SandboxSpec, RunError> {
+    let file = &req.assessment.file;
+    let mut vars = assay_engine::vars::Vars::new(req.seed, &req.run_id);
+    vars.set(
+        "secret",
+        serde_json::Value::Object(
+            secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+        ),
+    );
+    let mut render = |what: &str, t: &assay_format::Template| {
+        vars.render(t)
+            .map_err(|e| RunError::Engine(EngineError::Assessment(format!("{what}: {e}"))))
+    };
+    let mut env = BTreeMap::new();
+    for (k, t) in &file.service.env {
+        env.insert(k.clone(), render(&format!("service.env.{k}"), t)?);
+    }
+    let mut sidecars = Vec::new();
+    for (name, sc) in &file.sidecars {
+        let mut sc_env = BTreeMap::new();
+        for (k, t) in &sc.env {
+            sc_env.insert(k.clone(), render(&format!("sidecars.{name}.env.{k}"), t)?);
+        }
+        let readiness = Readiness {
+            command: sc.ready.clone(),
+            timeout: sc.ready_timeout.0,
+            interval: Duration::from_millis(300),
+        };
+        let base = if sc.image.starts_with("assay/postgres") {
+            // Data, socket and temp directories on capped tmpfs owned by postgres.
+            SidecarSpec::postgres(name, "postgres", "postgres", "postgres").hardening
+        } else {
+            SidecarHardening {
+                tmpfs: vec![TmpfsMount::new("/tmp", 64 << 20)],
+                ..SidecarHardening::default()
+            }
+        };
+        sidecars.push(SidecarSpec {
+            name: name.clone(),
+            image: sc.image.clone(),
+            env: sc_env,
+            readiness,
+            hardening: SidecarHardening {
+                memory_bytes: sc.memory.0,
+                ..base
+            },
+        });
+    }
+    let limits = &file.service.limits;
+    let health = &file.service.health;
+    let hardening = Hardening {
+        pids_limit: i64::from(limits.pids),
+        memory_bytes: limits.memory.0,
+        nano_cpus: (limits.cpus * 1e9) as u64,
+        nofile: u64::from(limits.nofile),
+        fsize_bytes: limits.max_file.0,
+        tmp: TmpfsMount::new("/tmp", limits.tmp.0),
+        read_only_rootfs: limits.read_only_root,
+        writable_layer_cap_bytes: limits.max_writable.0,
+        runtime: req.runtime.clone(),
+        ..Hardening::default()
+    };
+    Ok(SandboxSpec {
+        run_id: req.run_id.clone(),
+        service: ServiceSpec {
+            image: image.to_owned(),
+            env,
+            port: file.service.port,
+            health: HealthCheck {
+                path: health.path.clone(),
+                timeout: health.timeout.0,
+                interval: health.interval.0,
+                request_timeout: Duration::from_secs(2),
+            },
+            stop_grace: Duration::from_secs(10),
+        },
+        sidecars,
+        hardening,
+    })
+}
+
+fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,140 @@
+//! The engine's [`Service`] over a Docker [`Sandbox`]: lifecycle and facts of the running
+//! submission, nothing else. When there is no sandbox (the submission did not build) every
+//! operation reports the service as absent.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use assay_engine::{ControlError, Service, StopReport};
+use assay_model::SandboxReport;
+use tokio::sync::Mutex;
+
+use crate::sandbox::{Sandbox, SandboxError};
+
+/// The running submission as the engine sees it.
+pub struct SandboxService {
+    sandbox: Mutex<Option<Sandbox>>,
+    base_url: String,
+    startup_seconds: Option<f64>,
+    sidecars: Vec<(String, std::net::IpAddr)>,
+}
+
+impl std::fmt::Debug for SandboxService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxService")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxService {
+    pub fn new(sandbox: Option<Sandbox>) -> SandboxService {
+        let base_url = sandbox
+            .as_ref()
+            .and_then(Sandbox::service_url)
+            .unwrap_or_else(unreachable_url);
+        let startup_seconds = sandbox.as_ref().and_then(|s| s.report().startup_seconds);
+        let sidecars = sandbox
+            .as_ref()
+            .map(|s| {
+                s.spec()
+                    .sidecars
+                    .iter()
+                    .filter_map(|sc| s.sidecar_addr(&sc.name).map(|ip| (sc.name.clone(), ip)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        SandboxService {
+            sandbox: Mutex::new(sandbox),
+            base_url,
+            startup_seconds,
+            sidecars,
+        }
+    }
+
+    /// Completes the sandbox's report and removes everything of the run.
+    pub async fn finish(&self, log_cap: usize) -> Result<Option<SandboxReport>, SandboxError> {
+        match self.sandbox.lock().await.take() {
+            Some(sb) => sb.finish(log_cap).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A URL nothing answers on (a port just released on loopback), for a service that does
+/// not exist; the engine skips every check that would use it.
+fn unreachable_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn control(e: SandboxError) -> ControlError {
+    ControlError(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl Service for SandboxService {
+    fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    fn sidecar_addr(&self, name: &str, port: u16) -> Option<SocketAddr> {
+        self.sidecars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, ip)| SocketAddr::new(*ip, port))
+    }
+
+    fn startup_seconds(&self) -> Option<f64> {
+        self.startup_seconds
+    }
+
+    async fn stop(&self, grace: Duration) -> Result<StopReport, ControlError> {
+        let mut guard = self.sandbox.lock().await;
+        let sb = guard
+            .as_mut()
+            .ok_or_else(|| ControlError("there is no service to stop".into()))?;
+        let r = sb.stop_service(grace).await.map_err(control)?;
+        Ok(StopReport {
+            seconds_to_exit: r.seconds_to_exit,
+            exit_code: r.exit_code,
+            killed_after_grace: r.killed_after_grace,
+        })
+    }
+
+    async fn start(&self) -> Result<bool, ControlError> {
+        let mut guard = self.sandbox.lock().await;
+        let sb = guard
+            .as_mut()
+            .ok_or_else(|| ControlError("there is no service to start".into()))?;
+        let failure = sb.start_service().await.map_err(control)?;
+        Ok(failure.is_none())
+    }
+
+    async fn peak_memory(&self) -> Option<u64> {
+        let guard = self.sandbox.lock().await;
+        guard.as_ref().and_then(|s| s.usage().peak_memory_bytes)
+    }
+
+    async fn logs(&self, cap: usize) -> String {
+        let guard = self.sandbox.lock().await;
+        match guard.as_ref() {
+            Some(sb) => sb
+                .logs(cap)
+                .await
+                .unwrap_or_else(|e| format!("(logs unavailable: {e})")),
+            None => String::new(),
+        }
+    }
+
+    async fn is_running(&self) -> bool {
+        let guard = self.sandbox.lock().await;
+        match guard.as_ref() {
+            Some(sb) => matches!(sb.exit_status().await, Ok(None)),
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Enforces ARCHITECTURE.md's invariants: which crate may depend on what, `//!` headers.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The dependency names (normal and dev) of a crate's manifest.
+fn dependencies(krate: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml"))
+        .unwrap_or_default();
+    let mut deps = Vec::new();
+    let mut in_deps = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line.contains("dependencies");
+            continue;
+        }
+        if in_deps && let Some((name, _)) = line.split_once('=') {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                deps.push(name.split('.').next().unwrap_or(name).to_owned());
+            }
+        }
+    }
+    deps
+}
+
+fn check(krate: &str, forbidden: &[&str]) {
+    let deps = dependencies(krate);
+    assert!(
+        !deps.is_empty(),
+        "{krate}: no manifest or no dependencies found"
+    );
+    for f in forbidden {
+        assert!(
+            !deps.iter().any(|d| d == f),
+            "{krate} must not depend on {f} (see ARCHITECTURE.md)"
+        );
+    }
+}
+
+#[test]
+fn dependencies_point_one_way() {
+    check(
+        "assay-model",
+        &[
+            "assay-format",
+            "assay-engine",
+            "assay-runner",
+            "assay-grader",
+            "assay-report",
+            "tokio",
+            "bollard",
+        ],
+    );
+    check(
+        "assay-grader",
+        &[
+            "assay-runner",
+            "assay-engine",
+            "assay-format",
+            "bollard",
+            "tokio",
+            "reqwest",
+        ],
+    );
+    check(
+        "assay-report",
+        &[
+            "assay-runner",
+            "assay-engine",
+            "bollard",
+            "tokio",
+            "reqwest",
+        ],
+    );
+    check(
+        "assay-engine",
+        &["assay-grader", "assay-report", "assay-runner", "bollard"],
+    );
+    check("assay-runner", &["assay-grader", "assay-report"]);
+    check(
+        "assay-format",
+        &[
+            "assay-engine",
+            "assay-runner",
+            "assay-grader",
+            "tokio",
+            "bollard",
+        ],
+    );
+}
+
+#[test]
+fn every_rust_file_says_what_it_is_for() {
+    let mut missing = Vec::new();
+    let mut stack = vec![root().join("crates"), root().join("tests")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if !p.ends_with("target") && !p.ends_with("fixtures") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                if !text.trim_start().starts_with("//!") {
+                    missing.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` line: {missing:#?}"
+    );
+}
