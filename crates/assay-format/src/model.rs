@@ -1379,6 +1379,11 @@ pub struct RepositoryCheck {
     /// The candidate's own tests exist: files matching any of these globs.
     #[serde(default)]
     pub tests: Option<Vec<String>>,
+    /// The candidate's tests pass when run inside the service's container (its image, user,
+    /// limits and environment, beside the sidecars), with the command for the detected
+    /// language.
+    #[serde(default)]
+    pub run_tests: Option<RunTestsRule>,
     /// Schema migrations exist: files matching any of these globs, or SQL DDL in source.
     #[serde(default)]
     pub migrations: Option<Vec<String>>,
@@ -1394,6 +1399,22 @@ pub struct RepositoryCheck {
     /// The language and framework detected (always passes; evidence for the grader).
     #[serde(default)]
     pub stack: Option<StackRule>,
+}
+
+/// How to run the candidate's own tests in the sandbox.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunTestsRule {
+    /// Detected main language (`python`, `go`, `javascript`, …) → a shell command run with
+    /// `sh -c` in the service's working directory. A language without a command is skipped.
+    pub commands: BTreeMap<String, String>,
+    /// Time the tests may take.
+    #[serde(default = "default_tests_timeout")]
+    pub timeout: Dur,
+}
+
+fn default_tests_timeout() -> Dur {
+    Dur(Duration::from_secs(120))
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]

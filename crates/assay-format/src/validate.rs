@@ -356,12 +356,13 @@ impl Validator<'_> {
                     r.history.is_some(),
                     r.no_tracked.is_some(),
                     r.stack.is_some(),
+                    r.run_tests.is_some(),
                 ]
                 .iter()
                 .filter(|x| **x)
                 .count();
                 if set != 1 {
-                    self.at(loc, "a repository check sets exactly one rule", Some("one of readme, tests, migrations, dockerfile, history, no_tracked, stack"));
+                    self.at(loc, "a repository check sets exactly one rule", Some("one of readme, tests, run_tests, migrations, dockerfile, history, no_tracked, stack"));
                 }
             }
             None => {}
