@@ -19,7 +19,10 @@ demo: images
 
 # Every test, Docker tests included (nextest: one process per test, so per-test memory
 # figures are honest). ASSAY_REQUIRE_DOCKER makes a missing engine a failure, never a skip.
-test: images
+# The images are made with the debug binary the tests build anyway (no second, release compile).
+test:
+	$(CARGO) build --bin assay
+	target/debug/assay images build
 	ASSAY_REQUIRE_DOCKER=1 ASSAY_TEST_MODE=1 $(CARGO) nextest run --workspace --no-fail-fast
 
 lint:

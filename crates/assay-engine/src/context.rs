@@ -87,6 +87,14 @@ impl Verdict {
             message: message.into(),
         }
     }
+    /// Not judged because something it depends on is absent (says what).
+    pub fn skipped(message: impl Into<String>) -> Self {
+        Self {
+            status: Status::Skipped,
+            credit: 0.0,
+            message: message.into(),
+        }
+    }
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             status: Status::Error,

@@ -17,4 +17,4 @@ pub mod vars;
 pub use context::{EngineConfig, Verdict};
 pub use repo::{RepoCommit, RepoFile, RepoView};
 pub use run::{EngineError, Progress, run};
-pub use service::{ControlError, Service, StopReport};
+pub use service::{ControlError, ExecOutput, Service, StopReport};

@@ -187,7 +187,11 @@ pub async fn run(
             let start = Instant::now();
             // Repository checks read files only; database checks need the sandbox's
             // sidecar but not the service; everything else talks to the service.
-            let needs_sandbox = !matches!(check.kind(), Some(CheckKind::Repository(_)));
+            // Repository checks read files only, except running the candidate's tests.
+            let needs_sandbox = !matches!(
+                check.kind(),
+                Some(CheckKind::Repository(r)) if r.run_tests.is_none()
+            );
             let uses_service =
                 needs_sandbox && !matches!(check.kind(), Some(CheckKind::Database(_)));
             let skip = if let Some(why) = unmet_needs(check, &outcomes) {

@@ -14,6 +14,15 @@ pub struct StopReport {
     pub killed_after_grace: bool,
 }
 
+/// What a command run inside the service's container did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecOutput {
+    /// `None` when it did not finish within its time limit.
+    pub exit_code: Option<i64>,
+    /// The tail of its stdout and stderr, lossy UTF-8.
+    pub output: String,
+}
+
 /// An error controlling the sandbox: infrastructure, not the candidate's failure.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -39,4 +48,16 @@ pub trait Service: Send + Sync {
     async fn logs(&self, cap: usize) -> String;
     /// Whether the service is running now.
     async fn is_running(&self) -> bool;
+    /// Runs `command` inside the service's container (its image, user and limits) and
+    /// waits up to `timeout`. Backends that cannot do this say so.
+    async fn exec(
+        &self,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, ControlError> {
+        let _ = (command, timeout);
+        Err(ControlError(
+            "this sandbox cannot run commands in the service".into(),
+        ))
+    }
 }

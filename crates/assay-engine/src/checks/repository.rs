@@ -53,6 +53,9 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &RepositoryCheck) -> Verdict {
     if let Some(globs) = &spec.tests {
         return tests(cx, repo, globs);
     }
+    if let Some(rule) = &spec.run_tests {
+        return run_tests(cx, repo, rule).await;
+    }
     if let Some(globs) = &spec.migrations {
         return migrations(cx, repo, globs);
     }
@@ -70,6 +73,49 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &RepositoryCheck) -> Verdict {
         return stack::run(cx, repo, s);
     }
     Verdict::error("the repository check names no rule")
+}
+
+/// The candidate's tests, run inside the service's container with the command the
+/// assessment gives for the submission's main language.
+async fn run_tests(
+    cx: &mut CheckCx<'_, '_>,
+    repo: &dyn RepoView,
+    rule: &assay_format::RunTestsRule,
+) -> Verdict {
+    let Some(language) = stack::main_language(repo) else {
+        return Verdict::skipped("no source language recognised, so no test command applies");
+    };
+    let Some(command) = rule.commands.get(language) else {
+        return Verdict::skipped(format!(
+            "the assessment gives no test command for {language}"
+        ));
+    };
+    cx.evidence
+        .note(format!("main language {language}: `{command}`"));
+    let argv = vec!["sh".to_owned(), "-c".to_owned(), command.clone()];
+    let started = std::time::Instant::now();
+    let out = match cx.shared.service.exec(&argv, rule.timeout.0).await {
+        Ok(o) => o,
+        Err(e) => return Verdict::error(format!("could not run the tests: {e}")),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    cx.evidence.push(assay_model::Evidence::Log {
+        source: "tests".into(),
+        excerpt: out.output.clone(),
+    });
+    match out.exit_code {
+        Some(0) => Verdict::pass(format!("`{command}` passed in {seconds:.1} s")),
+        // 127: the shell found no such program: the runtime image carries no test
+        // toolchain (a compiled service), which is a packaging choice, not failing tests.
+        Some(127) => Verdict::skipped(format!(
+            "`{command}`: the image has no test runner for {language} (exit 127)"
+        )),
+        Some(code) => Verdict::fail(format!("`{command}` exited with code {code}")),
+        None => Verdict::fail(format!(
+            "`{command}` did not finish within {} s",
+            rule.timeout.0.as_secs()
+        )),
+    }
 }
 
 /// Whether `path` lies in a dependency or build directory.

@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use assay_engine::{ControlError, Service, StopReport};
+use assay_engine::{ControlError, ExecOutput, Service, StopReport};
 use assay_model::SandboxReport;
 use tokio::sync::Mutex;
 
@@ -136,5 +136,21 @@ impl Service for SandboxService {
             Some(sb) => matches!(sb.exit_status().await, Ok(None)),
             None => false,
         }
+    }
+
+    async fn exec(
+        &self,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, ControlError> {
+        let guard = self.sandbox.lock().await;
+        let sb = guard
+            .as_ref()
+            .ok_or_else(|| ControlError("there is no service to run a command in".into()))?;
+        let r = sb.exec_service(command, timeout).await.map_err(control)?;
+        Ok(ExecOutput {
+            exit_code: r.exit_code,
+            output: r.output,
+        })
     }
 }

@@ -186,6 +186,15 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;
 
+    /// Runs `command` inside the running service container (as its user, under its
+    /// hardening); output capped, stopped waiting after `timeout`.
+    fn service_exec(
+        &self,
+        run: &Self::Run,
+        command: &[String],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;
+
     /// State of a sidecar.
     fn sidecar_state(
         &self,

@@ -457,6 +457,15 @@ impl<B: Backend> Sandbox<B> {
         self.wait_healthy(self.spec.service.health.timeout).await
     }
 
+    /// Runs `command` inside the running service container (its user, its limits).
+    pub async fn exec_service(
+        &self,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<super::ExecResult, SandboxError> {
+        self.backend.service_exec(&self.run, command, timeout).await
+    }
+
     /// SIGKILL; returns the exit code.
     pub async fn kill(&mut self) -> Result<Option<i64>, SandboxError> {
         if self.kill_reason().is_none() {

@@ -63,6 +63,30 @@ fn is_manifest(name: &str) -> bool {
     ) || (name.starts_with("requirements") && name.ends_with(".txt"))
 }
 
+/// The language most source files are written in (shell, SQL and vendored files aside).
+pub(crate) fn main_language(repo: &dyn RepoView) -> Option<&'static str> {
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for f in repo.files() {
+        if vendored(&f.path) {
+            continue;
+        }
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        let Some((_, ext)) = name.rsplit_once('.') else {
+            continue;
+        };
+        let ext = ext.to_ascii_lowercase();
+        if let Some((_, lang)) = LANGUAGES.iter().find(|(e, _)| *e == ext)
+            && !matches!(*lang, "shell" | "sql")
+        {
+            *counts.entry(lang).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(l, _)| l)
+}
+
 /// A built-in framework: name, other spellings, manifest regex, import regex.
 struct Known {
     name: &'static str,
