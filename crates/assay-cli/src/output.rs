@@ -246,5 +246,19 @@ fn describe(e: &RunEvent) -> (String, String, bool) {
             format!("{suite}/{check}: {status}"),
             false,
         ),
+        RunEvent::Load {
+            check,
+            elapsed_secs,
+            planned_secs,
+            completed,
+            errors,
+            rps,
+        } => (
+            "load".into(),
+            format!(
+                "{check}: {rps:.0} req/s, {completed} requests, {errors} errors ({elapsed_secs:.0}/{planned_secs:.0} s)"
+            ),
+            false,
+        ),
     }
 }

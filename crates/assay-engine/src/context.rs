@@ -53,6 +53,8 @@ pub struct Shared<'a> {
     pub principals: BTreeMap<String, Value>,
     /// The submission's files and history, for repository and secrets checks.
     pub repo: Option<Arc<dyn crate::RepoView>>,
+    /// Where live progress goes (load phases report their rate).
+    pub progress: Option<&'a (dyn Fn(crate::Progress) + Send + Sync)>,
 }
 
 impl std::fmt::Debug for Shared<'_> {

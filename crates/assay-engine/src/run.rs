@@ -39,6 +39,15 @@ pub enum Progress {
         done: usize,
         total: usize,
     },
+    /// A load phase's figures so far, about once a second.
+    Load {
+        check: String,
+        elapsed_secs: f64,
+        planned_secs: f64,
+        completed: u64,
+        errors: u64,
+        current_rps: f64,
+    },
 }
 
 /// Runs every suite of `assessment` against `service`.
@@ -84,6 +93,7 @@ pub async fn run(
         request_timeout: file.service.request_timeout.0,
         principals: BTreeMap::new(),
         repo,
+        progress: Some(progress),
     };
 
     // Principals: registered and logged in once.

@@ -95,7 +95,25 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
     plan.connections = spec.connections.max(1);
     plan.request_timeout = cx.shared.request_timeout;
     plan.seed = cx.shared.config.seed;
-    let report = match load::run(&plan, None).await {
+    let last_second = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let check_id = cx.check_id.clone();
+    let sink = cx.shared.progress;
+    let live = |p: load::LoadProgress| {
+        let second = p.elapsed_secs as u64;
+        if let Some(f) = sink
+            && last_second.swap(second, std::sync::atomic::Ordering::Relaxed) != second
+        {
+            f(crate::Progress::Load {
+                check: check_id.clone(),
+                elapsed_secs: p.elapsed_secs,
+                planned_secs: p.planned_secs,
+                completed: p.completed,
+                errors: p.errors,
+                current_rps: p.current_rps,
+            });
+        }
+    };
+    let report = match load::run(&plan, Some(&live)).await {
         Ok(r) => r,
         Err(e) => return Verdict::error(format!("the load engine failed: {e}")),
     };

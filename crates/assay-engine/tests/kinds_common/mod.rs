@@ -509,6 +509,7 @@ impl Fixture {
             request_timeout: Duration::from_secs(5),
             principals: principals(),
             repo: self.repo.clone(),
+            progress: None,
         }
     }
 }

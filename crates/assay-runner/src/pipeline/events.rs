@@ -26,6 +26,15 @@ pub enum RunEvent {
         done: usize,
         total: usize,
     },
+    /// A load phase in progress (about once a second).
+    Load {
+        check: String,
+        elapsed_secs: f64,
+        planned_secs: f64,
+        completed: u64,
+        errors: u64,
+        rps: f64,
+    },
 }
 
 impl RunEvent {
@@ -55,6 +64,21 @@ impl From<assay_engine::Progress> for RunEvent {
                 status: status.as_str().to_owned(),
                 done,
                 total,
+            },
+            assay_engine::Progress::Load {
+                check,
+                elapsed_secs,
+                planned_secs,
+                completed,
+                errors,
+                current_rps,
+            } => RunEvent::Load {
+                check,
+                elapsed_secs,
+                planned_secs,
+                completed,
+                errors,
+                rps: current_rps,
             },
         }
     }

@@ -1228,6 +1228,63 @@ pub(crate) async fn kill_and_wait<B: Backend>(
     backend.wait_service_exit(run, KILL_WAIT).await
 }
 
+impl DockerBackend {
+    /// `docker exec`: output kept to its last `cap` bytes, waiting stops after `timeout`
+    /// (exit code `None` then).
+    async fn exec_in(
+        &self,
+        container: &str,
+        command: &[String],
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<ExecResult, SandboxError> {
+        let exec = self
+            .call(
+                "create exec",
+                self.docker.create_exec(
+                    container,
+                    CreateExecOptions::<String> {
+                        cmd: Some(command.to_vec()),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                ),
+            )
+            .await?;
+        let started = self
+            .call("start exec", self.docker.start_exec(&exec.id, None))
+            .await?;
+        let mut out = TailBuffer::new(cap);
+        let finished = tokio::time::timeout(timeout, async {
+            if let StartExecResults::Attached { mut output, .. } = started {
+                while let Some(Ok(chunk)) = output.next().await {
+                    out.push(chunk.as_ref());
+                }
+            }
+        })
+        .await
+        .is_ok();
+        if !finished {
+            return Ok(ExecResult {
+                exit_code: None,
+                output: out.to_text(),
+            });
+        }
+        let inspect = self
+            .call("inspect exec", self.docker.inspect_exec(&exec.id))
+            .await?;
+        Ok(ExecResult {
+            exit_code: if inspect.running == Some(true) {
+                None
+            } else {
+                inspect.exit_code
+            },
+            output: out.to_text(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1291,62 +1348,5 @@ mod tests {
                 "{newer} must not be sent"
             );
         }
-    }
-}
-
-impl DockerBackend {
-    /// `docker exec`: output kept to its last `cap` bytes, waiting stops after `timeout`
-    /// (exit code `None` then).
-    async fn exec_in(
-        &self,
-        container: &str,
-        command: &[String],
-        timeout: Duration,
-        cap: usize,
-    ) -> Result<ExecResult, SandboxError> {
-        let exec = self
-            .call(
-                "create exec",
-                self.docker.create_exec(
-                    container,
-                    CreateExecOptions::<String> {
-                        cmd: Some(command.to_vec()),
-                        attach_stdout: Some(true),
-                        attach_stderr: Some(true),
-                        ..Default::default()
-                    },
-                ),
-            )
-            .await?;
-        let started = self
-            .call("start exec", self.docker.start_exec(&exec.id, None))
-            .await?;
-        let mut out = TailBuffer::new(cap);
-        let finished = tokio::time::timeout(timeout, async {
-            if let StartExecResults::Attached { mut output, .. } = started {
-                while let Some(Ok(chunk)) = output.next().await {
-                    out.push(chunk.as_ref());
-                }
-            }
-        })
-        .await
-        .is_ok();
-        if !finished {
-            return Ok(ExecResult {
-                exit_code: None,
-                output: out.to_text(),
-            });
-        }
-        let inspect = self
-            .call("inspect exec", self.docker.inspect_exec(&exec.id))
-            .await?;
-        Ok(ExecResult {
-            exit_code: if inspect.running == Some(true) {
-                None
-            } else {
-                inspect.exit_code
-            },
-            output: out.to_text(),
-        })
     }
 }
