@@ -22,7 +22,7 @@ use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspec
 use crate::sandbox::{
     BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck, ImageRecipe,
     ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec, SidecarHardening,
-    SidecarSpec, TmpfsMount, build_submission, ensure_images_with,
+    SidecarSpec, TmpfsMount, build_submission_with, ensure_images_with,
 };
 
 pub use events::RunEvent;
@@ -262,7 +262,12 @@ pub async fn run(
     // The submission's own Dockerfile.
     progress(RunEvent::stage("build", "building the submission's image"));
     let rules = &file.submission;
-    let build = build_submission(
+    let on_line = |line: &str| {
+        progress(RunEvent::BuildLog {
+            line: line.to_owned(),
+        })
+    };
+    let build = build_submission_with(
         &backend,
         &BuildRequest {
             context_dir: submission.root.clone(),
@@ -278,21 +283,9 @@ pub async fn run(
             },
             scratch_dir: Some(work.path().to_owned()),
         },
+        Some(&on_line),
     )
     .await?;
-    for line in build
-        .log
-        .lines()
-        .rev()
-        .take(5)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-    {
-        progress(RunEvent::BuildLog {
-            line: line.to_owned(),
-        });
-    }
     progress(RunEvent::stage(
         "build",
         match (&build.failure, build.cached) {

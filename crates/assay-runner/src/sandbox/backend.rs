@@ -46,7 +46,7 @@ pub struct BuildResources {
 }
 
 /// One image build as the backend sees it: a packed context and its options.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ImageBuild<'a> {
     pub context_tar: &'a Path,
     pub tag: &'a str,
@@ -57,6 +57,20 @@ pub struct ImageBuild<'a> {
     pub time_limit: Duration,
     /// Bytes of build log kept (the tail).
     pub log_cap_bytes: usize,
+    /// Called with each line of build output as it arrives (progress displays).
+    pub on_line: Option<&'a (dyn Fn(&str) + Send + Sync)>,
+}
+
+impl fmt::Debug for ImageBuild<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImageBuild")
+            .field("context_tar", &self.context_tar)
+            .field("tag", &self.tag)
+            .field("dockerfile", &self.dockerfile)
+            .field("resources", &self.resources)
+            .field("time_limit", &self.time_limit)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a build ended.

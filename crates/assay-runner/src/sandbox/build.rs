@@ -113,6 +113,15 @@ pub async fn build_submission<B: Backend>(
     backend: &B,
     req: &BuildRequest,
 ) -> Result<BuildOutcome, SandboxError> {
+    build_submission_with(backend, req, None).await
+}
+
+/// [`build_submission`], calling `on_line` with each line of build output as it arrives.
+pub async fn build_submission_with<B: Backend>(
+    backend: &B,
+    req: &BuildRequest,
+    on_line: Option<&(dyn Fn(&str) + Send + Sync)>,
+) -> Result<BuildOutcome, SandboxError> {
     let started = Instant::now();
     let scratch = req.scratch_dir.clone().unwrap_or_else(std::env::temp_dir);
     let (dir, dockerfile, cap) = (
@@ -181,6 +190,7 @@ pub async fn build_submission<B: Backend>(
             }),
             time_limit: req.limits.time_limit,
             log_cap_bytes: req.limits.log_cap_bytes,
+            on_line,
         })
         .await?;
     drop(packed);

@@ -716,6 +716,12 @@ impl Backend for DockerBackend {
                     Ok(info) => {
                         if let Some(text) = info.stream {
                             log.push(text.as_bytes());
+                            if let Some(f) = build.on_line {
+                                text.lines()
+                                    .map(str::trim_end)
+                                    .filter(|l| !l.is_empty())
+                                    .for_each(f);
+                            }
                         }
                         if let Some(status) = info.status {
                             log.push(status.as_bytes());

@@ -255,6 +255,7 @@ async fn ensure_recipe(
             resources: None,
             time_limit: config.build_time_limit,
             log_cap_bytes: 16 * 1024,
+            on_line: None,
         })
         .await?;
     match result.end {

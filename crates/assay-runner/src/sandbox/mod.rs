@@ -28,7 +28,7 @@ pub use backend::{
     Backend, BuildEnd, BuildResources, BuildResult, CleanupReport, ExecResult, GcReport,
     ImageBuild, ImageFacts, UsageSample, WorkloadState,
 };
-pub use build::{BuildLimits, BuildOutcome, BuildRequest, build_submission};
+pub use build::{BuildLimits, BuildOutcome, BuildRequest, build_submission, build_submission_with};
 pub use context::{ContextReport, SkippedEntry};
 pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
 pub use error::SandboxError;
