@@ -283,12 +283,12 @@ impl DockerBackend {
         .await
     }
 
-    async fn container_addr(
+    /// `docker inspect`, `None` when the container does not exist.
+    async fn inspect(
         &self,
-        run: &DockerRun,
         container: &str,
-    ) -> Result<Option<IpAddr>, SandboxError> {
-        let inspect = match self
+    ) -> Result<Option<bollard::models::ContainerInspectResponse>, SandboxError> {
+        match self
             .call(
                 "inspect container",
                 self.docker
@@ -296,9 +296,19 @@ impl DockerBackend {
             )
             .await
         {
-            Ok(i) => i,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            Ok(i) => Ok(Some(i)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn container_addr(
+        &self,
+        run: &DockerRun,
+        container: &str,
+    ) -> Result<Option<IpAddr>, SandboxError> {
+        let Some(inspect) = self.inspect(container).await? else {
+            return Ok(None);
         };
         Ok(inspect
             .network_settings
@@ -309,17 +319,8 @@ impl DockerBackend {
     }
 
     async fn container_state(&self, container: &str) -> Result<WorkloadState, SandboxError> {
-        let inspect = match self
-            .call(
-                "inspect container",
-                self.docker
-                    .inspect_container(container, None::<InspectContainerOptions>),
-            )
-            .await
-        {
-            Ok(i) => i,
-            Err(e) if e.is_not_found() => return Ok(WorkloadState::Missing),
-            Err(e) => return Err(e),
+        let Some(inspect) = self.inspect(container).await? else {
+            return Ok(WorkloadState::Missing);
         };
         let state = inspect.state.unwrap_or_default();
         if state.running == Some(true) || state.restarting == Some(true) {
