@@ -32,6 +32,7 @@ fn planned(
     visible: bool,
 ) -> PlannedCheck {
     PlannedCheck {
+        critical: Vec::new(),
         id: id.to_owned(),
         suite: suite.to_owned(),
         title: title.to_owned(),

@@ -116,6 +116,7 @@ impl Assessment {
         let checks = self
             .checks()
             .map(|(suite, check)| PlannedCheck {
+                critical: check.critical.clone(),
                 id: check.id.value.clone(),
                 suite: suite.file.suite.value.clone(),
                 title: check.title.clone(),

@@ -516,6 +516,10 @@ pub struct Check {
     pub title: String,
     /// The skills this check evidences, with weights (> 0). At least one.
     pub skills: Located<BTreeMap<Skill, f64>>,
+    /// Skills whose score a failure of this check caps at 60, for a defect that alone
+    /// disqualifies (e.g. `critical: [security]` on SQL injection). Each must be in `skills`.
+    #[serde(default)]
+    pub critical: Vec<Skill>,
     /// Overrides the suite's visibility.
     #[serde(default)]
     pub visibility: Option<Visibility>,

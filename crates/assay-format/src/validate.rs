@@ -255,6 +255,15 @@ impl Validator<'_> {
                 );
             }
         }
+        for skill in &c.critical {
+            if !c.skills.value.contains_key(skill) {
+                self.at(
+                    c.skills.loc,
+                    format!("check `{id}` is critical for `{skill}`, which it does not evidence"),
+                    Some("list the skill in `skills` too, or drop it from `critical`"),
+                );
+            }
+        }
         let kinds = c.kinds();
         if kinds.len() != 1 {
             let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();

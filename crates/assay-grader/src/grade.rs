@@ -22,6 +22,8 @@ pub const NOT_RUN: &str = "not run: the runner reported no result for this check
 /// - a skill's score is `100 × Σ weight·credit / Σ weight` over the checks that evidence it;
 ///   a `skipped` or `error` check counts credit 0 but keeps its weight in the denominator,
 ///   so a submission that crashes or does not build cannot score well by running less;
+/// - a check may be critical for some of its skills: while it fails (or errs), those skills
+///   score at most [`CRITICAL_CAP`], and their summary names the check;
 /// - a skill no check evidences is not assessed: score `null`, coverage 0, and it is left
 ///   out of the overall, whose profile weights are renormalised over the assessed skills;
 /// - the overall is the profile-weighted mean of the skill scores as written (one decimal),
@@ -61,7 +63,7 @@ pub fn grade(
 
     let skills: Vec<SkillScore> = Skill::ALL
         .into_iter()
-        .map(|skill| score_skill(skill, &checks, &weights, profile))
+        .map(|skill| score_skill(skill, &checks, &weights, &plan.checks, profile))
         .collect();
     let (overall, excluded_from_overall) = overall(&skills, profile)?;
     let pass_mark = round_to(profile.pass_mark, 10.0);
@@ -216,10 +218,14 @@ fn not_run(planned: &PlannedCheck, weights: &BTreeMap<Skill, f64>) -> CheckResul
     }
 }
 
+/// The most a skill scores while a check critical for it has failed.
+pub const CRITICAL_CAP: f64 = 60.0;
+
 fn score_skill(
     skill: Skill,
     checks: &[CheckResult],
     weights: &[BTreeMap<Skill, f64>],
+    planned: &[PlannedCheck],
     profile: &Profile,
 ) -> SkillScore {
     let mut evidence = Vec::new();
@@ -247,11 +253,28 @@ fn score_skill(
     let checks_total = count(evidence.len());
     let checks_passed = count(evidence.iter().filter(|e| e.status == Status::Pass).count());
     let profile_weight = profile.weights.get(&skill).copied().unwrap_or(0.0);
+    // A failed check critical for this skill caps it, however much else went right.
+    let critical_failures: Vec<&str> = checks
+        .iter()
+        .zip(planned)
+        .filter(|(c, p)| {
+            p.critical.contains(&skill) && matches!(c.status, Status::Fail | Status::Error)
+        })
+        .map(|(c, _)| c.id.as_str())
+        .collect();
     let (score, summary) = if evidence.is_empty() {
         (None, not_assessed_summary())
     } else {
-        let score = round_to(100.0 * earned / total_weight, 10.0);
-        (Some(score), summarise(&lines))
+        let mut score = round_to(100.0 * earned / total_weight, 10.0);
+        let mut summary = summarise(&lines);
+        if !critical_failures.is_empty() && score > CRITICAL_CAP {
+            score = CRITICAL_CAP;
+            summary.push_str(&format!(
+                " Capped at {CRITICAL_CAP:.0} because a critical check failed: {}.",
+                critical_failures.join(", ")
+            ));
+        }
+        (Some(score), summary)
     };
     SkillScore {
         id: skill,

@@ -13,6 +13,7 @@ use crate::{GradeError, NOT_RUN, Scorecard, grade};
 
 fn planned(id: &str, suite: &str, title: &str, skills: &[(Skill, f64)]) -> PlannedCheck {
     PlannedCheck {
+        critical: Vec::new(),
         id: id.to_owned(),
         suite: suite.to_owned(),
         title: title.to_owned(),
@@ -585,4 +586,77 @@ fn grading_is_deterministic_and_round_trips_through_json() {
     );
     let back: Scorecard = serde_json::from_str(&ja).unwrap_or_else(|e| panic!("parse: {e}"));
     assert_eq!(back, a);
+}
+
+/// A plan of four security checks (weight 1 each), the first critical for security; and
+/// one API check critical for nothing.
+fn critical_plan() -> GradingPlan {
+    let mut plan = plan();
+    plan.checks = vec![
+        PlannedCheck {
+            critical: vec![Skill::Security],
+            ..planned(
+                "sec.sqli",
+                "security",
+                "No SQL injection",
+                &[(Skill::Security, 1.0), (Skill::Databases, 1.0)],
+            )
+        },
+        planned("sec.a", "security", "A", &[(Skill::Security, 1.0)]),
+        planned("sec.b", "security", "B", &[(Skill::Security, 1.0)]),
+        planned("sec.c", "security", "C", &[(Skill::Security, 1.0)]),
+    ];
+    plan
+}
+
+#[test]
+fn a_failed_critical_check_caps_its_skills_only() {
+    let outcome = |id: &str, status: Status, credit: f64| CheckOutcome {
+        status,
+        credit,
+        ..pass(id, "security")
+    };
+    // (case, status of sec.sqli, credit, security score, databases score, summary says capped)
+    let cases: &[(&str, Status, f64, f64, f64, bool)] = &[
+        (
+            "critical passes: no cap",
+            Status::Pass,
+            1.0,
+            100.0,
+            100.0,
+            false,
+        ),
+        // 3 of 4 security checks pass = 75, capped at 60; databases is not capped.
+        ("critical fails: capped", Status::Fail, 0.0, 60.0, 0.0, true),
+        ("critical errs: capped", Status::Error, 0.0, 60.0, 0.0, true),
+        // Skipped (a prerequisite failed) counts zero but does not cap.
+        (
+            "critical skipped: not capped",
+            Status::Skipped,
+            0.0,
+            75.0,
+            0.0,
+            false,
+        ),
+    ];
+    for &(name, status, credit, security, databases, capped) in cases {
+        let outcomes = vec![
+            outcome("sec.sqli", status, credit),
+            pass("sec.a", "security"),
+            pass("sec.b", "security"),
+            pass("sec.c", "security"),
+        ];
+        let card = grade(&results(outcomes, None), &critical_plan(), None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sec = card.skill(Skill::Security).expect("security is scored");
+        assert_eq!(sec.score, Some(security), "{name}: security");
+        assert_eq!(
+            sec.summary.contains("Capped at 60"),
+            capped,
+            "{name}: summary `{}`",
+            sec.summary
+        );
+        let db = card.skill(Skill::Databases).expect("databases is scored");
+        assert_eq!(db.score, Some(databases), "{name}: databases");
+    }
 }

@@ -69,6 +69,7 @@ fn planned(
     v: Visibility,
 ) -> PlannedCheck {
     PlannedCheck {
+        critical: Vec::new(),
         id: id.to_owned(),
         suite: suite.to_owned(),
         title: title.to_owned(),

@@ -33,6 +33,10 @@ pub struct PlannedCheck {
     pub title: String,
     pub skills: Vec<SkillWeight>,
     pub visibility: Visibility,
+    /// Skills whose score a failure of this check caps (a defect that alone disqualifies,
+    /// e.g. SQL injection for security).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub critical: Vec<Skill>,
 }
 
 /// A role profile: how much each skill counts towards the overall score, and the pass mark.

@@ -1,0 +1,335 @@
+//! The known-answer corpus of ledger-api: the reference solution, each single-defect
+//! variant (a patch on the reference) and three broken submissions, graded end to end with
+//! real Docker, a real PostgreSQL sidecar and real HTTP, in test mode with a fixed seed.
+//!
+//! The reference is graded once per test session (cached under `target/assay-corpus/`, keyed
+//! by nextest's run id) and every variant is compared with that run, not with figures
+//! written down here. Corpus tests run one at a time (the `corpus` test group in
+//! `.config/nextest.toml`) so that load checks are not measured against each other.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assay_grader::Scorecard;
+use assay_model::{RunResults, Skill, Status};
+use assay_runner::pipeline::{RunRequest, new_run_id, run};
+
+const SEED: u64 = 20_261_128;
+const PROFILE: &str = "backend-senior";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn assessment_dir() -> PathBuf {
+    root().join("assessments/ledger-api")
+}
+
+/// A scratch directory that lives as long as the test.
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("assay-corpus-")
+        .tempdir()
+        .expect("a temporary directory")
+}
+
+/// Our own fixture: a copy of the reference with `variant`'s patch applied (none for the
+/// reference), made into a git repository with a good or sloppy history. Nothing of a
+/// submission is executed on the host; `patch` and `git` run on files we ship.
+fn submission(variant: Option<&str>, work: &Path) -> PathBuf {
+    let src = work.join("src");
+    std::fs::create_dir_all(&src).expect("create the fixture directory");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(assessment_dir().join("reference"))
+        .arg(src.join("reference"))
+        .status()
+        .expect("cp runs");
+    assert!(copied.success(), "copying the reference failed");
+    let mut style = "good";
+    if let Some(v) = variant {
+        let dir = assessment_dir().join("variants").join(v);
+        let patch = std::fs::File::open(dir.join("changes.patch")).expect("the variant's patch");
+        let applied = Command::new("patch")
+            .args(["-s", "-p0"])
+            .current_dir(&src)
+            .stdin(patch)
+            .status()
+            .expect("`patch` runs (apt-get install patch)");
+        assert!(
+            applied.success(),
+            "the patch of variant {v} does not apply to the reference"
+        );
+        let meta = std::fs::read_to_string(dir.join("variant.yaml")).expect("variant.yaml");
+        if meta.lines().any(|l| l.trim() == "history: sloppy") {
+            style = "sloppy";
+        }
+    }
+    repo(&src.join("reference"), &work.join("repo"), style)
+}
+
+/// `scripts/make-repo.sh SRC DEST STYLE`: the fixture as a candidate's git repository.
+fn repo(src: &Path, dest: &Path, style: &str) -> PathBuf {
+    let made = Command::new(root().join("scripts/make-repo.sh"))
+        .arg(src)
+        .arg(dest)
+        .arg(style)
+        .status()
+        .expect("scripts/make-repo.sh runs (git must be installed)");
+    assert!(
+        made.success(),
+        "scripts/make-repo.sh failed for {}",
+        src.display()
+    );
+    dest.to_owned()
+}
+
+/// Grades `submission` end to end: the pipeline's results and the scorecard.
+fn grade(submission: &Path) -> (RunResults, Scorecard) {
+    let assessment = assay_format::load(&assessment_dir()).expect("ledger-api is valid");
+    let plan = assessment.grading_plan();
+    let request = RunRequest {
+        assessment,
+        submission: submission.to_owned(),
+        project_root: root(),
+        seed: SEED,
+        test_mode: true,
+        runtime: None,
+        only: None,
+        run_id: new_run_id(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let results = rt
+        .block_on(run(&request, &|_| {}))
+        .unwrap_or_else(|e| panic!("grading {} failed: {e}", submission.display()));
+    let card = assay_grader::grade(&results, &plan, Some(PROFILE)).expect("the plan grades");
+    (results, card)
+}
+
+/// The reference's scorecard of this test session, graded once and shared through a file.
+fn reference() -> Scorecard {
+    let session =
+        std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
+    let dir = root().join("target/assay-corpus");
+    std::fs::create_dir_all(&dir).expect("create target/assay-corpus");
+    let path = dir.join(format!("reference-{session}-{SEED}.json"));
+    let lock = std::fs::File::create(dir.join("reference.lock")).expect("the lock file");
+    lock.lock().expect("lock the reference cache");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(card) = serde_json::from_str(&text)
+    {
+        return card;
+    }
+    let work = scratch();
+    let (_, card) = grade(&submission(None, work.path()));
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&card).expect("a scorecard serialises"),
+    )
+    .expect("cache the reference's scorecard");
+    card
+}
+
+fn score(card: &Scorecard, skill: Skill) -> f64 {
+    card.skill(skill).and_then(|s| s.score).unwrap_or(0.0)
+}
+
+fn failed(card: &Scorecard) -> Vec<&str> {
+    card.checks
+        .iter()
+        .filter(|c| c.status != Status::Pass)
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+/// One variant: graded, it loses at least 20 points on the skill its defect belongs to and
+/// fails every check aimed at that defect (`variant.yaml`'s `skill` and `expect_fail`).
+fn check_variant(id: &str) {
+    let meta = std::fs::read_to_string(
+        assessment_dir()
+            .join("variants")
+            .join(id)
+            .join("variant.yaml"),
+    )
+    .expect("variant.yaml");
+    let field = |name: &str| {
+        meta.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("variant {id} has no `{name}`"))
+    };
+    let skill: Skill = serde_json::from_value(serde_json::Value::String(field("skill")))
+        .unwrap_or_else(|e| panic!("variant {id}: unknown skill: {e}"));
+    let expect_fail: Vec<String> = field("expect_fail")
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert!(
+        !expect_fail.is_empty(),
+        "variant {id} names no check aimed at its defect"
+    );
+
+    let reference = reference();
+    let work = scratch();
+    let (_, card) = grade(&submission(Some(id), work.path()));
+    let failed = failed(&card);
+    for check in &expect_fail {
+        assert!(
+            failed.contains(&check.as_str()),
+            "variant {id}: `{check}` should fail; failed: {failed:?}"
+        );
+    }
+    let (before, after) = (score(&reference, skill), score(&card, skill));
+    assert!(
+        before - after >= 20.0,
+        "variant {id}: {skill} fell from {before} to {after}, less than 20 points; failed: {failed:?}"
+    );
+}
+
+macro_rules! variants {
+    ($($name:ident => $id:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                check_variant($id);
+            }
+        )*
+    };
+}
+
+variants! {
+    variant_sql_injection => "sql-injection",
+    variant_no_ownership_check => "no-ownership-check",
+    variant_plaintext_passwords => "plaintext-passwords",
+    variant_race_check_then_update => "race-check-then-update",
+    variant_float_money => "float-money",
+    variant_state_in_memory => "state-in-memory",
+    variant_offset_pagination => "offset-pagination",
+    variant_idempotency_ignored => "idempotency-ignored",
+    variant_tokens_not_verified => "tokens-not-verified",
+    variant_stack_traces => "stack-traces",
+    variant_no_rate_limit => "no-rate-limit",
+    variant_sigterm_ignored => "sigterm-ignored",
+    variant_sloppy_repo => "sloppy-repo",
+}
+
+#[test]
+fn reference_passes_backend_senior_with_every_skill_at_80() {
+    let card = reference();
+    assert!(
+        card.passed,
+        "the reference must pass {PROFILE}: overall {}",
+        card.overall
+    );
+    for skill in &card.skills {
+        if let Some(s) = skill.score {
+            assert!(
+                s >= 80.0,
+                "the reference scores {s} on {}: {}",
+                skill.id,
+                skill.summary
+            );
+        }
+    }
+    assert!(card.sandbox.image_built && card.sandbox.became_healthy);
+}
+
+/// Same seed, same submission: the same verdict on every check that measures no latency.
+#[test]
+fn the_same_seed_gives_the_same_results() {
+    let first = reference();
+    let work = scratch();
+    let (_, second) = grade(&submission(None, work.path()));
+    let load_checks = [
+        "perf-account-read",
+        "perf-transactions-page",
+        "peak-memory",
+        "startup-time",
+    ];
+    let verdicts = |card: &Scorecard| -> Vec<(String, Status, String)> {
+        card.checks
+            .iter()
+            .filter(|c| !load_checks.contains(&c.id.as_str()))
+            .map(|c| (c.id.clone(), c.status, format!("{:.3}", c.credit)))
+            .collect()
+    };
+    assert_eq!(verdicts(&first), verdicts(&second));
+    assert_eq!(first.seed, second.seed);
+}
+
+/// A broken submission is graded, with the reason in the sandbox report and the checks.
+fn check_broken(fixture: &str, reason: &str) -> Scorecard {
+    let work = scratch();
+    let src = root().join("tests/fixtures/corpus").join(fixture);
+    let (results, card) = grade(&repo(&src, &work.path().join("repo"), "good"));
+    assert!(!card.passed, "{fixture} must not pass");
+    assert!(card.overall < 30.0, "{fixture} scored {}", card.overall);
+    let failure = results
+        .sandbox
+        .failure
+        .as_ref()
+        .map(|f| f.describe())
+        .unwrap_or_default();
+    assert!(
+        failure.contains(reason),
+        "{fixture}: sandbox failure `{failure}` should say `{reason}`"
+    );
+    card
+}
+
+#[test]
+fn a_submission_that_does_not_build_is_graded() {
+    let card = check_broken("did-not-build", "did not build");
+    assert!(!card.sandbox.image_built);
+    let api = card
+        .checks
+        .iter()
+        .find(|c| c.id == "healthz")
+        .expect("healthz is planned");
+    assert_eq!(api.status, Status::Skipped);
+}
+
+#[test]
+fn a_submission_that_never_becomes_healthy_is_graded() {
+    let card = check_broken("never-healthy", "never became healthy");
+    assert!(card.sandbox.image_built && !card.sandbox.became_healthy);
+}
+
+#[test]
+fn a_submission_that_answers_500_is_graded() {
+    let work = scratch();
+    let src = root().join("tests/fixtures/corpus/all-500");
+    let (results, card) = grade(&repo(&src, &work.path().join("repo"), "good"));
+    assert!(results.sandbox.became_healthy && results.sandbox.failure.is_none());
+    assert!(
+        !card.passed && card.overall < 30.0,
+        "all-500 scored {}",
+        card.overall
+    );
+    // The principals cannot register (500), so every check that needs them is skipped
+    // saying so; checks that need no service (repository, database) are judged.
+    let skipped: Vec<_> = card
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Skipped)
+        .collect();
+    assert!(skipped.len() > 50, "only {} checks skipped", skipped.len());
+    for c in &skipped {
+        assert!(
+            c.message.contains("500") || c.message.contains("needs"),
+            "`{}` is skipped without the 500 (or a failed prerequisite) as reason: {}",
+            c.id,
+            c.message
+        );
+    }
+    assert!(
+        card.checks
+            .iter()
+            .any(|c| c.id == "repo-readme" && c.status == Status::Fail)
+    );
+}
