@@ -55,6 +55,7 @@ fn dependencies_point_one_way() {
             "assay-runner",
             "assay-grader",
             "assay-report",
+            "assay-batch",
             "tokio",
             "bollard",
         ],
@@ -65,6 +66,7 @@ fn dependencies_point_one_way() {
             "assay-runner",
             "assay-engine",
             "assay-format",
+            "assay-batch",
             "bollard",
             "tokio",
             "reqwest",
@@ -84,7 +86,12 @@ fn dependencies_point_one_way() {
         "assay-engine",
         &["assay-grader", "assay-report", "assay-runner", "bollard"],
     );
-    check("assay-runner", &["assay-grader", "assay-report"]);
+    check(
+        "assay-runner",
+        &["assay-grader", "assay-report", "assay-batch"],
+    );
+    // Batch composes runner, grader and reports; Docker stays behind the runner's trait.
+    check("assay-batch", &["bollard", "assay-cli"]);
     check(
         "assay-format",
         &[

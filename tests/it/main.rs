@@ -1,5 +1,6 @@
 //! The one integration-test binary: end-to-end tests across crates, with real Docker.
 mod architecture;
+mod batch;
 mod corpus;
 mod intake;
 mod reports;

@@ -50,6 +50,24 @@ pub enum Command {
   assay run assessments/ledger-api candidate.zip --out out/alice --profile backend-senior
   assay run assessments/ledger-api ./repo --seed 42 --events json > events.jsonl")]
     Run(RunArgs),
+    /// Grade many submissions for CI: bounded parallelism, resumable, sharded.
+    #[command(after_help = "Examples:
+  assay batch assessments/ledger-api submissions/ --out out/cohort --jobs 2
+  assay batch assessments/ledger-api --list subs.txt --out out/shard1 --shard 1/4 --seed 42
+  assay compare out/shard1 out/shard2 out/shard3 out/shard4
+
+A folder without a Dockerfile holds submissions (each directory or archive in it is one).
+Each is graded in OUT/<name>-<hash>/; a submission already graded there for the same
+content digest, assessment version and seed is skipped, so an interrupted batch resumes.
+The seed is stored in OUT/batch.json; shards of one cohort must pass the same --seed.
+Writes OUT/summary.md, OUT/summary.csv (leaderboard) and OUT/checks.csv (pass rate per
+check across the cohort, flagging checks nobody or everybody passes).
+
+Exit codes (candidates' scores never change them):
+  0  every submission was graded
+  2  a submission was refused (unsafe or unreadable archive) or the usage is wrong
+  3  a submission could not be graded (Docker, images)")]
+    Batch(BatchArgs),
     /// Check an assessment folder; print every problem as file:line:column.
     #[command(after_help = "Example:\n  assay validate assessments/ledger-api")]
     Validate {
@@ -78,7 +96,7 @@ pub enum Command {
     /// Rank graded submissions per skill (a table, or CSV).
     #[command(after_help = "Example:\n  assay compare out/alice out/bob out/carol --csv")]
     Compare {
-        /// Output folders of `assay run` (or scorecard.json files).
+        /// Output folders of `assay run` or `assay batch` (shards merge), or scorecard.json files.
         outputs: Vec<PathBuf>,
         /// CSV instead of a table.
         #[arg(long)]
@@ -124,6 +142,50 @@ pub struct RunArgs {
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// The assessment folder.
+    pub assessment: PathBuf,
+    /// Submissions (directories, git repositories, archives) or folders holding them.
+    pub submissions: Vec<PathBuf>,
+    /// A file listing submissions, one path per line (`#` comments).
+    #[arg(long)]
+    pub list: Option<PathBuf>,
+    /// Where each submission's reports and the summaries go.
+    #[arg(long, default_value = "out/batch", env = "ASSAY_OUT")]
+    pub out: PathBuf,
+    /// Submissions graded at once.
+    #[arg(long, short = 'j', default_value_t = 1, env = "ASSAY_JOBS")]
+    pub jobs: usize,
+    /// Grade only part K of N (e.g. 2/4), for a CI matrix; merge with `assay compare`.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Seed for every submission (default: the one in OUT/batch.json, else fresh).
+    #[arg(long, env = "ASSAY_SEED")]
+    pub seed: Option<u64>,
+    /// The role profile (default: the assessment's).
+    #[arg(long, env = "ASSAY_PROFILE")]
+    pub profile: Option<String>,
+    /// Shorten load phases as the assessment's test_mode says (never skips them).
+    #[arg(long, env = "ASSAY_TEST_MODE")]
+    pub test_mode: bool,
+    /// A container runtime for the services, e.g. runsc (gVisor).
+    #[arg(long, env = "ASSAY_RUNTIME")]
+    pub runtime: Option<String>,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or("write the shard as K/N, e.g. 2/4")?;
+    let k: usize = k.trim().parse().map_err(|_| "K must be a number")?;
+    let n: usize = n.trim().parse().map_err(|_| "N must be a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {k}/{n}: K must be between 1 and N"));
+    }
+    Ok((k, n))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

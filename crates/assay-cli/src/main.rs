@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command, ImagesCommand, RunArgs};
+use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs};
 use output::Output;
 
 /// How a command ended, mapped onto the documented exit codes.
@@ -52,6 +52,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
     match &cli.command {
         Command::Run(args) => run(args, out),
+        Command::Batch(args) => batch(args, out),
         Command::Validate { dir } => Ok(match assay_format::load(dir) {
             Ok(a) => {
                 let checks = a.checks().count();
@@ -126,12 +127,20 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
             }
             let mut cards = Vec::new();
             for o in outputs {
-                let path = if o.is_dir() {
-                    o.join("scorecard.json")
+                let paths = if o.is_dir() {
+                    assay_batch::scorecards_in(o)
                 } else {
-                    o.clone()
+                    vec![o.clone()]
                 };
-                cards.push(read_scorecard(&path)?);
+                if paths.is_empty() {
+                    return Ok(Outcome::Usage(format!(
+                        "{} holds no scorecard.json",
+                        o.display()
+                    )));
+                }
+                for path in paths {
+                    cards.push(read_scorecard(&path)?);
+                }
             }
             match assay_report::compare(&cards) {
                 Ok(c) => {
@@ -267,6 +276,58 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
         Outcome::Ok
     } else {
         Outcome::BelowPassMark
+    })
+}
+
+fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
+    let assessment = match assay_format::load(&args.assessment) {
+        Ok(a) => a,
+        Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+    };
+    let mut inputs = args.submissions.clone();
+    if let Some(list) = &args.list {
+        match assay_batch::read_list(list) {
+            Ok(more) => inputs.extend(more),
+            Err(e) => return Ok(Outcome::Usage(e.to_string())),
+        }
+    }
+    if inputs.is_empty() {
+        return Ok(Outcome::Usage(
+            "name submissions, folders of submissions, or --list FILE".into(),
+        ));
+    }
+    let request = assay_batch::BatchRequest {
+        assessment,
+        inputs,
+        out: args.out.clone(),
+        jobs: args.jobs,
+        shard: args.shard,
+        seed: args.seed,
+        profile: args.profile.clone(),
+        test_mode: args.test_mode,
+        runtime: args.runtime.clone(),
+        project_root: project_root(),
+    };
+    let rt = runtime()?;
+    let report = match rt.block_on(assay_batch::run(&request, &|line| out.info(line))) {
+        Ok(r) => r,
+        Err(e @ (assay_batch::BatchError::Empty(_) | assay_batch::BatchError::Record(_))) => {
+            return Ok(Outcome::Usage(e.to_string()));
+        }
+        Err(e) => return Ok(Outcome::Infrastructure(e.to_string())),
+    };
+    out.info(&format!(
+        "summary: {} (leaderboard CSV {}, checks {})",
+        report.summary_md.display(),
+        report.summary_csv.display(),
+        report.checks_csv.display()
+    ));
+    Ok(match report.exit_code() {
+        0 => Outcome::Ok,
+        2 => Outcome::Usage("some submissions were refused; see the summary".into()),
+        _ => {
+            Outcome::Infrastructure("some submissions could not be graded; see the summary".into())
+        }
     })
 }
 

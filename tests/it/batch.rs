@@ -1,0 +1,157 @@
+//! Batch grading end to end with real Docker: a refused archive, a submission that does not
+//! build and one that answers 500, graded into one folder; then resumed, then sharded and
+//! merged. The submissions are small so the whole file runs in about a minute.
+
+use std::path::{Path, PathBuf};
+
+use assay_batch::{BatchRequest, Outcome, run, scorecards_in};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A folder of three submissions: two fixtures and a zip with a `..` entry.
+fn cohort(dir: &Path) -> PathBuf {
+    let subs = dir.join("subs");
+    std::fs::create_dir_all(&subs).expect("create the cohort folder");
+    for name in ["did-not-build", "all-500"] {
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(root().join("tests/fixtures/corpus").join(name))
+            .arg(subs.join(name))
+            .status()
+            .expect("cp runs");
+        assert!(copied.success());
+    }
+    let file = std::fs::File::create(subs.join("evil.zip")).expect("create the zip");
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file("../escape.txt", zip::write::SimpleFileOptions::default())
+        .expect("a zip entry");
+    std::io::Write::write_all(&mut zip, b"out").expect("write the entry");
+    zip.finish().expect("finish the zip");
+    subs
+}
+
+fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> BatchRequest {
+    BatchRequest {
+        assessment: assay_format::load(&root().join("assessments/ledger-api"))
+            .expect("ledger-api is valid"),
+        inputs,
+        out: out.to_owned(),
+        jobs: 2,
+        shard,
+        seed: Some(11),
+        profile: None,
+        test_mode: true,
+        runtime: None,
+        project_root: root(),
+    }
+}
+
+fn batch(req: &BatchRequest) -> assay_batch::BatchReport {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(run(req, &|_| {}))
+        .expect("the batch runs")
+}
+
+fn outcomes(report: &assay_batch::BatchReport) -> Vec<(String, &'static str)> {
+    let mut v: Vec<(String, &'static str)> = report
+        .entries
+        .iter()
+        .map(|e| {
+            let name = e
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let kind = match e.outcome {
+                Outcome::Graded { .. } => "graded",
+                Outcome::Resumed { .. } => "resumed",
+                Outcome::Refused { .. } => "refused",
+                Outcome::Infrastructure { .. } => "infrastructure",
+            };
+            (name, kind)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_batch_grades_each_submission_resumes_and_summarises() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let subs = cohort(dir.path());
+    let out = dir.path().join("out");
+    let req = request(vec![subs.clone()], &out, None);
+
+    let first = batch(&req);
+    assert_eq!(
+        outcomes(&first),
+        [
+            ("all-500".into(), "graded"),
+            ("did-not-build".into(), "graded"),
+            ("evil.zip".into(), "refused")
+        ]
+    );
+    assert_eq!(
+        first.exit_code(),
+        2,
+        "a refused submission makes the batch exit 2"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains("evil"),
+        "the refused submission is listed: {summary}"
+    );
+    let csv = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "a header and two graded rows: {csv}"
+    );
+    let checks = std::fs::read_to_string(out.join("checks.csv")).expect("checks.csv");
+    assert!(
+        checks.contains("nobody passes"),
+        "a check failed by all is flagged"
+    );
+    assert_eq!(scorecards_in(&out).len(), 2);
+
+    // Unchanged submissions, same seed and version: nothing is graded again.
+    let second = batch(&req);
+    assert_eq!(
+        outcomes(&second),
+        [
+            ("all-500".into(), "resumed"),
+            ("did-not-build".into(), "resumed"),
+            ("evil.zip".into(), "refused")
+        ]
+    );
+}
+
+#[test]
+fn shards_split_the_cohort_and_compare_merges_them() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let subs = cohort(dir.path());
+    let inputs = vec![subs.join("did-not-build"), subs.join("all-500")];
+    let mut cards = Vec::new();
+    let mut graded = 0;
+    for k in 1..=2 {
+        let out = dir.path().join(format!("shard{k}"));
+        let report = batch(&request(inputs.clone(), &out, Some((k, 2))));
+        graded += report.entries.len();
+        for path in scorecards_in(&out) {
+            let text = std::fs::read_to_string(path).expect("a scorecard");
+            cards.push(serde_json::from_str::<assay_grader::Scorecard>(&text).expect("it parses"));
+        }
+    }
+    assert_eq!(graded, 2, "every submission lands in exactly one shard");
+    let merged = assay_report::compare(&cards).expect("the shards compare");
+    assert_eq!(merged.rows.len(), 2);
+    assert!(
+        cards.iter().all(|c| c.seed == 11),
+        "both shards used the given seed"
+    );
+}
