@@ -110,6 +110,15 @@ Exit codes (candidates' scores never change them):
         #[arg(long)]
         out: PathBuf,
     },
+    /// Scaffold a new assessment: one example of each check kind and a reference solution.
+    #[command(after_help = "Example:
+  assay init assessments/my-task
+  assay validate assessments/my-task
+  assay run assessments/my-task assessments/my-task/reference")]
+    Init {
+        /// The new assessment folder (absent or empty).
+        dir: PathBuf,
+    },
     /// Print shell completions.
     #[command(after_help = "Example:\n  assay completions bash > /etc/bash_completion.d/assay")]
     Completions { shell: clap_complete::Shell },

@@ -169,6 +169,21 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
             ));
             Ok(Outcome::Ok)
         }
+        Command::Init { dir } => Ok(match assay_format::init::scaffold(dir) {
+            Ok(files) => {
+                out.info(&format!(
+                    "new assessment in {} ({} files): edit assessment.yaml and suites/examples.yaml, then `assay validate {}` and `assay run {} {}/reference`",
+                    dir.display(),
+                    files.len(),
+                    dir.display(),
+                    dir.display(),
+                    dir.display()
+                ));
+                Outcome::Ok
+            }
+            Err(e @ assay_format::init::InitError::NotEmpty(_)) => Outcome::Usage(e.to_string()),
+            Err(e) => Outcome::Infrastructure(e.to_string()),
+        }),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut buf = Vec::new();

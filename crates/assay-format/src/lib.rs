@@ -5,6 +5,7 @@
 //! YAML parsing is confined to [`yaml`] (serde-saphyr; see ARCHITECTURE.md for why).
 
 mod diagnostic;
+pub mod init;
 mod kit;
 mod load;
 mod model;

@@ -160,3 +160,23 @@ fn ledger_api_checks_each_name_their_rule_and_appear_in_the_readme() {
         "checks the README's rule table does not name: {missing_in_readme:?}"
     );
 }
+
+/// `assay init`'s scaffold validates as written.
+#[test]
+fn the_init_scaffold_validates() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let dest = dir.path().join("new");
+    let files = assay_format::init::scaffold(&dest).expect("the scaffold is written");
+    assert_eq!(files.len(), 6);
+    let assessment =
+        assay_format::load(&dest).unwrap_or_else(|d| panic!("the scaffold is invalid:\n{d}"));
+    let kinds: std::collections::BTreeSet<&str> = assessment
+        .checks()
+        .filter_map(|(_, c)| c.kind().map(|k| k.name()))
+        .collect();
+    assert_eq!(kinds.len(), 7, "one check of each kind: {kinds:?}");
+    assert!(
+        assay_format::init::scaffold(&dest).is_err(),
+        "a non-empty folder is refused"
+    );
+}
