@@ -30,6 +30,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 bench: build
+	$(CARGO) build --release --bin assay
 	./benches/run.sh
 
 # Remove whatever killed runs left behind.
