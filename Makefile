@@ -30,7 +30,6 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 bench: build
-	$(CARGO) build --release --bin assay
 	./benches/run.sh
 
 # Remove whatever killed runs left behind.
