@@ -93,6 +93,20 @@ Exit codes (candidates' scores never change them):
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Grade a run's stored results (run-results.json) again, e.g. after changing weights.
+    #[command(after_help = "Example:
+  assay regrade out/alice/run-results.json assessments/ledger-api --out out/alice-v2")]
+    Regrade {
+        /// run-results.json written by `assay run`.
+        results: PathBuf,
+        /// The assessment folder whose grading plan to use.
+        assessment: PathBuf,
+        #[arg(long, env = "ASSAY_PROFILE")]
+        profile: Option<String>,
+        /// Where the reports go.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
     /// Rank graded submissions per skill (a table, or CSV).
     #[command(after_help = "Example:\n  assay compare out/alice out/bob out/carol --csv")]
     Compare {

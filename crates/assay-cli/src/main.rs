@@ -169,6 +169,44 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
             ));
             Ok(Outcome::Ok)
         }
+        Command::Regrade {
+            results,
+            assessment,
+            profile,
+            out: dest,
+        } => {
+            let text = std::fs::read_to_string(results)
+                .with_context(|| format!("cannot read {}", results.display()))?;
+            let results: assay_model::RunResults = match serde_json::from_str(&text) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(Outcome::Usage(format!(
+                        "{} is not run-results.json written by assay: {e}",
+                        results.display()
+                    )));
+                }
+            };
+            let plan = match assay_format::load(assessment) {
+                Ok(a) => a.grading_plan(),
+                Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+            };
+            let card = match assay_grader::grade(&results, &plan, profile.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    return Ok(Outcome::Usage(format!(
+                        "cannot grade these results with this assessment: {e}"
+                    )));
+                }
+            };
+            let written =
+                assay_report::write_all(&card, dest).context("cannot write the reports")?;
+            out.summary(&card, &written);
+            Ok(if card.passed {
+                Outcome::Ok
+            } else {
+                Outcome::BelowPassMark
+            })
+        }
         Command::Init { dir } => Ok(match assay_format::init::scaffold(dir) {
             Ok(files) => {
                 out.info(&format!(
