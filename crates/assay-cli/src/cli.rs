@@ -33,6 +33,10 @@ pub struct Cli {
         env = "ASSAY_COLOR"
     )]
     pub color: ColorChoice,
+    /// A configuration file (default: ./assay.toml, then ~/.config/assay/config.toml);
+    /// flags and ASSAY_* variables override it.
+    #[arg(long, global = true, env = "ASSAY_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,13 +2,14 @@
 //! renders the result, and sets the exit code. The only crate that prints.
 
 mod cli;
+mod config;
 mod output;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs};
 use output::Output;
@@ -21,8 +22,43 @@ enum Outcome {
     Infrastructure(String),
 }
 
+/// Parses the command line with the configuration file's values as defaults.
+fn parse_cli() -> Result<Cli> {
+    use clap::FromArgMatches;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let explicit = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .or_else(|| {
+            args.iter()
+                .filter_map(|a| a.to_str())
+                .find_map(|a| a.strip_prefix("--config="))
+                .map(PathBuf::from)
+        });
+    let mut cmd = Cli::command();
+    if let Some(path) = config::locate(explicit.as_deref())? {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let pairs = config::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        cmd = config::apply(cmd, &pairs);
+    }
+    let matches = cmd.get_matches_from(args);
+    Cli::from_arg_matches(&matches).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(c) => c,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {e:#}");
+            }
+            return ExitCode::from(2);
+        }
+    };
     let out = Output::new(&cli);
     let outcome = match run_command(&cli, &out) {
         Ok(o) => o,
