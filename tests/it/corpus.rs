@@ -145,8 +145,9 @@ fn failed(card: &Scorecard) -> Vec<&str> {
         .collect()
 }
 
-/// One variant: graded, it loses at least 20 points on the skill its defect belongs to and
-/// fails every check aimed at that defect (`variant.yaml`'s `skill` and `expect_fail`).
+/// One variant: graded, it loses at least 20 points on the skill its defect belongs to,
+/// fails every check aimed at that defect (`variant.yaml`'s `skill` and `expect_fail`), and
+/// does not pass (those checks are critical).
 fn check_variant(id: &str) {
     let meta = std::fs::read_to_string(
         assessment_dir()
@@ -184,6 +185,10 @@ fn check_variant(id: &str) {
             "variant {id}: `{check}` should fail; failed: {failed:?}"
         );
     }
+    assert!(
+        !card.passed,
+        "variant {id} must not pass: its defect is disqualifying"
+    );
     let (before, after) = (score(&reference, skill), score(&card, skill));
     assert!(
         before - after >= 20.0,

@@ -27,7 +27,8 @@ pub const NOT_RUN: &str = "not run: the runner reported no result for this check
 /// - a skill no check evidences is not assessed: score `null`, coverage 0, and it is left
 ///   out of the overall, whose profile weights are renormalised over the assessed skills;
 /// - the overall is the profile-weighted mean of the skill scores as written (one decimal),
-///   and `passed` compares the overall as written with the pass mark;
+///   and `passed` compares the overall as written with the pass mark, and is false while
+///   any critical check fails, however high the overall;
 /// - a planned check missing from the results is graded `skipped` ("not run"); a result for
 ///   a check the plan does not define is an error, since the runner and the assessment do
 ///   not match.
@@ -67,6 +68,11 @@ pub fn grade(
         .collect();
     let (overall, excluded_from_overall) = overall(&skills, profile)?;
     let pass_mark = round_to(profile.pass_mark, 10.0);
+    // A disqualifying defect is not outweighed by everything else going right.
+    let critical_failed = checks
+        .iter()
+        .zip(&plan.checks)
+        .any(|(c, p)| !p.critical.is_empty() && matches!(c.status, Status::Fail | Status::Error));
 
     Ok(Scorecard {
         schema_version: SCHEMA_VERSION,
@@ -86,7 +92,7 @@ pub fn grade(
         },
         overall,
         pass_mark,
-        passed: overall >= pass_mark,
+        passed: overall >= pass_mark && !critical_failed,
         excluded_from_overall,
         skills,
         checks,

@@ -35,7 +35,7 @@ pub struct Scorecard {
     /// The profile's pass mark, 0–100.
     #[schemars(range(min = 0, max = 100))]
     pub pass_mark: f64,
-    /// `overall >= pass_mark`, both as written here.
+    /// `overall >= pass_mark`, both as written here, and no critical check failed.
     pub passed: bool,
     /// Skills the profile weights but no check evidences: left out of the overall, whose
     /// weights were renormalised over the assessed skills.

@@ -658,5 +658,13 @@ fn a_failed_critical_check_caps_its_skills_only() {
         );
         let db = card.skill(Skill::Databases).expect("databases is scored");
         assert_eq!(db.score, Some(databases), "{name}: databases");
+        if capped {
+            assert!(
+                !card.passed,
+                "{name}: a failed critical check fails the verdict"
+            );
+        } else if status == Status::Pass {
+            assert!(card.passed, "{name}: all passed, overall {}", card.overall);
+        }
     }
 }
