@@ -77,6 +77,7 @@ fn dependencies_point_one_way() {
         &[
             "assay-runner",
             "assay-engine",
+            "assay-batch",
             "bollard",
             "tokio",
             "reqwest",
@@ -84,20 +85,32 @@ fn dependencies_point_one_way() {
     );
     check(
         "assay-engine",
-        &["assay-grader", "assay-report", "assay-runner", "bollard"],
+        &[
+            "assay-grader",
+            "assay-report",
+            "assay-runner",
+            "assay-batch",
+            "bollard",
+        ],
     );
     check(
         "assay-runner",
         &["assay-grader", "assay-report", "assay-batch"],
     );
-    // Batch composes runner, grader and reports; Docker stays behind the runner's trait.
-    check("assay-batch", &["bollard", "assay-cli"]);
+    // Batch composes runner, grader and reports through their library calls; Docker and the
+    // engine stay behind the runner, and batch never prints (the CLI renders its events).
+    check(
+        "assay-batch",
+        &["bollard", "assay-engine", "assay-cli", "indicatif", "clap"],
+    );
     check(
         "assay-format",
         &[
             "assay-engine",
             "assay-runner",
             "assay-grader",
+            "assay-report",
+            "assay-batch",
             "tokio",
             "bollard",
         ],

@@ -53,7 +53,7 @@ fn batch(req: &BatchRequest) -> assay_batch::BatchReport {
         .enable_all()
         .build()
         .expect("a runtime")
-        .block_on(run(req, &|_| {}))
+        .block_on(run(req, &|_| {}, std::future::pending()))
         .expect("the batch runs")
 }
 
@@ -72,6 +72,7 @@ fn outcomes(report: &assay_batch::BatchReport) -> Vec<(String, &'static str)> {
                 Outcome::Resumed { .. } => "resumed",
                 Outcome::Refused { .. } => "refused",
                 Outcome::Infrastructure { .. } => "infrastructure",
+                Outcome::Interrupted => "interrupted",
             };
             (name, kind)
         })
@@ -109,13 +110,18 @@ fn a_batch_grades_each_submission_resumes_and_summarises() {
     let csv = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
     assert_eq!(
         csv.lines().count(),
-        3,
-        "a header and two graded rows: {csv}"
+        4,
+        "a header, two graded rows and the refused one: {csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("evil") && l.contains(",refused,")),
+        "the refused submission is in the CSV with its error: {csv}"
     );
     let checks = std::fs::read_to_string(out.join("checks.csv")).expect("checks.csv");
     assert!(
-        checks.contains("nobody passes"),
-        "a check failed by all is flagged"
+        checks.contains("nobody_passes"),
+        "a check failed by all is flagged: {checks}"
     );
     assert_eq!(scorecards_in(&out).len(), 2);
 

@@ -1,53 +1,97 @@
 //! Batch grading for CI: many submissions graded with bounded parallelism, each isolated in
-//! its own output folder, resumable (same content digest, assessment version and seed is
-//! skipped), split across CI workers with `--shard K/N`, summarised as leaderboards and
-//! per-check cohort statistics. One submission's failure never stops the others.
+//! `OUT/<name>-<digest12>/`, resumable (the same content digest, assessment version and seed
+//! is not graded again), split across CI workers with `--shard K/N`, summarised as
+//! leaderboards and per-check cohort statistics. One submission's failure never stops the
+//! others; a stop request (Ctrl-C) stops launching, removes what running runs made, and
+//! still writes the summaries of what finished.
+
+mod inputs;
+mod record;
+mod summary;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use assay_format::Assessment;
 use assay_grader::Scorecard;
-use assay_model::Status;
-use assay_runner::intake::{IntakeLimits, Submission};
-use assay_runner::pipeline::{RunEvent, RunRequest, new_run_id, random_seed, run as run_one};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use assay_model::{GradingPlan, RunResults};
+use assay_runner::pipeline::{
+    RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
+};
+use serde::Serialize;
+
+pub use inputs::{Candidate, expand, folder_name, read_list, select, take_in};
+pub use record::{RECORD, Record, RecordEntry, is_batch_folder, scorecards_in};
+pub use summary::{CheckCohort, CohortFlag, cohort};
 
 /// What to grade and how.
 #[derive(Debug, Clone)]
 pub struct BatchRequest {
     pub assessment: Assessment,
-    /// Submissions, folders of submissions, or both.
+    /// Submissions (directories, git repositories, archives), folders of them, or both.
     pub inputs: Vec<PathBuf>,
     pub out: PathBuf,
+    /// Submissions graded at once (at least 1).
     pub jobs: usize,
     /// `(k, n)`: this worker grades the k-th of n parts (1-based).
     pub shard: Option<(usize, usize)>,
-    /// `None`: the seed stored in `OUT/batch.json`, else a fresh one (stored).
+    /// `None`: the seed stored in `OUT/batch.json`, else a fresh one (then stored).
     pub seed: Option<u64>,
+    /// `None`: the assessment's default profile.
     pub profile: Option<String>,
     pub test_mode: bool,
     pub runtime: Option<String>,
+    /// The folder holding `sandbox-images/`.
     pub project_root: PathBuf,
 }
 
 /// Why a batch could not run at all (one submission's trouble is an [`Entry`] instead).
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    #[error("could not {action} `{path}`: {source}")]
+    #[error("could not {action} `{}`: {source}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no submissions found in {0}; pass directories, archives, or folders holding them")]
+    #[error(
+        "no submissions found in {0}; pass submission directories, archives, folders holding them, or --list FILE"
+    )]
     Empty(String),
-    #[error("`OUT/batch.json` in {0} is not a batch record; choose another --out folder")]
-    Record(String),
+    #[error(
+        "{} is not a batch record written by assay ({detail}); choose another --out folder",
+        path.display()
+    )]
+    Record { path: PathBuf, detail: String },
+    #[error(
+        "{} holds a batch of assessment `{found}`, not `{expected}`; choose another --out folder",
+        out.display()
+    )]
+    OtherAssessment {
+        out: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("unknown profile `{profile}`: use one of {known}")]
+    UnknownProfile { profile: String, known: String },
     #[error("the async runtime failed: {0}")]
     Runtime(String),
+}
+
+impl BatchError {
+    /// A problem with the command line or the output folder (exit code 2), as opposed to the
+    /// host failing (exit code 3).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            BatchError::Empty(_)
+                | BatchError::Record { .. }
+                | BatchError::OtherAssessment { .. }
+                | BatchError::UnknownProfile { .. }
+        )
+    }
 }
 
 /// How one submission ended.
@@ -56,174 +100,221 @@ pub enum BatchError {
 pub enum Outcome {
     /// Graded now.
     Graded { overall: f64, passed: bool },
-    /// Already graded for the same digest, assessment version and seed.
+    /// Already graded for the same digest, assessment version and seed: not run again.
     Resumed { overall: f64, passed: bool },
-    /// Refused (unsafe archive, unreadable): a usage problem, exit code 2.
+    /// Refused or unreadable (unsafe archive, unknown format): exit code 2.
     Refused { reason: String },
-    /// We could not grade it (Docker, images): exit code 3.
+    /// We could not grade it (Docker, images, disk): exit code 3.
     Infrastructure { reason: String },
+    /// The batch was stopped before it finished: exit code 3; run the batch again to resume.
+    Interrupted,
+}
+
+impl Outcome {
+    /// `graded`, `resumed`, `refused`, `infrastructure`, `interrupted`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Graded { .. } => "graded",
+            Outcome::Resumed { .. } => "resumed",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Infrastructure { .. } => "infrastructure",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// Why it was not graded.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Refused { reason } | Outcome::Infrastructure { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// It has a scorecard (now or from before).
+    pub fn is_graded(&self) -> bool {
+        matches!(self, Outcome::Graded { .. } | Outcome::Resumed { .. })
+    }
+
+    /// 0 graded, 2 refused, 3 not graded by our fault or interrupted. Scores never count.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Graded { .. } | Outcome::Resumed { .. } => 0,
+            Outcome::Refused { .. } => 2,
+            Outcome::Infrastructure { .. } | Outcome::Interrupted => 3,
+        }
+    }
 }
 
 /// One submission of the batch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
+    /// The display name (a directory's name, an archive's stem).
     pub name: String,
     pub path: PathBuf,
-    pub dir: PathBuf,
+    /// `sha256:…` of its content; `None` when intake refused it.
+    pub digest: Option<String>,
+    /// `<name>-<digest12>`, its folder under `OUT/`.
+    pub folder: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
 
-/// Pass rate of one check across the graded submissions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckCohort {
-    pub id: String,
-    pub suite: String,
-    pub passed: usize,
-    pub graded: usize,
-    /// `nobody passes` (a broken test?) or `everybody passes` (a useless one?).
-    pub flag: Option<&'static str>,
+impl Entry {
+    fn from_candidate(c: &Candidate, outcome: Outcome) -> Entry {
+        Entry {
+            name: c.name.clone(),
+            path: c.path.clone(),
+            digest: c.digest.as_ref().ok().cloned(),
+            folder: c.folder(),
+            outcome,
+        }
+    }
+
+    fn to_record(&self) -> RecordEntry {
+        let (overall, passed) = match self.outcome {
+            Outcome::Graded { overall, passed } | Outcome::Resumed { overall, passed } => {
+                (Some(overall), Some(passed))
+            }
+            _ => (None, None),
+        };
+        RecordEntry {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            folder: self.folder.clone().filter(|_| self.outcome.is_graded()),
+            digest: self.digest.clone(),
+            outcome: self.outcome.kind().to_owned(),
+            overall,
+            passed,
+            error: self.outcome.reason().map(str::to_owned),
+        }
+    }
 }
 
-/// The batch's result: every entry, the files written.
-#[derive(Debug, Clone, Serialize)]
+/// Progress of a batch, for the CLI's bar, plain lines and `--events json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BatchEvent {
+    /// The submissions are known: `found` in the inputs, `selected` for this shard.
+    Started {
+        found: usize,
+        selected: usize,
+        jobs: usize,
+        seed: u64,
+    },
+    /// A submission's run began (it holds one of the `jobs` slots).
+    Launched { name: String, folder: String },
+    /// Progress of one submission's run.
+    Run { name: String, run: RunEvent },
+    /// A submission ended, one way or another.
+    Finished {
+        entry: Entry,
+        done: usize,
+        total: usize,
+    },
+    /// A stop was requested: nothing more is launched; `running` runs are being cancelled.
+    Stopping { running: usize },
+    /// What a cancelled run left behind was removed.
+    CleanedUp { name: String, detail: String },
+}
+
+/// The batch's result: every entry, the cohort statistics, the files written.
+#[derive(Debug, Clone)]
 pub struct BatchReport {
     pub seed: u64,
     pub entries: Vec<Entry>,
     pub cohort: Vec<CheckCohort>,
+    /// The leaderboard as an aligned plain-text table (`None` when nothing was graded).
+    pub leaderboard: Option<String>,
+    /// A stop was requested before every submission finished.
+    pub interrupted: bool,
     pub summary_md: PathBuf,
     pub summary_csv: PathBuf,
     pub checks_csv: PathBuf,
 }
 
 impl BatchReport {
-    /// 0 when every submission was graded; 2 when one was refused; 3 when we failed one.
+    /// The worst infrastructure outcome: 0 when every submission was graded (now or before),
+    /// 2 when one was refused, 3 when one could not be graded or the batch was interrupted.
     /// Candidates' scores never change it.
     pub fn exit_code(&self) -> u8 {
-        let mut code = 0;
-        for e in &self.entries {
-            code = code.max(match e.outcome {
-                Outcome::Graded { .. } | Outcome::Resumed { .. } => 0,
-                Outcome::Refused { .. } => 2,
-                Outcome::Infrastructure { .. } => 3,
-            });
-        }
-        code
+        let worst = self
+            .entries
+            .iter()
+            .map(|e| e.outcome.exit_code())
+            .max()
+            .unwrap_or(0);
+        if self.interrupted { 3 } else { worst }
     }
 }
 
-/// What `OUT/batch.json` remembers so a resumed batch (or another shard) reuses the seed.
-#[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    assessment: String,
-    version: String,
+/// What every submission's task shares.
+#[derive(Debug)]
+struct Context {
+    req: BatchRequest,
+    plan: GradingPlan,
+    profile: String,
     seed: u64,
 }
 
-/// The submissions named by `inputs`: a directory with a Dockerfile (or a `.git`) is one
-/// submission; an archive is one; any other directory holds submissions (one per entry).
-pub fn expand(inputs: &[PathBuf], dockerfile: &str) -> Result<Vec<PathBuf>, BatchError> {
-    let mut found = Vec::new();
-    for input in inputs {
-        if input.is_dir() && !input.join(dockerfile).exists() && !input.join(".git").exists() {
-            let entries = std::fs::read_dir(input).map_err(|source| BatchError::Io {
-                action: "list",
-                path: input.clone(),
-                source,
-            })?;
-            let mut inner: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_dir() || is_archive(p))
-                .collect();
-            inner.sort();
-            found.extend(inner);
-        } else {
-            found.push(input.clone());
-        }
-    }
-    found.dedup();
-    Ok(found)
-}
-
-/// Reads a list file: one path per line, `#` comments, relative to the file's folder.
-pub fn read_list(path: &Path) -> Result<Vec<PathBuf>, BatchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| BatchError::Io {
-        action: "read the list",
-        path: path.to_owned(),
-        source,
-    })?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| base.join(l))
-        .collect())
-}
-
-fn is_archive(p: &Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    [".zip", ".tar", ".tar.gz", ".tgz"]
-        .iter()
-        .any(|e| name.ends_with(e))
-}
-
-/// Whether `path` falls in shard `k` of `n`: by a hash of its file name, so every worker
-/// of a CI matrix splits the same list the same way.
-pub fn in_shard(path: &Path, k: usize, n: usize) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let digest = Sha256::digest(name.as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    (u64::from_be_bytes(bytes) % n as u64) as usize == k - 1
-}
-
-/// A folder name for a submission: its name, made safe, plus a short hash of its path so
-/// two `submission.zip` from different folders do not collide.
-fn folder_name(path: &Path) -> String {
-    let name: String = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "submission".into())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let full = path.canonicalize().unwrap_or_else(|_| path.to_owned());
-    let tag = hex::encode(&Sha256::digest(full.to_string_lossy().as_bytes())[..4]);
-    format!("{name}-{tag}")
-}
-
-/// Grades every submission of `req`, `req.jobs` at a time; `progress` hears each line.
+/// Grades every submission of `req`, `req.jobs` at a time. `progress` hears each event.
+/// When `stop` completes (Ctrl-C), nothing more is launched, running runs are cancelled and
+/// what they made in Docker is removed, and the summaries of what finished are written.
 pub async fn run(
     req: &BatchRequest,
-    progress: &(dyn Fn(&str) + Send + Sync),
+    progress: &(dyn Fn(&BatchEvent) + Send + Sync),
+    stop: impl Future<Output = ()>,
 ) -> Result<BatchReport, BatchError> {
+    let file = &req.assessment.file;
+    let plan = req.assessment.grading_plan();
+    let profile = req
+        .profile
+        .clone()
+        .unwrap_or_else(|| plan.default_profile.clone());
+    if plan.profile(&profile).is_none() {
+        return Err(BatchError::UnknownProfile {
+            profile,
+            known: plan
+                .profiles
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let out = &req.out;
     std::fs::create_dir_all(out).map_err(|source| BatchError::Io {
         action: "create",
         path: out.clone(),
         source,
     })?;
-    let file = &req.assessment.file;
-    let seed = resolve_seed(req)?;
-    let mut subs = expand(&req.inputs, &file.submission.dockerfile)?;
-    if let Some((k, n)) = req.shard {
-        subs.retain(|p| in_shard(p, k, n));
+    let previous = record::read(out)?;
+    if let Some(p) = &previous
+        && p.assessment != file.id.value
+    {
+        return Err(BatchError::OtherAssessment {
+            out: out.clone(),
+            found: p.assessment.clone(),
+            expected: file.id.value.clone(),
+        });
     }
-    if subs.is_empty() && req.shard.is_none() {
+    let seed = req
+        .seed
+        .or(previous.as_ref().map(|r| r.seed))
+        .unwrap_or_else(random_seed);
+    // Stored before anything runs, so an interrupted batch resumes with the same seed.
+    record::write(
+        out,
+        &Record {
+            assessment: file.id.value.clone(),
+            version: file.version.clone(),
+            seed,
+            shard: req.shard.map(|(k, n)| format!("{k}/{n}")),
+            entries: previous.map(|p| p.entries).unwrap_or_default(),
+        },
+    )?;
+
+    let paths = expand(&req.inputs, &file.submission.dockerfile)?;
+    if paths.is_empty() {
         return Err(BatchError::Empty(
             req.inputs
                 .iter()
@@ -232,226 +323,282 @@ pub async fn run(
                 .join(", "),
         ));
     }
-    progress(&format!(
-        "{} submission(s), {} at a time, seed {seed}",
-        subs.len(),
-        req.jobs.max(1)
-    ));
-
-    let gate = Arc::new(tokio::sync::Semaphore::new(req.jobs.max(1)));
-    let req = Arc::new(req.clone());
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, path) in subs.into_iter().enumerate() {
-        let gate = gate.clone();
-        let req = req.clone();
-        tasks.spawn(async move {
-            let _permit = gate.acquire_owned().await;
-            (i, grade_one(&req, &path, seed).await)
-        });
-    }
-    let mut entries: Vec<(usize, Entry)> = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (i, entry) = joined.map_err(|e| BatchError::Runtime(e.to_string()))?;
-        progress(&describe(&entry));
-        entries.push((i, entry));
-    }
-    entries.sort_by_key(|(i, _)| *i);
-    let entries: Vec<Entry> = entries.into_iter().map(|(_, e)| e).collect();
-    summarise(out, seed, entries)
-}
-
-fn describe(e: &Entry) -> String {
-    match &e.outcome {
-        Outcome::Graded { overall, passed } => {
-            format!(
-                "{}: {overall:.1} {}",
-                e.name,
-                if *passed {
-                    "passed"
-                } else {
-                    "below the pass mark"
-                }
-            )
-        }
-        Outcome::Resumed { overall, .. } => format!("{}: {overall:.1} (already graded)", e.name),
-        Outcome::Refused { reason } => format!("{}: refused: {reason}", e.name),
-        Outcome::Infrastructure { reason } => format!("{}: not graded: {reason}", e.name),
-    }
-}
-
-fn resolve_seed(req: &BatchRequest) -> Result<u64, BatchError> {
-    let path = req.out.join("batch.json");
-    let file = &req.assessment.file;
-    let stored: Option<Record> = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(
-            serde_json::from_str(&text)
-                .map_err(|_| BatchError::Record(req.out.display().to_string()))?,
-        ),
-        Err(_) => None,
-    };
-    let seed = req
-        .seed
-        .or(stored.map(|r| r.seed))
-        .unwrap_or_else(random_seed);
-    let record = Record {
-        assessment: file.id.value.clone(),
-        version: file.version.clone(),
+    let ctx = Arc::new(Context {
+        req: req.clone(),
+        plan,
+        profile,
         seed,
-    };
-    let text = serde_json::to_string_pretty(&record).unwrap_or_default();
-    std::fs::write(&path, text).map_err(|source| BatchError::Io {
-        action: "write",
-        path,
-        source,
-    })?;
-    Ok(seed)
+    });
+    let mut stop = std::pin::pin!(stop);
+
+    // Intake, one at a time: names and digests decide folders, resumption and shards.
+    let found = paths.len();
+    let mut candidates = Vec::with_capacity(found);
+    for path in paths {
+        let intake = tokio::task::spawn_blocking(move || take_in(&path));
+        tokio::select! {
+            c = intake => candidates.push(c.map_err(|e| BatchError::Runtime(e.to_string()))?),
+            () = &mut stop => {
+                progress(&BatchEvent::Stopping { running: 0 });
+                return summarise(&ctx, Vec::new(), true);
+            }
+        }
+    }
+    let selected = select(candidates, req.shard);
+    let total = selected.len();
+    let jobs = req.jobs.max(1);
+    progress(&BatchEvent::Started {
+        found,
+        selected: total,
+        jobs,
+        seed,
+    });
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<BatchEvent>();
+    let gate = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let running: Running = Arc::new(Mutex::new(BTreeMap::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut task_slot = BTreeMap::new();
+    for (i, candidate) in selected.iter().cloned().enumerate() {
+        let handle = tasks.spawn(grade_one(
+            ctx.clone(),
+            gate.clone(),
+            running.clone(),
+            tx.clone(),
+            i,
+            candidate,
+        ));
+        task_slot.insert(handle.id(), i);
+    }
+    drop(tx);
+
+    let mut slots: Vec<Option<Entry>> = vec![None; total];
+    let mut done = 0;
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            biased;
+            Some(event) = rx.recv() => progress(&event),
+            joined = tasks.join_next() => {
+                let (i, entry) = match joined {
+                    None => break,
+                    Some(Ok(pair)) => pair,
+                    Some(Err(e)) if e.is_cancelled() => continue,
+                    Some(Err(e)) => {
+                        // A bug while grading one submission must not stop the others.
+                        let Some(&i) = task_slot.get(&e.id()) else { continue };
+                        let outcome = Outcome::Infrastructure {
+                            reason: format!("assay failed while grading it ({e}); please report this"),
+                        };
+                        (i, Entry::from_candidate(&selected[i], outcome))
+                    }
+                };
+                done += 1;
+                progress(&BatchEvent::Finished { entry: entry.clone(), done, total });
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Some(entry);
+                }
+            }
+            () = &mut stop, if !stopping => {
+                stopping = true;
+                gate.close();
+                let count = running.lock().unwrap_or_else(PoisonError::into_inner).len();
+                progress(&BatchEvent::Stopping { running: count });
+                tasks.abort_all();
+            }
+        }
+    }
+    while let Ok(event) = rx.try_recv() {
+        progress(&event);
+    }
+    // Runs cancelled mid-way: remove their containers, networks and firewall rules.
+    let leftovers: Vec<(String, String)> =
+        std::mem::take(&mut *running.lock().unwrap_or_else(PoisonError::into_inner))
+            .into_values()
+            .collect();
+    for (name, run_id) in leftovers {
+        let detail = cleanup_run(&run_id).await;
+        progress(&BatchEvent::CleanedUp { name, detail });
+    }
+
+    let entries: Vec<Entry> = slots
+        .into_iter()
+        .zip(&selected)
+        .map(|(slot, c)| slot.unwrap_or_else(|| Entry::from_candidate(c, Outcome::Interrupted)))
+        .collect();
+    let interrupted = stopping && entries.iter().any(|e| e.outcome == Outcome::Interrupted);
+    summarise(&ctx, entries, interrupted)
 }
+
+/// Runs in progress: slot → (name, run id).
+type Running = Arc<Mutex<BTreeMap<usize, (String, String)>>>;
 
 /// One submission, isolated in its own folder; never an `Err`.
-async fn grade_one(req: &BatchRequest, path: &Path, seed: u64) -> Entry {
-    let name = folder_name(path);
-    let dir = req.out.join(&name);
-    let entry = |outcome| Entry {
-        name: name.clone(),
-        path: path.to_owned(),
-        dir: dir.clone(),
-        outcome,
-    };
-    // Resume: the same content, assessment version and seed were graded already.
-    if let Some(card) = previous(&dir) {
-        let digest = digest_of(path);
-        if card.seed == seed
-            && card.assessment.version == req.assessment.file.version
-            && digest.as_deref() == Some(card.submission.digest.as_str())
-        {
-            return entry(Outcome::Resumed {
-                overall: card.overall,
-                passed: card.passed,
+async fn grade_one(
+    ctx: Arc<Context>,
+    gate: Arc<tokio::sync::Semaphore>,
+    running: Running,
+    tx: tokio::sync::mpsc::UnboundedSender<BatchEvent>,
+    i: usize,
+    candidate: Candidate,
+) -> (usize, Entry) {
+    let done = |outcome| (i, Entry::from_candidate(&candidate, outcome));
+    let (digest, folder) = match (&candidate.digest, candidate.folder()) {
+        (Ok(d), Some(f)) => (d.clone(), f),
+        (Err(outcome), _) => return done(outcome.clone()),
+        (Ok(_), None) => {
+            return done(Outcome::Infrastructure {
+                reason: "no folder name".into(),
             });
         }
+    };
+    if let Some(outcome) = resume(&ctx, &folder, &digest) {
+        return done(outcome);
     }
+    let Ok(_permit) = gate.acquire_owned().await else {
+        return done(Outcome::Interrupted);
+    };
+    let run_id = new_run_id();
+    running
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(i, (candidate.name.clone(), run_id.clone()));
+    let _ = tx.send(BatchEvent::Launched {
+        name: candidate.name.clone(),
+        folder: folder.clone(),
+    });
+    let req = &ctx.req;
     let request = RunRequest {
         assessment: req.assessment.clone(),
-        submission: path.to_owned(),
+        submission: candidate.path.clone(),
         project_root: req.project_root.clone(),
-        seed,
+        seed: ctx.seed,
         test_mode: req.test_mode,
         runtime: req.runtime.clone(),
         only: None,
-        run_id: new_run_id(),
+        run_id,
     };
-    let quiet = |_: RunEvent| {};
-    let results = match run_one(&request, &quiet).await {
+    let name = candidate.name.clone();
+    let events = tx.clone();
+    let on_event = move |run: RunEvent| {
+        let _ = events.send(BatchEvent::Run {
+            name: name.clone(),
+            run,
+        });
+    };
+    let result = run_one(&request, &on_event).await;
+    running
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&i);
+    let results = match result {
         Ok(r) => r,
         Err(e) if e.is_refusal() => {
-            return entry(Outcome::Refused {
+            return done(Outcome::Refused {
                 reason: e.to_string(),
             });
         }
         Err(e) => {
-            return entry(Outcome::Infrastructure {
+            return done(Outcome::Infrastructure {
                 reason: e.to_string(),
             });
         }
     };
-    let plan = req.assessment.grading_plan();
-    let card = match assay_grader::grade(&results, &plan, req.profile.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            return entry(Outcome::Infrastructure {
-                reason: format!("could not grade: {e}"),
-            });
-        }
-    };
-    let written = std::fs::create_dir_all(&dir)
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            serde_json::to_vec_pretty(&results)
-                .map_err(|e| e.to_string())
-                .and_then(|b| {
-                    std::fs::write(dir.join("run-results.json"), b).map_err(|e| e.to_string())
-                })
-        })
-        .and_then(|()| {
-            assay_report::write_all(&card, &dir)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-    match written {
-        Ok(()) => entry(Outcome::Graded {
-            overall: card.overall,
-            passed: card.passed,
-        }),
-        Err(e) => entry(Outcome::Infrastructure {
-            reason: format!("could not write the reports: {e}"),
-        }),
-    }
+    done(
+        grade_and_write(&ctx, &folder, &results)
+            .unwrap_or_else(|reason| Outcome::Infrastructure { reason }),
+    )
 }
 
-fn previous(dir: &Path) -> Option<Scorecard> {
-    let text = std::fs::read_to_string(dir.join("scorecard.json")).ok()?;
+/// Grades `results` and writes every report and `run-results.json` into `OUT/<folder>/`.
+fn grade_and_write(ctx: &Context, folder: &str, results: &RunResults) -> Result<Outcome, String> {
+    let card = assay_grader::grade(results, &ctx.plan, Some(&ctx.profile))
+        .map_err(|e| format!("could not grade: {e}"))?;
+    write_reports(&ctx.req.out, folder, results, &card)
+        .map_err(|e| format!("could not write the reports: {e}"))?;
+    Ok(Outcome::Graded {
+        overall: card.overall,
+        passed: card.passed,
+    })
+}
+
+/// Writes into a hidden partial folder first and renames it, so a killed batch never leaves
+/// a scorecard without its reports (which resumption would trust).
+fn write_reports(
+    out: &Path,
+    folder: &str,
+    results: &RunResults,
+    card: &Scorecard,
+) -> Result<(), String> {
+    let dir = out.join(folder);
+    let partial = out.join(format!(".{folder}.partial"));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let json = serde_json::to_vec_pretty(results).map_err(|e| e.to_string())?;
+    std::fs::write(partial.join("run-results.json"), json)
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
+    assay_report::write_all(card, &partial).map_err(|e| e.to_string())?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::rename(&partial, &dir).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-/// The content digest intake would compute (archives are unpacked into a scratch folder).
-fn digest_of(path: &Path) -> Option<String> {
-    let scratch = tempfile::tempdir().ok()?;
-    Submission::open(path, &IntakeLimits::default(), scratch.path())
-        .ok()
-        .map(|s| s.digest)
-}
-
-/// Scorecards of every graded entry, read back from their folders.
-fn cards(entries: &[Entry]) -> Vec<Scorecard> {
-    entries
-        .iter()
-        .filter(|e| matches!(e.outcome, Outcome::Graded { .. } | Outcome::Resumed { .. }))
-        .filter_map(|e| previous(&e.dir))
-        .collect()
-}
-
-/// Pass rate per check across `cards`, flagging checks nobody or everybody passes.
-pub fn cohort(cards: &[Scorecard]) -> Vec<CheckCohort> {
-    let mut by_id: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
-    let mut order: Vec<(String, String)> = Vec::new();
-    for card in cards {
-        for c in &card.checks {
-            let key = (c.suite.clone(), c.id.clone());
-            let slot = by_id.entry(key.clone()).or_insert_with(|| {
-                order.push(key);
-                (0, 0)
-            });
-            slot.1 += 1;
-            if c.status == Status::Pass {
-                slot.0 += 1;
-            }
-        }
+/// `Some` when `OUT/<folder>/` already holds this submission graded for the same assessment,
+/// version and seed. Graded with another profile, its stored results are graded again (no
+/// run needed).
+fn resume(ctx: &Context, folder: &str, digest: &str) -> Option<Outcome> {
+    let dir = ctx.req.out.join(folder);
+    let card: Scorecard = read_json(&dir.join("scorecard.json"))?;
+    let file = &ctx.req.assessment.file;
+    let same = card.seed == ctx.seed
+        && card.assessment.id == file.id.value
+        && card.assessment.version == file.version
+        && card.submission.digest == digest;
+    if !same {
+        return None;
     }
-    order
-        .into_iter()
-        .map(|key| {
-            let (passed, graded) = by_id.get(&key).copied().unwrap_or_default();
-            let flag = if graded >= 2 && passed == 0 {
-                Some("nobody passes: a broken test?")
-            } else if graded >= 2 && passed == graded {
-                Some("everybody passes: does it tell candidates apart?")
-            } else {
-                None
-            };
-            CheckCohort {
-                suite: key.0,
-                id: key.1,
-                passed,
-                graded,
-                flag,
-            }
-        })
-        .collect()
+    if card.profile.id == ctx.profile {
+        return Some(Outcome::Resumed {
+            overall: card.overall,
+            passed: card.passed,
+        });
+    }
+    let results: RunResults = read_json(&dir.join("run-results.json"))?;
+    match grade_and_write(ctx, folder, &results).ok()? {
+        Outcome::Graded { overall, passed } => Some(Outcome::Resumed { overall, passed }),
+        _ => None,
+    }
 }
 
-fn summarise(out: &Path, seed: u64, entries: Vec<Entry>) -> Result<BatchReport, BatchError> {
-    let cards = cards(&entries);
+/// Writes `summary.md`, `summary.csv`, `checks.csv` and the record of `entries`.
+fn summarise(
+    ctx: &Context,
+    entries: Vec<Entry>,
+    interrupted: bool,
+) -> Result<BatchReport, BatchError> {
+    let out = &ctx.req.out;
+    let file = &ctx.req.assessment.file;
+    let cards: Vec<Scorecard> = entries
+        .iter()
+        .filter(|e| e.outcome.is_graded())
+        .filter_map(|e| e.folder.as_ref())
+        .filter_map(|f| read_json(&out.join(f).join("scorecard.json")))
+        .collect();
+    let ranking = assay_report::compare(&cards).ok();
     let cohort = cohort(&cards);
+    let heading = summary::Heading {
+        assessment: &file.id.value,
+        version: &file.version,
+        seed: ctx.seed,
+        profile: &ctx.profile,
+        shard: ctx.req.shard,
+    };
     let write = |name: &str, text: String| -> Result<PathBuf, BatchError> {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(|source| BatchError::Io {
@@ -461,103 +608,33 @@ fn summarise(out: &Path, seed: u64, entries: Vec<Entry>) -> Result<BatchReport, 
         })?;
         Ok(path)
     };
-    let (table, csv) = match assay_report::compare(&cards) {
-        Ok(c) => (c.render_table(), c.render_csv()),
-        Err(_) => ("(no submission was graded)\n".to_owned(), String::new()),
-    };
-    let mut md = String::from("# Batch summary\n\n");
-    md.push_str(&format!(
-        "Seed {seed}; {} submission(s).\n\n## Leaderboard\n\n```\n{table}```\n",
-        entries.len()
-    ));
-    let troubled: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.outcome,
-                Outcome::Refused { .. } | Outcome::Infrastructure { .. }
-            )
-        })
-        .collect();
-    if !troubled.is_empty() {
-        md.push_str("\n## Not graded\n\n");
-        for e in troubled {
-            md.push_str(&format!("- `{}`: {}\n", e.name, describe(e)));
-        }
-    }
-    md.push_str("\n## Checks across the cohort\n\n| suite | check | passed | flag |\n| --- | --- | --- | --- |\n");
-    let mut checks_csv = String::from("suite,check,passed,graded,pass_rate,flag\n");
-    for c in &cohort {
-        md.push_str(&format!(
-            "| {} | `{}` | {}/{} | {} |\n",
-            c.suite,
-            c.id,
-            c.passed,
-            c.graded,
-            c.flag.unwrap_or("")
-        ));
-        let rate = if c.graded == 0 {
-            0.0
-        } else {
-            c.passed as f64 / c.graded as f64
-        };
-        checks_csv.push_str(&format!(
-            "{},{},{},{},{rate:.3},{}\n",
-            c.suite,
-            c.id,
-            c.passed,
-            c.graded,
-            c.flag.unwrap_or("")
-        ));
-    }
+    let summary_md = write(
+        "summary.md",
+        summary::summary_md(&heading, &entries, ranking.as_ref(), &cohort),
+    )?;
+    let summary_csv = write(
+        "summary.csv",
+        summary::leaderboard_csv(&entries, ranking.as_ref()),
+    )?;
+    let checks_csv = write("checks.csv", summary::checks_csv(&cohort))?;
+    record::write(
+        out,
+        &Record {
+            assessment: file.id.value.clone(),
+            version: file.version.clone(),
+            seed: ctx.seed,
+            shard: ctx.req.shard.map(|(k, n)| format!("{k}/{n}")),
+            entries: entries.iter().map(Entry::to_record).collect(),
+        },
+    )?;
     Ok(BatchReport {
-        seed,
-        summary_md: write("summary.md", md)?,
-        summary_csv: write("summary.csv", csv)?,
-        checks_csv: write("checks.csv", checks_csv)?,
+        seed: ctx.seed,
+        leaderboard: ranking.map(|r| r.render_table()),
         entries,
         cohort,
+        interrupted,
+        summary_md,
+        summary_csv,
+        checks_csv,
     })
-}
-
-/// Every scorecard under `dir`: its own `scorecard.json`, or those of a batch's folders.
-pub fn scorecards_in(dir: &Path) -> Vec<PathBuf> {
-    let own = dir.join("scorecard.json");
-    if own.is_file() {
-        return vec![own];
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(Result::ok)
-                .map(|e| e.path().join("scorecard.json"))
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_submissions() {
-        let paths: Vec<PathBuf> = (0..50)
-            .map(|i| PathBuf::from(format!("/x/sub-{i}.zip")))
-            .collect();
-        let n = 3;
-        for p in &paths {
-            let owners = (1..=n).filter(|&k| in_shard(p, k, n)).count();
-            assert_eq!(owners, 1, "{} belongs to exactly one shard", p.display());
-        }
-        let sizes: Vec<usize> = (1..=n)
-            .map(|k| paths.iter().filter(|p| in_shard(p, k, n)).count())
-            .collect();
-        assert!(
-            sizes.iter().all(|&s| s > 5),
-            "shards are roughly even: {sizes:?}"
-        );
-    }
 }

@@ -2,15 +2,22 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, documented in `--help` and the README.
+/// Exit codes and where settings come from, documented in `--help` and the README.
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  passed (run), or the command succeeded
-  1  graded, below the pass mark
+  1  graded, below the pass mark (run, regrade)
   2  usage error, invalid assessment or refused submission
-  3  infrastructure failure (Docker, images)";
+  3  infrastructure failure (Docker, images), or interrupted
+
+Settings (out, profile, seed, jobs, test_mode, runtime, color) come from, in order:
+  1. flags;
+  2. ASSAY_* variables (ASSAY_OUT, ASSAY_PROFILE, ASSAY_SEED, ASSAY_JOBS, ASSAY_TEST_MODE,
+     ASSAY_RUNTIME, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
+  3. a TOML file: --config FILE (or ASSAY_CONFIG), else ./assay.toml, else
+     $XDG_CONFIG_HOME/assay/config.toml. See docs/configuration.md.";
 
 /// assay: grade take-home backend submissions in a hardened Docker sandbox.
 #[derive(Debug, Parser)]
@@ -25,17 +32,12 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
     /// Colour: auto (a terminal, unless NO_COLOR is set), always or never.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value = "auto",
-        env = "ASSAY_COLOR"
-    )]
+    /// [env: ASSAY_COLOR; config: color]
+    #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorChoice,
-    /// A configuration file (default: ./assay.toml, then ~/.config/assay/config.toml);
-    /// flags and ASSAY_* variables override it.
-    #[arg(long, global = true, env = "ASSAY_CONFIG")]
+    /// A configuration file (default: ./assay.toml, then $XDG_CONFIG_HOME/assay/config.toml);
+    /// flags and ASSAY_* variables override it. [env: ASSAY_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
@@ -57,20 +59,28 @@ pub enum Command {
     /// Grade many submissions for CI: bounded parallelism, resumable, sharded.
     #[command(after_help = "Examples:
   assay batch assessments/ledger-api submissions/ --out out/cohort --jobs 2
+  assay batch assessments/ledger-api alice.zip bob/ carol.tar.gz --out out/cohort
   assay batch assessments/ledger-api --list subs.txt --out out/shard1 --shard 1/4 --seed 42
   assay compare out/shard1 out/shard2 out/shard3 out/shard4
 
-A folder without a Dockerfile holds submissions (each directory or archive in it is one).
-Each is graded in OUT/<name>-<hash>/; a submission already graded there for the same
-content digest, assessment version and seed is skipped, so an interrupted batch resumes.
-The seed is stored in OUT/batch.json; shards of one cohort must pass the same --seed.
-Writes OUT/summary.md, OUT/summary.csv (leaderboard) and OUT/checks.csv (pass rate per
-check across the cohort, flagging checks nobody or everybody passes).
+A directory holding only directories and archives is a folder of submissions (each entry
+is one); any other directory, git repository or archive is one submission.
+Each is graded like `assay run` into OUT/<name>-<digest12>/ (reports and run-results.json).
+A submission already graded there for the same content digest, assessment version and
+seed is not run again, so an interrupted batch resumes where it stopped. The seed is stored
+in OUT/batch.json and reused; --seed overrides it. Shards of one cohort (--shard K/N, the
+submissions sorted by name and digest, every N-th) MUST pass the same --seed; merge them
+with `assay compare OUT1 OUT2 ...`.
+Writes OUT/summary.md and OUT/summary.csv (leaderboard: rank, name, overall, passed, the
+ten skills; the submissions not graded and why) and OUT/checks.csv (pass rate of each check
+across the cohort, flagging checks nobody or everybody passes).
+Ctrl-C stops launching, removes the running runs' containers, and writes the summaries of
+what finished; run the same command again to resume.
 
-Exit codes (candidates' scores never change them):
-  0  every submission was graded
-  2  a submission was refused (unsafe or unreadable archive) or the usage is wrong
-  3  a submission could not be graded (Docker, images)")]
+Exit codes (the worst infrastructure outcome; candidates' scores never change them):
+  0  every submission was graded (now or before)
+  2  a submission was refused (unsafe or unreadable archive), or a usage error
+  3  a submission could not be graded (Docker, images), or the batch was interrupted")]
     Batch(BatchArgs),
     /// Check an assessment folder; print every problem as file:line:column.
     #[command(after_help = "Example:\n  assay validate assessments/ledger-api")]
@@ -105,7 +115,8 @@ Exit codes (candidates' scores never change them):
         results: PathBuf,
         /// The assessment folder whose grading plan to use.
         assessment: PathBuf,
-        #[arg(long, env = "ASSAY_PROFILE")]
+        /// The role profile (default: the assessment's). [env: ASSAY_PROFILE; config: profile]
+        #[arg(long)]
         profile: Option<String>,
         /// Where the reports go.
         #[arg(long, default_value = "out")]
@@ -148,20 +159,24 @@ pub struct RunArgs {
     pub assessment: PathBuf,
     /// The submission: a directory, a git repository, or a .zip/.tar/.tar.gz archive.
     pub submission: PathBuf,
-    /// Where reports go.
-    #[arg(long, default_value = "out", env = "ASSAY_OUT")]
+    /// Where reports go. [env: ASSAY_OUT; config: out]
+    #[arg(long, default_value = "out", value_name = "DIR")]
     pub out: PathBuf,
     /// The role profile to grade against (default: the assessment's).
-    #[arg(long, env = "ASSAY_PROFILE")]
+    /// [env: ASSAY_PROFILE; config: profile]
+    #[arg(long)]
     pub profile: Option<String>,
-    /// Seed of generated data; the same seed reproduces a run.
-    #[arg(long, env = "ASSAY_SEED")]
+    /// Seed of generated data; the same seed reproduces a run. [env: ASSAY_SEED; config: seed]
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// Shorten load phases as the assessment's test_mode says (never skips them).
-    #[arg(long, env = "ASSAY_TEST_MODE")]
+    /// Shorten load phases as the assessment's test_mode says (never skips them);
+    /// --test-mode=false turns it off. [env: ASSAY_TEST_MODE; config: test_mode]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", action = ArgAction::Set)]
     pub test_mode: bool,
     /// A container runtime for the service, e.g. runsc (gVisor), where installed.
-    #[arg(long, env = "ASSAY_RUNTIME")]
+    /// [env: ASSAY_RUNTIME; config: runtime]
+    #[arg(long)]
     pub runtime: Option<String>,
     /// Run only these checks (repeatable).
     #[arg(long = "only")]
@@ -177,30 +192,38 @@ pub struct BatchArgs {
     pub assessment: PathBuf,
     /// Submissions (directories, git repositories, archives) or folders holding them.
     pub submissions: Vec<PathBuf>,
-    /// A file listing submissions, one path per line (`#` comments).
-    #[arg(long)]
+    /// A file listing submissions, one path per line (`#` comments; relative to the file).
+    #[arg(long, value_name = "FILE")]
     pub list: Option<PathBuf>,
-    /// Where each submission's reports and the summaries go.
-    #[arg(long, default_value = "out/batch", env = "ASSAY_OUT")]
+    /// Where each submission's reports and the summaries go. [env: ASSAY_OUT; config: out]
+    #[arg(long, default_value = "out/batch", value_name = "DIR")]
     pub out: PathBuf,
-    /// Submissions graded at once.
-    #[arg(long, short = 'j', default_value_t = 1, env = "ASSAY_JOBS")]
+    /// Submissions graded at once (on two cores, 2 at most). [env: ASSAY_JOBS; config: jobs]
+    #[arg(long, short = 'j', default_value = "1", value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: usize,
     /// Grade only part K of N (e.g. 2/4), for a CI matrix; merge with `assay compare`.
-    #[arg(long, value_parser = parse_shard)]
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
-    /// Seed for every submission (default: the one in OUT/batch.json, else fresh).
-    #[arg(long, env = "ASSAY_SEED")]
+    /// Seed for every submission (default: the one in OUT/batch.json, else a fresh one);
+    /// shards of one cohort need the same. [env: ASSAY_SEED; config: seed]
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// The role profile (default: the assessment's).
-    #[arg(long, env = "ASSAY_PROFILE")]
+    /// The role profile (default: the assessment's). [env: ASSAY_PROFILE; config: profile]
+    #[arg(long)]
     pub profile: Option<String>,
-    /// Shorten load phases as the assessment's test_mode says (never skips them).
-    #[arg(long, env = "ASSAY_TEST_MODE")]
+    /// Shorten load phases as the assessment's test_mode says (never skips them);
+    /// --test-mode=false turns it off. [env: ASSAY_TEST_MODE; config: test_mode]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", action = ArgAction::Set)]
     pub test_mode: bool,
     /// A container runtime for the services, e.g. runsc (gVisor).
-    #[arg(long, env = "ASSAY_RUNTIME")]
+    /// [env: ASSAY_RUNTIME; config: runtime]
+    #[arg(long)]
     pub runtime: Option<String>,
+    /// Machine-readable progress on standard output, one JSON object per line.
+    #[arg(long, value_enum)]
+    pub events: Option<EventsFormat>,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {

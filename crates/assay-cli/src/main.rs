@@ -22,33 +22,44 @@ enum Outcome {
     Infrastructure(String),
 }
 
-/// Parses the command line with the configuration file's values as defaults.
+/// Parses the command line with `ASSAY_*` variables and the configuration file's values as
+/// defaults (flags > variables > file). clap prints usage errors itself and exits with 2.
 fn parse_cli() -> Result<Cli> {
     use clap::FromArgMatches;
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let explicit = args
-        .iter()
-        .position(|a| a == "--config")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from)
-        .or_else(|| {
-            args.iter()
-                .filter_map(|a| a.to_str())
-                .find_map(|a| a.strip_prefix("--config="))
-                .map(PathBuf::from)
-        });
-    let mut cmd = Cli::command();
-    if let Some(path) = config::locate(explicit.as_deref())? {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-        let pairs = config::parse(&text).with_context(|| format!("in {}", path.display()))?;
-        cmd = config::apply(cmd, &pairs);
-    }
+    let cmd = config::command(&args, &config::process_env)?;
     let matches = cmd.get_matches_from(args);
     Cli::from_arg_matches(&matches).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// A panic is a bug in assay: say so in one line, without a backtrace unless asked for.
+fn quiet_panics() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "error: assay hit a bug ({what}{place}); please report it with the command you ran \
+                 (RUST_BACKTRACE=1 shows where). Run `assay gc` to remove anything a run left behind."
+            );
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_panics();
     let cli = match parse_cli() {
         Ok(c) => c,
         Err(e) => {
@@ -108,7 +119,10 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
         }),
         Command::Images(cmd) => {
             let rt = runtime()?;
-            let root = project_root();
+            let root = match project_root() {
+                Ok(r) => r,
+                Err(o) => return Ok(o),
+            };
             match cmd {
                 ImagesCommand::Build => match rt
                     .block_on(assay_runner::pipeline::build_images(&root, &|line| {
@@ -146,7 +160,10 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
             format,
             output,
         } => {
-            let card = read_scorecard(scorecard)?;
+            let card = match read_scorecard(scorecard) {
+                Ok(c) => c,
+                Err(e) => return Ok(Outcome::Usage(format!("{e:#}"))),
+            };
             let text = assay_report::render(&card, format.to_format())?;
             match output {
                 Some(path) => std::fs::write(path, text)
@@ -155,45 +172,11 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
-        Command::Compare { outputs, csv } => {
-            if outputs.is_empty() {
-                return Ok(Outcome::Usage(
-                    "name at least one output folder or scorecard.json".into(),
-                ));
-            }
-            let mut cards = Vec::new();
-            for o in outputs {
-                let paths = if o.is_dir() {
-                    assay_batch::scorecards_in(o)
-                } else {
-                    vec![o.clone()]
-                };
-                if paths.is_empty() {
-                    return Ok(Outcome::Usage(format!(
-                        "{} holds no scorecard.json",
-                        o.display()
-                    )));
-                }
-                for path in paths {
-                    cards.push(read_scorecard(&path)?);
-                }
-            }
-            match assay_report::compare(&cards) {
-                Ok(c) => {
-                    out.plain(&if *csv {
-                        c.render_csv()
-                    } else {
-                        c.render_table()
-                    });
-                    Ok(Outcome::Ok)
-                }
-                Err(e) => Ok(Outcome::Usage(e.to_string())),
-            }
-        }
+        Command::Compare { outputs, csv } => compare(outputs, *csv, out),
         Command::Brief { dir, out: dest } => {
             let assessment = match assay_format::load(dir) {
                 Ok(a) => a,
-                Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+                Err(d) => return Ok(invalid_assessment(dir, &d)),
             };
             let written = assay_format::export_kit(&assessment, dest)
                 .with_context(|| format!("cannot write the kit to {}", dest.display()))?;
@@ -224,7 +207,7 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
             };
             let plan = match assay_format::load(assessment) {
                 Ok(a) => a.grading_plan(),
-                Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+                Err(d) => return Ok(invalid_assessment(assessment, &d)),
             };
             let card = match assay_grader::grade(&results, &plan, profile.as_deref()) {
                 Ok(c) => c,
@@ -268,6 +251,66 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
     }
 }
 
+/// `assay compare`: run folders, batch folders (shards merge) and scorecard files, ranked.
+fn compare(outputs: &[PathBuf], csv: bool, out: &Output) -> Result<Outcome> {
+    if outputs.is_empty() {
+        return Ok(Outcome::Usage(
+            "name at least one output folder of `assay run` or `assay batch`, or a scorecard.json"
+                .into(),
+        ));
+    }
+    let mut cards: Vec<assay_grader::Scorecard> = Vec::new();
+    for o in outputs {
+        let paths = if o.is_dir() {
+            assay_batch::scorecards_in(o)
+        } else if o.is_file() {
+            vec![o.clone()]
+        } else {
+            return Ok(Outcome::Usage(format!(
+                "{} does not exist; name output folders of `assay run` or `assay batch`",
+                o.display()
+            )));
+        };
+        if paths.is_empty() && !assay_batch::is_batch_folder(o) {
+            return Ok(Outcome::Usage(format!(
+                "{} holds no scorecard.json: is it an output folder of `assay run` or `assay batch`?",
+                o.display()
+            )));
+        }
+        for path in paths {
+            let card = match read_scorecard(&path) {
+                Ok(c) => c,
+                Err(e) => return Ok(Outcome::Usage(format!("{e:#}"))),
+            };
+            // The same submission graded into two folders (overlapping shards) counts once.
+            let seen = cards.iter().any(|c| {
+                c.submission.digest == card.submission.digest
+                    && c.submission.name == card.submission.name
+            });
+            if seen {
+                out.info(&format!(
+                    "{}: {} is already in the comparison; skipped",
+                    path.display(),
+                    card.submission.name
+                ));
+            } else {
+                cards.push(card);
+            }
+        }
+    }
+    match assay_report::compare(&cards) {
+        Ok(c) => {
+            out.plain(&if csv {
+                c.render_csv()
+            } else {
+                c.render_table()
+            });
+            Ok(Outcome::Ok)
+        }
+        Err(e) => Ok(Outcome::Usage(e.to_string())),
+    }
+}
+
 fn read_scorecard(path: &Path) -> Result<assay_grader::Scorecard> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -275,22 +318,43 @@ fn read_scorecard(path: &Path) -> Result<assay_grader::Scorecard> {
         .with_context(|| format!("{} is not a scorecard written by assay", path.display()))
 }
 
-/// The folder holding `sandbox-images/` (the binary's project, or the working directory).
-fn project_root() -> PathBuf {
-    if let Ok(p) = std::env::var("ASSAY_HOME") {
-        return PathBuf::from(p);
+/// The folder holding `sandbox-images/` (the recipes of assay's own images): `$ASSAY_HOME`,
+/// else the working directory or a parent, else the repository the binary was built in.
+fn project_root() -> Result<PathBuf, Outcome> {
+    let has_recipes = |p: &Path| p.join("sandbox-images").is_dir();
+    if let Some(home) = std::env::var_os("ASSAY_HOME").filter(|v| !v.is_empty()) {
+        let home = PathBuf::from(home);
+        return if has_recipes(&home) {
+            Ok(home)
+        } else {
+            Err(Outcome::Infrastructure(format!(
+                "ASSAY_HOME={} holds no sandbox-images/ folder: point it at assay's repository",
+                home.display()
+            )))
+        };
     }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    cwd.ancestors()
-        .find(|p| p.join("sandbox-images").is_dir())
+    let mut starts: Vec<PathBuf> = Vec::new();
+    starts.extend(std::env::current_dir().ok());
+    starts.extend(std::env::current_exe().ok());
+    starts
+        .iter()
+        .flat_map(|s| s.ancestors())
+        .find(|p| has_recipes(p))
         .map(Path::to_path_buf)
-        .unwrap_or(cwd)
+        .ok_or_else(|| {
+            Outcome::Infrastructure(
+                "cannot find sandbox-images/ (the recipes of the images assay needs): run assay \
+                 from inside its repository, or set ASSAY_HOME to the repository's folder"
+                    .into(),
+            )
+        })
 }
 
 fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
+    let out = &out.for_events(args.events.is_some());
     let assessment = match assay_format::load(&args.assessment) {
         Ok(a) => a,
-        Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+        Err(d) => return Ok(invalid_assessment(&args.assessment, &d)),
     };
     let plan = assessment.grading_plan();
     if let Some(p) = &args.profile
@@ -302,10 +366,14 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
             known.join(", ")
         )));
     }
+    let project_root = match project_root() {
+        Ok(r) => r,
+        Err(o) => return Ok(o),
+    };
     let request = assay_runner::pipeline::RunRequest {
         assessment: assessment.clone(),
         submission: args.submission.clone(),
-        project_root: project_root(),
+        project_root,
         seed: args
             .seed
             .unwrap_or_else(assay_runner::pipeline::random_seed),
@@ -328,13 +396,17 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
     let results = match result {
         None => {
             // Ctrl-C / SIGTERM: remove everything this run made before exiting.
-            let cleaned = rt.block_on(assay_runner::pipeline::cleanup_run(&run_id));
+            out.info("interrupted: removing the run's containers and networks (Ctrl-C again to quit now)");
+            let cleaned = rt.block_on(async {
+                force_quit_on_second_signal();
+                assay_runner::pipeline::cleanup_run(&run_id).await
+            });
             return Ok(Outcome::Infrastructure(format!(
                 "interrupted; the run's containers and networks were removed ({cleaned})"
             )));
         }
         Some(Err(e)) if e.is_refusal() => return Ok(Outcome::Usage(e.to_string())),
-        Some(Err(e)) => return Ok(Outcome::Infrastructure(e.to_string())),
+        Some(Err(e)) => return Ok(Outcome::Infrastructure(explain(&e))),
         Some(Ok(r)) => r,
     };
     let card = match assay_grader::grade(&results, &plan, args.profile.as_deref()) {
@@ -369,9 +441,10 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
 }
 
 fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
+    let out = &out.for_events(args.events.is_some());
     let assessment = match assay_format::load(&args.assessment) {
         Ok(a) => a,
-        Err(d) => return Ok(Outcome::Usage(format!("the assessment is invalid:\n{d}"))),
+        Err(d) => return Ok(invalid_assessment(&args.assessment, &d)),
     };
     let mut inputs = args.submissions.clone();
     if let Some(list) = &args.list {
@@ -385,6 +458,10 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
             "name submissions, folders of submissions, or --list FILE".into(),
         ));
     }
+    let project_root = match project_root() {
+        Ok(r) => r,
+        Err(o) => return Ok(o),
+    };
     let request = assay_batch::BatchRequest {
         assessment,
         inputs,
@@ -395,29 +472,90 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
         profile: args.profile.clone(),
         test_mode: args.test_mode,
         runtime: args.runtime.clone(),
-        project_root: project_root(),
+        project_root,
     };
     let rt = runtime()?;
-    let report = match rt.block_on(assay_batch::run(&request, &|line| out.info(line))) {
+    let progress = out.batch_progress(args.events.is_some());
+    let on_event = |e: &assay_batch::BatchEvent| progress.event(e);
+    let result = rt.block_on(assay_batch::run(&request, &on_event, async {
+        shutdown_signal().await;
+        progress.interrupted();
+        force_quit_on_second_signal();
+    }));
+    progress.finish();
+    let report = match result {
         Ok(r) => r,
-        Err(e @ (assay_batch::BatchError::Empty(_) | assay_batch::BatchError::Record(_))) => {
-            return Ok(Outcome::Usage(e.to_string()));
-        }
+        Err(e) if e.is_usage() => return Ok(Outcome::Usage(e.to_string())),
         Err(e) => return Ok(Outcome::Infrastructure(e.to_string())),
     };
-    out.info(&format!(
-        "summary: {} (leaderboard CSV {}, checks {})",
-        report.summary_md.display(),
-        report.summary_csv.display(),
-        report.checks_csv.display()
-    ));
+    out.batch_summary(&report);
+    let first_problem = |code: u8| {
+        report
+            .entries
+            .iter()
+            .find(|e| e.outcome.exit_code() == code)
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e.name,
+                    e.outcome.reason().unwrap_or("interrupted")
+                )
+            })
+            .unwrap_or_default()
+    };
     Ok(match report.exit_code() {
         0 => Outcome::Ok,
-        2 => Outcome::Usage("some submissions were refused; see the summary".into()),
-        _ => {
-            Outcome::Infrastructure("some submissions could not be graded; see the summary".into())
-        }
+        2 => Outcome::Usage(format!(
+            "some submissions were refused (first: {}); the others were graded, see {}",
+            first_problem(2),
+            report.summary_md.display()
+        )),
+        _ if report.interrupted => Outcome::Infrastructure(format!(
+            "interrupted; the summaries cover what finished ({}); run the same command again to resume",
+            report.summary_md.display()
+        )),
+        _ => Outcome::Infrastructure(format!(
+            "some submissions could not be graded (first: {}); see {}, fix the cause and run the same command again: graded submissions are not run twice",
+            first_problem(3),
+            report.summary_md.display()
+        )),
     })
+}
+
+/// The assessment's problems, one `file:line:column` each, and what to do.
+fn invalid_assessment(dir: &Path, d: &assay_format::Diagnostics) -> Outcome {
+    Outcome::Usage(format!(
+        "the assessment {} is invalid:\n{d}\nfix these and check with `assay validate {}`",
+        dir.display(),
+        dir.display()
+    ))
+}
+
+/// After the first Ctrl-C the runs are being cleaned up; a second one quits at once.
+fn force_quit_on_second_signal() {
+    tokio::spawn(async {
+        shutdown_signal().await;
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("error: quit before cleaning up; run `assay gc` to remove what was left");
+        }
+        std::process::exit(130);
+    });
+}
+
+/// A run's error as the operator needs it: what went wrong and what to do.
+fn explain(e: &assay_runner::pipeline::RunError) -> String {
+    use assay_runner::pipeline::RunError;
+    use assay_runner::sandbox::SandboxError;
+    match e {
+        RunError::Sandbox(SandboxError::Images { .. }) => format!(
+            "{e}\n(`assay images build` makes the images assay needs and shows each step; `assay images list` shows which are missing)"
+        ),
+        RunError::Sandbox(SandboxError::Firewall { .. }) => {
+            format!("{e}\n(run assay as root, e.g. with sudo)")
+        }
+        _ => e.to_string(),
+    }
 }
 
 async fn shutdown_signal() {

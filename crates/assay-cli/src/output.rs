@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use assay_batch::{BatchEvent, BatchReport, Outcome as BatchOutcome};
 use assay_grader::Scorecard;
 use assay_runner::pipeline::RunEvent;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,28 +13,44 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{Cli, ColorChoice};
 
 /// Where and how to print.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Output {
     quiet: bool,
     verbose: bool,
     color: bool,
     terminal: bool,
+    /// Standard output carries JSON events: human summaries go to standard error.
+    events_json: bool,
 }
 
 impl Output {
     pub fn new(cli: &Cli) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = match cli.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && !no_color,
-        };
+        let color = use_color(cli.color, terminal, no_color);
         Self {
             quiet: cli.quiet,
             verbose: cli.verbose,
             color,
             terminal,
+            events_json: false,
+        }
+    }
+
+    /// This output for a command writing `--events json` (when `json`) on standard output.
+    pub fn for_events(&self, json: bool) -> Output {
+        Output {
+            events_json: json,
+            ..self.clone()
+        }
+    }
+
+    /// A human summary: standard output, unless that carries JSON events.
+    fn summary_text(&self, text: &str) {
+        if self.events_json {
+            self.plain_err(text.trim_end_matches('\n'));
+        } else {
+            self.plain(text);
         }
     }
 
@@ -88,21 +105,20 @@ impl Output {
         }
     }
 
+    /// A spinner on a terminal (unless quiet or writing JSON events), else nothing.
+    fn spinner(&self, json_events: bool) -> Option<ProgressBar> {
+        (self.terminal && !self.quiet && !json_events).then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(spinner_style());
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        })
+    }
+
     /// A progress display for one run.
     pub fn run_progress(&self, json_events: bool) -> RunProgress {
-        let bar = if self.terminal && !self.quiet && !json_events {
-            let b = ProgressBar::new_spinner();
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            b.enable_steady_tick(std::time::Duration::from_millis(120));
-            Some(b)
-        } else {
-            None
-        };
         RunProgress {
-            bar,
+            bar: self.spinner(json_events),
             json: json_events,
             quiet: self.quiet,
             verbose: self.verbose,
@@ -111,10 +127,60 @@ impl Output {
         }
     }
 
+    /// A progress display for a batch: one bar of submissions done on a terminal, plain
+    /// timestamped lines otherwise, JSON events on request.
+    pub fn batch_progress(&self, json_events: bool) -> BatchProgress {
+        BatchProgress {
+            bar: self.spinner(json_events),
+            json: json_events,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            start: Instant::now(),
+            running: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The leaderboard and where the summaries are, after a batch.
+    pub fn batch_summary(&self, report: &BatchReport) {
+        let count = |kind: &str| {
+            report
+                .entries
+                .iter()
+                .filter(|e| e.outcome.kind() == kind)
+                .count()
+        };
+        let tally = format!(
+            "{} submission(s): {} graded, {} already graded, {} refused, {} not graded, {} interrupted",
+            report.entries.len(),
+            count("graded"),
+            count("resumed"),
+            count("refused"),
+            count("infrastructure"),
+            count("interrupted"),
+        );
+        if self.quiet {
+            self.summary_text(&format!("{tally}; {}", report.summary_md.display()));
+            return;
+        }
+        let mut s = String::new();
+        if let Some(table) = &report.leaderboard {
+            s.push('\n');
+            s.push_str(table);
+        }
+        let flagged = report.cohort.iter().filter(|c| c.flag.is_some()).count();
+        s.push_str(&format!(
+            "\n  {tally}\n  {flagged} check(s) flagged for a second look (nobody or everybody passes)\n  summary: {}\n  leaderboard: {}\n  checks: {}\n",
+            report.summary_md.display(),
+            report.summary_csv.display(),
+            report.checks_csv.display()
+        ));
+        self.summary_text(&s);
+    }
+
     /// The compact per-skill table after a run.
     pub fn summary(&self, card: &Scorecard, written: &assay_report::Written) {
         if self.quiet {
-            self.plain(&format!(
+            self.summary_text(&format!(
                 "{}: {:.1} / pass mark {:.0}: {}",
                 card.submission.name,
                 card.overall,
@@ -168,7 +234,42 @@ impl Output {
         if let Some(html) = written.path(assay_report::Format::Html) {
             s.push_str(&format!("\n  report: {}\n", html.display()));
         }
-        self.plain(&s);
+        self.summary_text(&s);
+    }
+}
+
+/// Whether to colour: `--color always|never`, else on a terminal unless `NO_COLOR` is set.
+pub fn use_color(choice: ColorChoice, terminal: bool, no_color: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && !no_color,
+    }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:.bold} [{bar:24}] {pos}/{len} {wide_msg}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// `[12:34:56 +  12.3s] text` on standard error: progress when not on a terminal.
+fn timestamped(start: Instant, text: &str) {
+    let ts = time::OffsetDateTime::now_utc();
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "[{:02}:{:02}:{:02} +{:>6.1}s] {text}",
+            ts.hour(),
+            ts.minute(),
+            ts.second(),
+            start.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -198,27 +299,182 @@ impl RunProgress {
         let (prefix, msg, important) = describe(e);
         match &self.bar {
             Some(b) => {
-                b.set_prefix(prefix.clone());
+                // A bar of checks done while a suite runs; a spinner for the other stages.
+                match e {
+                    RunEvent::SuiteStarted { checks, .. } => {
+                        b.set_style(bar_style());
+                        b.set_length(*checks as u64);
+                        b.set_position(0);
+                    }
+                    RunEvent::CheckFinished { done, total, .. } => {
+                        b.set_length(*total as u64);
+                        b.set_position(*done as u64);
+                    }
+                    RunEvent::Stage { .. } => b.set_style(spinner_style()),
+                    _ => {}
+                }
+                if !matches!(e, RunEvent::CheckFinished { .. }) {
+                    b.set_prefix(prefix.clone());
+                }
                 b.set_message(msg.clone());
                 if important || self.verbose {
                     b.println(format!("  {prefix} {msg}"));
                 }
             }
             None if !self.quiet && (important || self.verbose) => {
-                let ts = time::OffsetDateTime::now_utc();
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!(
-                        "[{:02}:{:02}:{:02} +{:>6.1}s] {prefix} {msg}",
-                        ts.hour(),
-                        ts.minute(),
-                        ts.second(),
-                        self.start.elapsed().as_secs_f64()
-                    );
-                }
+                timestamped(self.start, &format!("{prefix} {msg}"));
             }
             None => {}
         }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Progress of a batch, fed by its events.
+#[derive(Debug)]
+pub struct BatchProgress {
+    bar: Option<ProgressBar>,
+    json: bool,
+    quiet: bool,
+    verbose: bool,
+    start: Instant,
+    /// Submissions being graded now and what each is doing, for the bar's message.
+    running: Mutex<Vec<(String, String)>>,
+}
+
+impl BatchProgress {
+    fn line(&self, text: &str) {
+        if self.quiet || self.json {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(format!("  {text}")),
+            None => timestamped(self.start, text),
+        }
+    }
+
+    fn show_running(&self) {
+        if let Some(b) = &self.bar {
+            let running = self
+                .running
+                .lock()
+                .map(|r| {
+                    r.iter()
+                        .map(|(name, doing)| format!("{name} ({doing})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            b.set_message(if running.is_empty() {
+                String::new()
+            } else {
+                format!("grading {running}")
+            });
+        }
+    }
+
+    pub fn event(&self, e: &BatchEvent) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(e) {
+                #[allow(clippy::print_stdout)]
+                {
+                    println!("{line}");
+                }
+            }
+            return;
+        }
+        match e {
+            BatchEvent::Started {
+                found,
+                selected,
+                jobs,
+                seed,
+            } => {
+                if let Some(b) = &self.bar {
+                    b.set_style(bar_style());
+                    b.set_length(*selected as u64);
+                    b.set_prefix("batch");
+                }
+                let shard = if found == selected {
+                    String::new()
+                } else {
+                    format!(" (of {found} found; the others are other shards')")
+                };
+                self.line(&format!(
+                    "{selected} submission(s){shard}, {jobs} at a time, seed {seed}"
+                ));
+            }
+            BatchEvent::Launched { name, folder } => {
+                if let Ok(mut r) = self.running.lock() {
+                    r.push((name.clone(), "intake".to_owned()));
+                }
+                self.show_running();
+                if self.verbose || self.bar.is_none() {
+                    self.line(&format!("{name}: grading into {folder}/"));
+                }
+            }
+            BatchEvent::Run { name, run } => {
+                let doing = match run {
+                    RunEvent::Stage { stage, .. } => Some(stage.clone()),
+                    RunEvent::SuiteStarted { suite, checks } => Some(format!("{suite} 0/{checks}")),
+                    RunEvent::CheckFinished {
+                        suite, done, total, ..
+                    } => Some(format!("{suite} {done}/{total}")),
+                    RunEvent::Load { rps, .. } => Some(format!("load {rps:.0} req/s")),
+                    RunEvent::BuildLog { .. } => None,
+                };
+                if let (Some(doing), Ok(mut r)) = (doing, self.running.lock())
+                    && let Some(slot) = r.iter_mut().find(|(n, _)| n == name)
+                {
+                    slot.1 = doing;
+                }
+                self.show_running();
+                let (prefix, msg, important) = describe(run);
+                if self.verbose && (important || matches!(run, RunEvent::CheckFinished { .. })) {
+                    self.line(&format!("{name}: {prefix} {msg}"));
+                }
+            }
+            BatchEvent::Finished { entry, done, total } => {
+                if let Ok(mut r) = self.running.lock() {
+                    r.retain(|(n, _)| n != &entry.name);
+                }
+                if let Some(b) = &self.bar {
+                    b.set_position(*done as u64);
+                }
+                self.show_running();
+                let what = match &entry.outcome {
+                    BatchOutcome::Graded { overall, passed } => format!(
+                        "{overall:.1}, {}",
+                        if *passed {
+                            "passed"
+                        } else {
+                            "below the pass mark"
+                        }
+                    ),
+                    BatchOutcome::Resumed { overall, .. } => {
+                        format!("{overall:.1} (already graded; not run again)")
+                    }
+                    BatchOutcome::Refused { reason } => format!("refused: {reason}"),
+                    BatchOutcome::Infrastructure { reason } => format!("not graded: {reason}"),
+                    BatchOutcome::Interrupted => "interrupted".to_owned(),
+                };
+                self.line(&format!("[{done}/{total}] {}: {what}", entry.name));
+            }
+            BatchEvent::Stopping { running } => self.line(&format!(
+                "stopping: nothing new is launched; cancelling {running} run(s)"
+            )),
+            BatchEvent::CleanedUp { name, detail } => self.line(&format!("{name}: {detail}")),
+        }
+    }
+
+    /// The first Ctrl-C.
+    pub fn interrupted(&self) {
+        self.line("interrupted: cleaning up and writing the summaries (Ctrl-C again to quit now)");
     }
 
     pub fn finish(&self) {
@@ -260,5 +516,29 @@ fn describe(e: &RunEvent) -> (String, String, bool) {
             ),
             false,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_follows_the_flag_then_the_terminal_and_no_color() {
+        use ColorChoice::*;
+        let cases = [
+            (Always, false, true, true),
+            (Never, true, false, false),
+            (Auto, true, false, true),
+            (Auto, true, true, false),
+            (Auto, false, false, false),
+        ];
+        for (choice, terminal, no_color, want) in cases {
+            assert_eq!(
+                use_color(choice, terminal, no_color),
+                want,
+                "{choice:?} terminal={terminal} NO_COLOR={no_color}"
+            );
+        }
     }
 }

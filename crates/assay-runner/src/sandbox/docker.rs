@@ -550,8 +550,9 @@ impl DockerBackend {
 
 fn unavailable_message(endpoint: &str, detail: &str) -> String {
     format!(
-        "Docker is not reachable at {endpoint} ({detail}): start it with `systemctl start docker`, \
-         or point DOCKER_HOST at a running Docker Engine 20.10+"
+        "Docker is not reachable at {endpoint} ({detail}): start the Docker engine (e.g. \
+         `sudo service docker start`, or `sudo systemctl start docker`), or point DOCKER_HOST at a \
+         running Docker Engine 20.10+"
     )
 }
 

@@ -1,0 +1,599 @@
+//! The `assay` binary end to end: `init` writes an assessment that validates, settings come
+//! from flags, then `ASSAY_*` variables, then the configuration file, and `batch` grades tiny
+//! submissions of the `init` scaffold (its reference, a copy, one that does not build and a
+//! refused archive) with real Docker: summaries, resumption, shards merged by `compare`, and
+//! Ctrl-C. The graded runs use the scaffold's short checks, so the file runs in about a minute.
+
+use std::ffi::OsStr;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The `assay` binary of this checkout. `CARGO_BIN_EXE_assay` exists only in the tests of
+/// assay-cli itself, so it is built (or found up to date) with cargo, once per test process,
+/// into this test binary's target directory and profile.
+fn assay_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        // target/<profile>/deps/it-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test binary lives in target/<profile>/deps");
+        let target_dir = profile_dir.parent().expect("target/");
+        let profile = profile_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let cargo_profile = if profile == "debug" { "dev" } else { &profile };
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--bin",
+                "assay",
+                "--profile",
+                cargo_profile,
+            ])
+            .env("CARGO_TARGET_DIR", target_dir)
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build --bin assay failed");
+        profile_dir.join("assay")
+    })
+}
+
+/// Variables that would change what the binary does, removed so only the test's own count.
+const SETTINGS_VARS: [&str; 9] = [
+    "ASSAY_OUT",
+    "ASSAY_PROFILE",
+    "ASSAY_SEED",
+    "ASSAY_JOBS",
+    "ASSAY_TEST_MODE",
+    "ASSAY_RUNTIME",
+    "ASSAY_COLOR",
+    "ASSAY_CONFIG",
+    "GITHUB_STEP_SUMMARY",
+];
+
+/// `assay` run in `cwd`, with a clean environment of settings and no user configuration.
+fn assay(cwd: &Path) -> Command {
+    let mut cmd = Command::new(assay_bin());
+    cmd.current_dir(cwd)
+        .env("ASSAY_HOME", root())
+        .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
+        .env("NO_COLOR", "1");
+    for var in SETTINGS_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output().expect("assay runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `assay init DIR` in `work`; returns DIR.
+fn init(work: &Path) -> PathBuf {
+    let dir = work.join("counter");
+    let o = output(assay(work).arg("init").arg(&dir));
+    assert_eq!(code(&o), 0, "init: {}", text(&o.stderr));
+    dir
+}
+
+#[test]
+fn init_scaffolds_an_assessment_that_validates() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let dir = init(work.path());
+
+    let o = output(assay(work.path()).arg("validate").arg(&dir));
+    assert_eq!(code(&o), 0, "validate: {}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("valid (1 suites, 7 checks)"),
+        "{}",
+        text(&o.stderr)
+    );
+    let suite = read(&dir.join("suites/examples.yaml"));
+    for kind in [
+        "http:",
+        "concurrent:",
+        "load:",
+        "security:",
+        "database:",
+        "lifecycle:",
+        "repository:",
+    ] {
+        assert!(suite.contains(kind), "the scaffold has a `{kind}` check");
+    }
+    for file in ["reference/Dockerfile", "reference/app.py", "brief.md"] {
+        assert!(dir.join(file).is_file(), "{file} is written");
+    }
+
+    let again = output(assay(work.path()).arg("init").arg(&dir));
+    assert_eq!(code(&again), 2, "init refuses a folder that is not empty");
+    assert!(text(&again.stderr).contains("not empty"));
+}
+
+#[test]
+fn settings_come_from_flags_then_variables_then_the_file() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let dir = init(work.path());
+    let empty = work.path().join("no-submissions");
+    std::fs::create_dir_all(&empty).expect("an empty folder");
+    std::fs::write(
+        work.path().join("assay.toml"),
+        "out = \"from-file\"\nseed = 1\n",
+    )
+    .expect("assay.toml");
+
+    // A batch with nothing to grade still records its seed in OUT/batch.json, so the folder
+    // and the seed show which layer won.
+    let seed_in = |out: &str| {
+        json(&work.path().join(out).join("batch.json"))["seed"]
+            .as_u64()
+            .unwrap_or_default()
+    };
+    let batch = |env: &[(&str, &str)], flags: &[&str]| {
+        let mut cmd = assay(work.path());
+        cmd.arg("batch").arg(&dir).arg(&empty).args(flags);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = output(&mut cmd);
+        assert_eq!(code(&o), 2, "nothing to grade is a usage error");
+        assert!(
+            text(&o.stderr).contains("no submissions found"),
+            "{}",
+            text(&o.stderr)
+        );
+    };
+    batch(&[], &[]);
+    assert_eq!(seed_in("from-file"), 1, "the file");
+    batch(&[("ASSAY_OUT", "from-env"), ("ASSAY_SEED", "2")], &[]);
+    assert_eq!(seed_in("from-env"), 2, "variables beat the file");
+    batch(
+        &[("ASSAY_OUT", "from-env"), ("ASSAY_SEED", "2")],
+        &["--out", "from-flag", "--seed", "3"],
+    );
+    assert_eq!(seed_in("from-flag"), 3, "flags beat variables");
+
+    // Bad values name where they came from.
+    let o = output(
+        assay(work.path())
+            .args(["batch", "a", "b"])
+            .env("ASSAY_JOBS", "0"),
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("ASSAY_JOBS"),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::write(work.path().join("assay.toml"), "colour = \"never\"\n").expect("assay.toml");
+    let o = output(assay(work.path()).args(["validate", "x"]));
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("assay.toml: unknown configuration key `colour`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn help_documents_exit_codes_and_settings() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let top = output(assay(work.path()).arg("--help"));
+    let top = text(&top.stdout);
+    for needle in [
+        "Exit codes:",
+        "ASSAY_TEST_MODE",
+        "assay.toml",
+        "config.toml",
+    ] {
+        assert!(top.contains(needle), "assay --help mentions {needle}");
+    }
+    let batch = output(assay(work.path()).args(["batch", "--help"]));
+    let batch = text(&batch.stdout);
+    for needle in [
+        "--shard <K/N>",
+        "--list <FILE>",
+        "candidates' scores never change them",
+        "same --seed",
+    ] {
+        assert!(
+            batch.contains(needle),
+            "assay batch --help mentions {needle}"
+        );
+    }
+}
+
+/// A folder of submissions: the scaffold's reference, an identical copy under another name,
+/// one whose build fails, and a zip with a `..` entry.
+fn cohort(assessment: &Path, work: &Path) -> PathBuf {
+    let subs = work.join("subs");
+    std::fs::create_dir_all(&subs).expect("subs/");
+    for name in ["good", "twin"] {
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(assessment.join("reference"))
+            .arg(subs.join(name))
+            .status()
+            .expect("cp runs");
+        assert!(copied.success());
+    }
+    std::fs::create_dir_all(subs.join("broken")).expect("broken/");
+    std::fs::write(
+        subs.join("broken/Dockerfile"),
+        "FROM debian:bookworm-slim\nRUN echo compiling && false\n",
+    )
+    .expect("broken/Dockerfile");
+    let file = std::fs::File::create(subs.join("evil.zip")).expect("evil.zip");
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file("../escape.txt", zip::write::SimpleFileOptions::default())
+        .expect("a zip entry");
+    std::io::Write::write_all(&mut zip, b"out").expect("write the entry");
+    zip.finish().expect("finish the zip");
+    subs
+}
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    read(path)
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The names and outcomes `OUT/batch.json` records.
+fn recorded(out: &Path) -> Vec<(String, String)> {
+    let record = json(&out.join("batch.json"));
+    let mut v: Vec<(String, String)> = record["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["name"].as_str().unwrap_or_default().to_owned(),
+                        e["outcome"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn batch_grades_a_cohort_resumes_and_merges_shards() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let assessment = init(work.path());
+    let subs = cohort(&assessment, work.path());
+    let out = work.path().join("out");
+    let batch = |extra: &[&OsStr]| {
+        let mut cmd = assay(work.path());
+        cmd.arg("batch")
+            .arg(&assessment)
+            .args(extra)
+            .env("ASSAY_TEST_MODE", "1");
+        output(&mut cmd)
+    };
+
+    // 1. The whole cohort, two at a time.
+    let started = Instant::now();
+    let first = batch(&[
+        subs.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        OsStr::new("--jobs"),
+        OsStr::new("2"),
+        OsStr::new("--seed"),
+        OsStr::new("7"),
+    ]);
+    let stderr = text(&first.stderr);
+    assert_eq!(
+        code(&first),
+        2,
+        "a refused archive makes the batch exit 2, the scores never do: {stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(180),
+        "the tiny cohort is quick"
+    );
+    assert_eq!(
+        recorded(&out),
+        [
+            ("broken".to_owned(), "graded".to_owned()),
+            ("evil.zip".to_owned(), "refused".to_owned()),
+            ("good".to_owned(), "graded".to_owned()),
+            ("twin".to_owned(), "graded".to_owned()),
+        ]
+    );
+    assert_eq!(json(&out.join("batch.json"))["seed"], 7);
+
+    // Each submission in OUT/<name>-<digest12>/ with every report and its raw results.
+    let good: Vec<PathBuf> = std::fs::read_dir(&out)
+        .expect("OUT/")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("good-"))
+        })
+        .collect();
+    assert_eq!(good.len(), 1, "one folder for good: {good:?}");
+    let folder = good[0]
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert_eq!(folder.len(), "good-".len() + 12, "{folder}");
+    for file in [
+        "scorecard.json",
+        "report.md",
+        "report.html",
+        "junit.xml",
+        "results.json",
+        "run-results.json",
+    ] {
+        assert!(good[0].join(file).is_file(), "{folder}/{file}");
+    }
+    let card = json(&good[0].join("scorecard.json"));
+    assert_eq!(card["seed"], 7);
+    let digest = card["submission"]["digest"].as_str().unwrap_or_default();
+    assert_eq!(
+        digest.strip_prefix("sha256:").map(|d| &d[..12]),
+        folder.strip_prefix("good-"),
+        "the folder carries the content digest"
+    );
+
+    // summary.csv: every submission, ranked ones first.
+    let rows = csv_rows(&out.join("summary.csv"));
+    assert_eq!(
+        rows[0][..5],
+        ["rank", "name", "overall", "passed", "languages"],
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[0].len(),
+        4 + 10 + 4,
+        "ten skills and four more columns"
+    );
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r[1] == name)
+            .unwrap_or_else(|| panic!("{name} in summary.csv"))
+            .clone()
+    };
+    // The two references pass (the load check's latency may cost one a point); the broken
+    // one is last.
+    for name in ["good", "twin"] {
+        let r = row(name);
+        let overall: f64 = r[2].parse().unwrap_or_default();
+        assert!(
+            ["1", "2"].contains(&r[0].as_str()) && overall >= 90.0 && r[3] == "true",
+            "{r:?}"
+        );
+    }
+    assert_eq!(row("broken")[..4], ["3", "broken", "0.0", "false"]);
+    let evil = row("evil.zip");
+    assert_eq!(evil[0], "", "a refused submission has no rank");
+    assert_eq!(evil[evil.len() - 2], "refused");
+    assert!(evil[evil.len() - 1].contains(".."), "its error: {evil:?}");
+
+    // summary.md: leaderboard, the refused one and why, and the cohort's checks.
+    let md = read(&out.join("summary.md"));
+    for needle in [
+        "# Batch summary: counter-api 0.1.0",
+        "Seed 7",
+        "## Leaderboard",
+        "## Not graded",
+        "evil.zip",
+        "## Checks across the cohort",
+        "everybody passes",
+    ] {
+        assert!(md.contains(needle), "summary.md has {needle}:\n{md}");
+    }
+
+    // checks.csv: one row per check; the service checks both goods pass are flagged.
+    let checks = csv_rows(&out.join("checks.csv"));
+    assert_eq!(checks.len(), 1 + 7, "{checks:?}");
+    let hello = checks
+        .iter()
+        .find(|r| r[1] == "hello")
+        .expect("the hello check");
+    assert_eq!(
+        (hello[3].as_str(), hello[6].as_str(), hello[9].as_str()),
+        ("2", "1", "everybody_passes"),
+        "2 passed, broken's skipped, flagged: {hello:?}"
+    );
+    let readme = checks
+        .iter()
+        .find(|r| r[1] == "readme")
+        .expect("the readme check");
+    assert_eq!(
+        (readme[3].as_str(), readme[4].as_str(), readme[9].as_str()),
+        ("2", "1", ""),
+        "broken has no README: {readme:?}"
+    );
+
+    // 2. Again, without --seed: the stored seed is reused and nothing runs again.
+    let started = Instant::now();
+    let second = batch(&[
+        subs.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        OsStr::new("--events"),
+        OsStr::new("json"),
+    ]);
+    assert_eq!(code(&second), 2, "{}", text(&second.stderr));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "resuming runs nothing"
+    );
+    let events: Vec<serde_json::Value> = text(&second.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert!(
+        events.iter().all(|e| e["event"] != "launched"),
+        "no run is launched"
+    );
+    let mut finished: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "finished")
+        .map(|e| {
+            e["entry"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    finished.sort();
+    assert_eq!(finished, ["refused", "resumed", "resumed", "resumed"]);
+    assert_eq!(json(&out.join("batch.json"))["seed"], 7);
+
+    // 3. Two shards of a list file, then `assay compare` merges them.
+    let list = work.path().join("cohort.txt");
+    std::fs::write(
+        &list,
+        "# the cohort\nsubs/good\nsubs/broken   # did not build\n\nsubs/evil.zip\n",
+    )
+    .expect("the list");
+    let mut shard_dirs = Vec::new();
+    let mut names = Vec::new();
+    for k in 1..=2 {
+        let dir = work.path().join(format!("shard{k}"));
+        let shard = format!("{k}/2");
+        let o = batch(&[
+            OsStr::new("--list"),
+            list.as_os_str(),
+            OsStr::new("--out"),
+            dir.as_os_str(),
+            OsStr::new("--shard"),
+            OsStr::new(&shard),
+            OsStr::new("--seed"),
+            OsStr::new("7"),
+        ]);
+        let expected = if k == 1 { 0 } else { 2 };
+        assert_eq!(
+            code(&o),
+            expected,
+            "shard {shard}: sorted broken, evil.zip, good; every second one: {}",
+            text(&o.stderr)
+        );
+        names.extend(recorded(&dir).into_iter().map(|(n, _)| n));
+        shard_dirs.push(dir);
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        ["broken", "evil.zip", "good"],
+        "each submission in exactly one shard"
+    );
+    let merged = output(
+        assay(work.path())
+            .arg("compare")
+            .args(&shard_dirs)
+            .arg("--csv"),
+    );
+    assert_eq!(code(&merged), 0, "{}", text(&merged.stderr));
+    let merged = text(&merged.stdout);
+    let lines: Vec<&str> = merged.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and the two graded: {merged}");
+    assert!(lines[1].starts_with("1,good,"), "{merged}");
+    assert!(lines[2].starts_with("2,broken,"), "{merged}");
+}
+
+#[test]
+fn ctrl_c_stops_the_batch_cleans_up_and_summarises() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let assessment = init(work.path());
+    let out = work.path().join("out");
+    let mut child = assay(work.path())
+        .arg("batch")
+        .arg(&assessment)
+        .arg(assessment.join("reference"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--seed", "99", "--events", "json"])
+        .env("ASSAY_TEST_MODE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("assay starts");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    // Interrupt once the sandbox is starting: there are containers to clean up.
+    let mut interrupted = false;
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        if line.contains("\"stage\":\"start\"") {
+            std::thread::sleep(Duration::from_millis(1500));
+            let sent = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(sent.success());
+            interrupted = true;
+            break;
+        }
+    }
+    assert!(interrupted, "the run reached its start-up stage");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("assay ends");
+    assert_eq!(status.code(), Some(3), "interrupted is exit code 3");
+    assert!(
+        rest.iter().any(|l| l.contains("\"event\":\"stopping\"")),
+        "{rest:?}"
+    );
+    assert_eq!(
+        recorded(&out),
+        [("reference".to_owned(), "interrupted".to_owned())]
+    );
+    assert!(out.join("summary.md").is_file(), "the summary is written");
+
+    let label = format!("label=assay.pid={pid}");
+    for listing in [
+        ["ps", "-a", "-q", "--filter", &label],
+        ["network", "ls", "-q", "--filter", &label],
+    ] {
+        let left = Command::new("docker")
+            .args(listing)
+            .output()
+            .expect("docker runs");
+        assert!(
+            text(&left.stdout).trim().is_empty(),
+            "docker {}: the interrupted run left {}",
+            listing[0],
+            text(&left.stdout)
+        );
+    }
+}
