@@ -88,9 +88,12 @@ pub fn new_run_id() -> String {
 }
 
 /// Service images, sidecar images and the base image this project's assessments need.
+/// `ASSAY_SANDBOX_IMAGES`, when set, names the recipes' folder (as the images error says).
 fn images_config(project_root: &Path) -> ImagesConfig {
     ImagesConfig {
-        sandbox_images_dir: project_root.join("sandbox-images"),
+        sandbox_images_dir: std::env::var_os("ASSAY_SANDBOX_IMAGES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| project_root.join("sandbox-images")),
         ..ImagesConfig::default()
     }
 }
