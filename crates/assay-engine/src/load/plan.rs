@@ -5,9 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::Full;
+use http::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue, TRANSFER_ENCODING};
+use http::{Method, Uri};
 use serde::{Deserialize, Serialize};
 
 use super::LoadError;
@@ -281,10 +280,6 @@ impl LoadPlan {
             .map(|r| PreparedRequest::new(r, &host))
             .collect::<Result<Vec<_>, _>>()?;
 
-        // hyper's default header count (100) parses into a stack array; setting any
-        // `max_headers` would make it allocate per response.
-        let mut builder = hyper::client::conn::http1::Builder::new();
-        builder.max_buf_size(limits.max_header_bytes.max(8192));
         Ok(Prepared {
             addr: self.target.addr,
             model: self.model,
@@ -298,7 +293,7 @@ impl LoadPlan {
             grace: limits.grace,
             requests,
             mix,
-            builder,
+            max_header_bytes: limits.max_header_bytes,
         })
     }
 }
@@ -317,15 +312,16 @@ pub(crate) struct Prepared {
     pub grace: Duration,
     pub requests: Vec<PreparedRequest>,
     pub mix: Mix,
-    pub builder: hyper::client::conn::http1::Builder,
+    /// Largest response head accepted.
+    pub max_header_bytes: usize,
 }
 
-/// One request kind, parsed once; [`PreparedRequest::build`] only clones.
+/// One request kind, validated and serialised once: what goes on the wire, byte for byte.
 pub(crate) struct PreparedRequest {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    /// Request line, headers, blank line and body.
+    pub bytes: Bytes,
+    /// A `HEAD` request: its response has no body whatever its headers say.
+    pub head_only: bool,
 }
 
 impl PreparedRequest {
@@ -342,37 +338,59 @@ impl PreparedRequest {
                 r.path
             )));
         }
+        // Parsing refuses what cannot go on a request line (spaces, control characters).
         let uri: Uri = r
             .path
             .parse()
             .map_err(|_| invalid(format!("`{}` is not a valid path", r.path)))?;
-        let mut headers = HeaderMap::with_capacity(r.headers.len() + 1);
-        headers.insert(HOST, host.clone());
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut host = host.clone();
+        let mut headers = Vec::with_capacity(r.headers.len());
         for (name, value) in &r.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
             let value = HeaderValue::from_str(value)
                 .map_err(|_| invalid(format!("the value of header `{name}` is not valid")))?;
             if name == HOST {
-                headers.insert(name, value);
-            } else {
-                headers.append(name, value);
+                host = value;
+            } else if name == TRANSFER_ENCODING {
+                return Err(invalid(
+                    "`transfer-encoding` is not supported: bodies are sent whole".to_owned(),
+                ));
+            } else if name != CONTENT_LENGTH {
+                // `content-length` is always the body's own (below).
+                headers.push((name, value));
             }
         }
-        Ok(Self {
-            method,
-            uri,
-            headers,
-            body: r.body.clone().unwrap_or_default(),
-        })
-    }
+        let body = r.body.clone().unwrap_or_default();
+        // As hyper does: no length for an empty body of a method that defines no body.
+        let length = !body.is_empty()
+            || !matches!(
+                method,
+                Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::TRACE
+            );
 
-    /// A fresh request: clones of the parsed parts (the body is reference-counted).
-    pub fn build(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
+        let mut bytes = Vec::with_capacity(64 + path.len() + body.len());
+        bytes.extend_from_slice(method.as_str().as_bytes());
+        bytes.push(b' ');
+        bytes.extend_from_slice(path.as_bytes());
+        bytes.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        bytes.extend_from_slice(host.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        for (name, value) in &headers {
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        if length {
+            bytes.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&body);
+        Ok(Self {
+            bytes: Bytes::from(bytes),
+            head_only: method == Method::HEAD,
+        })
     }
 }
