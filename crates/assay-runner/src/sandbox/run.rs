@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use super::SandboxError;
-use super::backend::{Backend, CleanupReport, ImageFacts, WorkloadState};
+use super::backend::{Backend, CleanupReport, ImageFacts, UsageSample, WorkloadState};
 use super::docker::{DockerBackend, kill_and_wait};
 use super::health;
 use super::labels;
@@ -79,6 +79,24 @@ struct MonitorState {
     cpu_base_ns: u64,
     cpu_last_ns: Option<u64>,
     kill: Option<KillReason>,
+}
+
+/// Folds one resource sample into the monitor's figures.
+fn record_sample(monitor: &Mutex<MonitorState>, sample: UsageSample) {
+    if let Ok(mut m) = monitor.lock() {
+        let seen = sample
+            .max_memory_bytes
+            .unwrap_or(0)
+            .max(sample.memory_bytes);
+        m.peak_memory = Some(m.peak_memory.unwrap_or(0).max(seen));
+        if let Some(last) = m.cpu_last_ns
+            && sample.cpu_total_ns < last
+        {
+            // A restart resets the counter: keep what came before.
+            m.cpu_base_ns += last;
+        }
+        m.cpu_last_ns = Some(sample.cpu_total_ns);
+    }
 }
 
 impl MonitorState {
@@ -233,22 +251,7 @@ impl<B: Backend> Sandbox<B> {
             let mut lifetime_hit = false;
             loop {
                 match backend.service_usage(&run).await {
-                    Ok(Some(sample)) => {
-                        if let Ok(mut m) = monitor.lock() {
-                            let seen = sample
-                                .max_memory_bytes
-                                .unwrap_or(0)
-                                .max(sample.memory_bytes);
-                            m.peak_memory = Some(m.peak_memory.unwrap_or(0).max(seen));
-                            if let Some(last) = m.cpu_last_ns
-                                && sample.cpu_total_ns < last
-                            {
-                                // A restart resets the counter: keep what came before.
-                                m.cpu_base_ns += last;
-                            }
-                            m.cpu_last_ns = Some(sample.cpu_total_ns);
-                        }
-                    }
+                    Ok(Some(sample)) => record_sample(&monitor, sample),
                     Ok(None) => {}
                     Err(e) => tracing::debug!(error = %e, "resource sample failed"),
                 }
@@ -355,6 +358,9 @@ impl<B: Backend> Sandbox<B> {
         };
         match &failure {
             None => {
+                // One sample now: a service that dies between two of the monitor's samples
+                // (an allocation burst) still has its start-up CPU time on record.
+                self.sample_usage().await;
                 self.report.became_healthy = true;
                 self.report.startup_seconds = Some(started.elapsed().as_secs_f64());
                 self.report.failure = None;
@@ -491,6 +497,18 @@ impl<B: Backend> Sandbox<B> {
         self.backend.service_logs(&self.run, cap).await
     }
 
+    /// Takes one resource sample outside the monitor's rhythm (nothing when the service is
+    /// gone: its last figures stand).
+    async fn sample_usage(&self) {
+        match self.backend.service_usage(&self.run).await {
+            Ok(Some(sample)) if sample.cpu_total_ns > 0 || sample.memory_bytes > 0 => {
+                record_sample(&self.monitor, sample)
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "resource sample failed"),
+        }
+    }
+
     /// Peak memory and CPU time so far.
     pub fn usage(&self) -> ResourceUsage {
         self.monitor.lock().map(|m| m.usage()).unwrap_or_default()
@@ -568,6 +586,7 @@ impl<B: Backend> Sandbox<B> {
             Err(e) if e.is_infrastructure() => return Err(e),
             Err(e) => tracing::warn!(error = %e, "service log unavailable"),
         }
+        self.sample_usage().await;
         let usage = self.usage();
         self.report.peak_memory_bytes = usage.peak_memory_bytes;
         self.report.cpu_seconds = usage.cpu_seconds;
