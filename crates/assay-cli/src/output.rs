@@ -185,11 +185,7 @@ impl Output {
                 card.submission.name,
                 card.overall,
                 card.pass_mark,
-                if card.passed {
-                    "PASSED"
-                } else {
-                    "BELOW PASS MARK"
-                }
+                verdict(card)
             ));
             return;
         }
@@ -222,15 +218,14 @@ impl Output {
                 skill.title, skill.checks_passed, skill.checks_total
             ));
         }
-        let verdict = if card.passed {
-            self.paint("1;32", "PASSED")
-        } else {
-            self.paint("1;31", "BELOW PASS MARK")
-        };
+        let verdict = self.paint(if card.passed { "1;32" } else { "1;31" }, verdict(card));
         s.push_str(&format!(
             "\n  overall {:.1}  (pass mark {:.0})  {verdict}\n",
             card.overall, card.pass_mark
         ));
+        for id in &card.critical_failures {
+            s.push_str(&format!("  critical check failed: {id}\n"));
+        }
         if let Some(html) = written.path(assay_report::Format::Html) {
             s.push_str(&format!("\n  report: {}\n", html.display()));
         }
@@ -516,6 +511,17 @@ fn describe(e: &RunEvent) -> (String, String, bool) {
             ),
             false,
         ),
+    }
+}
+
+/// The verdict in words: why a submission did not pass, when it did not.
+fn verdict(card: &Scorecard) -> &'static str {
+    if card.passed {
+        "PASSED"
+    } else if !card.critical_failures.is_empty() {
+        "NOT PASSED: a critical check failed"
+    } else {
+        "BELOW PASS MARK"
     }
 }
 

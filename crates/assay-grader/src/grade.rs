@@ -69,10 +69,12 @@ pub fn grade(
     let (overall, excluded_from_overall) = overall(&skills, profile)?;
     let pass_mark = round_to(profile.pass_mark, 10.0);
     // A disqualifying defect is not outweighed by everything else going right.
-    let critical_failed = checks
+    let critical_failures: Vec<String> = checks
         .iter()
         .zip(&plan.checks)
-        .any(|(c, p)| !p.critical.is_empty() && matches!(c.status, Status::Fail | Status::Error));
+        .filter(|(c, p)| !p.critical.is_empty() && matches!(c.status, Status::Fail | Status::Error))
+        .map(|(c, _)| c.id.clone())
+        .collect();
 
     Ok(Scorecard {
         schema_version: SCHEMA_VERSION,
@@ -92,7 +94,8 @@ pub fn grade(
         },
         overall,
         pass_mark,
-        passed: overall >= pass_mark && !critical_failed,
+        passed: overall >= pass_mark && critical_failures.is_empty(),
+        critical_failures,
         excluded_from_overall,
         skills,
         checks,

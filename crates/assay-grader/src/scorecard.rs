@@ -37,6 +37,10 @@ pub struct Scorecard {
     pub pass_mark: f64,
     /// `overall >= pass_mark`, both as written here, and no critical check failed.
     pub passed: bool,
+    /// Ids of the critical checks that failed or errored: any one fails the submission
+    /// whatever its overall. Empty when none did (absent in scorecards before it existed).
+    #[serde(default)]
+    pub critical_failures: Vec<String>,
     /// Skills the profile weights but no check evidences: left out of the overall, whose
     /// weights were renormalised over the assessed skills.
     pub excluded_from_overall: Vec<Skill>,

@@ -167,6 +167,13 @@ pub fn render(card: &Scorecard) -> String {
             esc(&problem)
         );
     }
+    if let Some(problem) = text::critical_problem(card) {
+        let _ = write!(
+            out,
+            r#"<div class="alert" role="alert"><strong>A critical check failed</strong>{}</div>"#,
+            esc(&problem)
+        );
+    }
     skills_overview(&mut out, card);
     let mut page_budget = EVIDENCE_PAGE;
     attention(&mut out, card, &mut page_budget);

@@ -87,6 +87,9 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
     if let Some(problem) = text::sandbox_problem(card.sandbox.failure.as_ref()) {
         let _ = writeln!(out, "> [!WARNING]\n> {}\n", line(&problem));
     }
+    if let Some(problem) = text::critical_problem(card) {
+        let _ = writeln!(out, "> [!CAUTION]\n> {}\n", line(&problem));
+    }
     if !card.excluded_from_overall.is_empty() {
         let names: Vec<&str> = card
             .excluded_from_overall

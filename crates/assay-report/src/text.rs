@@ -1,7 +1,7 @@
 //! Evidence and logs as plain text, capped: the excerpts every report format shows.
 //! The text is raw (candidate-controlled); each renderer escapes it for its format.
 
-use assay_grader::CheckResult;
+use assay_grader::{CheckResult, Scorecard};
 use assay_model::{Evidence, SandboxFailure, truncate_text};
 
 /// A short name for the kind of a piece of evidence.
@@ -159,6 +159,27 @@ pub fn bytes(n: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// Why the submission failed whatever its overall, if a critical check failed.
+pub fn critical_problem(card: &Scorecard) -> Option<String> {
+    if card.critical_failures.is_empty() {
+        return None;
+    }
+    let (noun, verb) = if card.critical_failures.len() == 1 {
+        ("check", "fails")
+    } else {
+        ("checks", "fail")
+    };
+    Some(format!(
+        "Failed whatever the overall: the critical {noun} {} {verb} the submission on {} own.",
+        card.critical_failures.join(", "),
+        if card.critical_failures.len() == 1 {
+            "its"
+        } else {
+            "their"
+        }
+    ))
 }
 
 /// Why the submission could not be exercised, if it could not.

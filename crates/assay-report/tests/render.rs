@@ -349,6 +349,32 @@ fn markdown_puts_the_verdict_first_and_escapes_candidate_text() {
 }
 
 #[test]
+fn a_failed_critical_check_is_named_as_the_reason() {
+    // Make the failing `api.create` critical for api-design.
+    let mut plan = plan();
+    let create = plan
+        .checks
+        .iter_mut()
+        .find(|c| c.id == "api.create")
+        .expect("api.create is planned");
+    create.critical = vec![Skill::ApiDesign];
+    let card = grade(&results(), &plan, None).unwrap_or_else(|e| panic!("grade: {e}"));
+    assert_eq!(card.critical_failures, vec!["api.create".to_owned()]);
+    assert!(!card.passed);
+    let md = rendered(&card, Format::Markdown);
+    assert!(
+        md.contains(
+            "> [!CAUTION]\n> Failed whatever the overall: the critical check api.create fails"
+        ),
+        "{md}"
+    );
+    let html = rendered(&card, Format::Html);
+    assert!(html.contains("<strong>A critical check failed</strong>"));
+    // Without it, no such line.
+    assert!(!rendered(&self::card(), Format::Markdown).contains("[!CAUTION]"));
+}
+
+#[test]
 fn markdown_fits_a_step_summary_however_many_checks() {
     let mut plan = plan();
     let mut results = results();
