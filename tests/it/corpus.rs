@@ -97,6 +97,7 @@ fn grade(submission: &Path) -> (RunResults, Scorecard) {
         runtime: None,
         only: None,
         run_id: new_run_id(),
+        intake: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -297,6 +298,15 @@ fn a_submission_that_does_not_build_is_graded() {
         .find(|c| c.id == "healthz")
         .expect("healthz is planned");
     assert_eq!(api.status, Status::Skipped);
+    // What reads only the repository is judged all the same.
+    for id in ["repo-readme", "repo-history", "secrets-not-committed"] {
+        let check = card
+            .checks
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("{id} is planned"));
+        assert_ne!(check.status, Status::Skipped, "{id}: {}", check.message);
+    }
 }
 
 #[test]

@@ -195,12 +195,16 @@ pub async fn run(
                 continue;
             }
             let start = Instant::now();
-            // Repository checks read files only; database checks need the sandbox's
-            // sidecar but not the service; everything else talks to the service.
-            // Repository checks read files only, except running the candidate's tests.
+            // Repository checks and the secrets scan read files only (running the
+            // candidate's tests excepted), so they run even when the submission did not
+            // build; database checks need the sidecar but not the service; everything
+            // else talks to the service.
             let needs_sandbox = !matches!(
                 check.kind(),
                 Some(CheckKind::Repository(r)) if r.run_tests.is_none()
+            ) && !matches!(
+                check.kind(),
+                Some(CheckKind::Security(s)) if s.secrets.is_some()
             );
             let uses_service =
                 needs_sandbox && !matches!(check.kind(), Some(CheckKind::Database(_)));
