@@ -45,6 +45,7 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
         test_mode: true,
         runtime: None,
         project_root: root(),
+        intake: Default::default(),
     }
 }
 

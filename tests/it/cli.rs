@@ -208,6 +208,60 @@ fn settings_come_from_flags_then_variables_then_the_file() {
 }
 
 #[test]
+fn submission_limits_are_settings_and_refusals_name_them() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let dir = init(work.path());
+    let submission = dir.join("reference");
+    let run = |env: &[(&str, &str)], flags: &[&str]| {
+        let mut cmd = assay(work.path());
+        cmd.arg("run").arg(&dir).arg(&submission).args(flags);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        output(&mut cmd)
+    };
+    // Three files: two entries are too many, a 100-byte cap is too small for app.py.
+    for (env, flags, needle) in [
+        (
+            &[][..],
+            &["--max-entries", "2"][..],
+            "--max-entries raises the limit",
+        ),
+        (
+            &[("ASSAY_MAX_FILE_SIZE", "100")][..],
+            &[][..],
+            "--max-file-size raises the limit",
+        ),
+        (
+            &[][..],
+            &["--max-unpacked", "1KiB"][..],
+            "--max-unpacked raises the limit",
+        ),
+    ] {
+        let o = run(env, flags);
+        assert_eq!(
+            code(&o),
+            2,
+            "a refused submission exits 2: {}",
+            text(&o.stderr)
+        );
+        assert!(
+            text(&o.stderr).contains(needle),
+            "{needle}: {}",
+            text(&o.stderr)
+        );
+    }
+    let o = run(&[("ASSAY_MAX_UNPACKED", "12 parsecs")], &[]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("ASSAY_MAX_UNPACKED")
+            && text(&o.stderr).contains("unknown size unit"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
 fn help_documents_exit_codes_and_settings() {
     let work = tempfile::tempdir().expect("a temp dir");
     let top = output(assay(work.path()).arg("--help"));

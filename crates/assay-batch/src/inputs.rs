@@ -133,7 +133,7 @@ fn parse_list(text: &str, base: &Path) -> Vec<PathBuf> {
 
 /// Takes `path` in (archives into a scratch folder removed afterwards) for its name and
 /// digest, exactly as the run pipeline will.
-pub fn take_in(path: &Path) -> Candidate {
+pub fn take_in(path: &Path, limits: &IntakeLimits) -> Candidate {
     let fallback = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -152,7 +152,7 @@ pub fn take_in(path: &Path) -> Candidate {
             };
         }
     };
-    match Submission::open(path, &IntakeLimits::default(), scratch.path()) {
+    match Submission::open(path, limits, scratch.path()) {
         Ok(s) => Candidate {
             path: path.to_owned(),
             name: s.name,

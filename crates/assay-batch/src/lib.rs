@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use assay_format::Assessment;
 use assay_grader::Scorecard;
 use assay_model::{GradingPlan, RunResults};
+use assay_runner::intake::IntakeLimits;
 use assay_runner::pipeline::{
     RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
 };
@@ -45,6 +46,8 @@ pub struct BatchRequest {
     pub runtime: Option<String>,
     /// The folder holding `sandbox-images/`.
     pub project_root: PathBuf,
+    /// Caps on what each submission may unpack to (archive bombs).
+    pub intake: IntakeLimits,
 }
 
 /// Why a batch could not run at all (one submission's trouble is an [`Entry`] instead).
@@ -335,7 +338,8 @@ pub async fn run(
     let found = paths.len();
     let mut candidates = Vec::with_capacity(found);
     for path in paths {
-        let intake = tokio::task::spawn_blocking(move || take_in(&path));
+        let limits = req.intake;
+        let intake = tokio::task::spawn_blocking(move || take_in(&path, &limits));
         tokio::select! {
             c = intake => candidates.push(c.map_err(|e| BatchError::Runtime(e.to_string()))?),
             () = &mut stop => {
@@ -477,6 +481,7 @@ async fn grade_one(
         runtime: req.runtime.clone(),
         only: None,
         run_id,
+        intake: req.intake,
     };
     let name = candidate.name.clone();
     let events = tx.clone();

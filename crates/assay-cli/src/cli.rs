@@ -184,6 +184,65 @@ pub struct RunArgs {
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,
+    #[command(flatten)]
+    pub intake: IntakeArgs,
+}
+
+/// Caps on what a submission may unpack to; they stop zip and tar bombs.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Submission limits")]
+pub struct IntakeArgs {
+    /// Most files, folders and links a submission may hold.
+    /// [env: ASSAY_MAX_ENTRIES; config: max_entries]
+    #[arg(long, default_value = "20000", value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
+    pub max_entries: u64,
+    /// Most bytes all its files may unpack to, e.g. 512MiB or 2GiB.
+    /// [env: ASSAY_MAX_UNPACKED; config: max_unpacked]
+    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_unpacked: u64,
+    /// Most bytes any one file may hold, e.g. 64MiB.
+    /// [env: ASSAY_MAX_FILE_SIZE; config: max_file_size]
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: u64,
+}
+
+impl IntakeArgs {
+    /// The runner's limits.
+    pub fn limits(&self) -> assay_runner::intake::IntakeLimits {
+        assay_runner::intake::IntakeLimits {
+            max_entries: self.max_entries,
+            max_total_bytes: self.max_unpacked,
+            max_file_bytes: self.max_file_size,
+        }
+    }
+}
+
+/// A byte size: a whole number with an optional unit (B, KiB, MiB, GiB; KB, MB, GB and
+/// K, M, G mean the same binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: write e.g. 512MiB, 2GiB or 1048576"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`: use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    match n.checked_mul(factor) {
+        Some(0) => Err("the size must be above zero".to_owned()),
+        Some(v) => Ok(v),
+        None => Err(format!("`{s}` is too large")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,6 +283,8 @@ pub struct BatchArgs {
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,
+    #[command(flatten)]
+    pub intake: IntakeArgs,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -268,6 +329,28 @@ impl ReportFormat {
             ReportFormat::Junit => assay_report::Format::Junit,
             ReportFormat::Json => assay_report::Format::Json,
             ReportFormat::Gradescope => assay_report::Format::Gradescope,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        for (input, want) in [
+            ("1048576", Ok(1 << 20)),
+            ("512MiB", Ok(512 << 20)),
+            ("2 GiB", Ok(2 << 30)),
+            ("64m", Ok(64 << 20)),
+            ("1KB", Ok(1024)),
+            ("0", Err("the size must be above zero".to_owned())),
+        ] {
+            assert_eq!(parse_size(input), want, "{input}");
+        }
+        for bad in ["", "MiB", "12 parsecs", "-1", "99999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad} is refused");
         }
     }
 }

@@ -18,6 +18,10 @@ enum Kind {
     Jobs,
     Bool,
     Color,
+    /// A whole number ≥ 1.
+    Count,
+    /// A byte size such as `512MiB`.
+    Size,
 }
 
 /// One configurable setting: its file key, its variable, the subcommands whose flag it sets
@@ -73,6 +77,27 @@ const SETTINGS: &[Setting] = &[
         subcommands: &["run", "batch"],
         arg: "runtime",
         kind: Kind::Text,
+    },
+    Setting {
+        key: "max_entries",
+        env: "ASSAY_MAX_ENTRIES",
+        subcommands: &["run", "batch"],
+        arg: "max_entries",
+        kind: Kind::Count,
+    },
+    Setting {
+        key: "max_unpacked",
+        env: "ASSAY_MAX_UNPACKED",
+        subcommands: &["run", "batch"],
+        arg: "max_unpacked",
+        kind: Kind::Size,
+    },
+    Setting {
+        key: "max_file_size",
+        env: "ASSAY_MAX_FILE_SIZE",
+        subcommands: &["run", "batch"],
+        arg: "max_file_size",
+        kind: Kind::Size,
     },
     Setting {
         key: "color",
@@ -233,6 +258,14 @@ fn normalise(setting: &Setting, raw: &str, source: &str) -> Result<String> {
         Kind::Seed => match raw.parse::<u64>() {
             Ok(n) => n.to_string(),
             Err(_) => bail!("{source}: `{key}` must be a whole number ≥ 0, not `{raw}`"),
+        },
+        Kind::Count => match raw.parse::<u64>() {
+            Ok(n) if n >= 1 => n.to_string(),
+            _ => bail!("{source}: `{key}` must be a whole number ≥ 1, not `{raw}`"),
+        },
+        Kind::Size => match crate::cli::parse_size(raw) {
+            Ok(_) => raw.to_owned(),
+            Err(e) => bail!("{source}: `{key}`: {e}"),
         },
         Kind::Jobs => match raw.parse::<usize>() {
             Ok(n) if n >= 1 => n.to_string(),

@@ -381,6 +381,7 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
         runtime: args.runtime.clone(),
         only: (!args.only.is_empty()).then(|| args.only.clone()),
         run_id: assay_runner::pipeline::new_run_id(),
+        intake: args.intake.limits(),
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());
@@ -473,6 +474,7 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
         test_mode: args.test_mode,
         runtime: args.runtime.clone(),
         project_root,
+        intake: args.intake.limits(),
     };
     let rt = runtime()?;
     let progress = out.batch_progress(args.events.is_some());

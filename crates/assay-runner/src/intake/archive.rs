@@ -392,7 +392,7 @@ impl<'a> Extractor<'a> {
         self.refuse(
             entry,
             format!(
-                "the archive has more than {} entries; remove build outputs and dependency folders (node_modules, target, vendor, …) and re-create it",
+                "the archive has more than {} entries; remove build outputs and dependency folders (node_modules, target, vendor, …) and re-create it (graders: --max-entries raises the limit)",
                 self.limits.max_entries
             ),
         )

@@ -164,7 +164,7 @@ pub(crate) fn digest(root: &Path, limits: &IntakeLimits) -> Result<String, Intak
         return Err(IntakeError::refused(
             entry,
             format!(
-                "the submission has more than {} files, folders and links; remove build outputs and dependency folders (node_modules, target, vendor, …) and submit again",
+                "the submission has more than {} files, folders and links; remove build outputs and dependency folders (node_modules, target, vendor, …) and submit again (graders: --max-entries raises the limit)",
                 limits.max_entries
             ),
         ));
@@ -238,14 +238,14 @@ fn hash_file(
 
 pub(crate) fn file_too_large(max: u64) -> String {
     format!(
-        "a file larger than {} is not accepted; remove large data files and build outputs and submit again",
+        "a file larger than {} is not accepted; remove large data files and build outputs and submit again (graders: --max-file-size raises the limit)",
         human_bytes(max)
     )
 }
 
 pub(crate) fn total_too_large(max: u64) -> String {
     format!(
-        "the submission unpacks to more than {}; remove large data files, build outputs and dependency folders and submit again",
+        "the submission unpacks to more than {}; remove large data files, build outputs and dependency folders and submit again (graders: --max-unpacked raises the limit)",
         human_bytes(max)
     )
 }

@@ -46,6 +46,8 @@ pub struct RunRequest {
     pub only: Option<Vec<String>>,
     /// Names the run's containers, network and firewall rules (`[A-Za-z0-9_.-]`, ≤ 48).
     pub run_id: String,
+    /// Caps on what the submission may unpack to (archive bombs).
+    pub intake: IntakeLimits,
 }
 
 /// Why a run could not be graded.
@@ -222,7 +224,8 @@ pub async fn run(
     let submission = {
         let path = req.submission.clone();
         let dir = work.path().to_owned();
-        tokio::task::spawn_blocking(move || Submission::open(&path, &IntakeLimits::default(), &dir))
+        let limits = req.intake;
+        tokio::task::spawn_blocking(move || Submission::open(&path, &limits, &dir))
             .await
             .map_err(|e| RunError::Work {
                 action: "take in the submission",
