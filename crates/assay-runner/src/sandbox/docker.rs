@@ -75,6 +75,8 @@ impl Default for DockerConfig {
 pub struct DockerBackend {
     docker: Docker,
     config: DockerConfig,
+    /// The API version spoken: 1.41, or the engine's minimum where it refuses 1.41.
+    api: (usize, usize),
     owner: Owner,
 }
 
@@ -112,23 +114,40 @@ impl DockerBackend {
     }
 
     /// Connects to `config.endpoint` and checks the engine answers and speaks API 1.41.
+    ///
+    /// An engine that no longer accepts 1.41 (Docker 29 and later refuse anything older than
+    /// their minimum unless `DOCKER_MIN_API_VERSION` says otherwise) is spoken to at the
+    /// oldest version it names instead: assay sends no field newer than 1.41, and the
+    /// engines keep the older fields' meaning.
     pub async fn connect_with(config: DockerConfig) -> Result<DockerBackend, SandboxError> {
-        let backend = DockerBackend::new_unchecked(config)?;
-        let version = backend
-            .call("version", backend.docker.version())
-            .await
-            .map_err(|e| match e {
-                SandboxError::Docker {
-                    status: Some(400),
-                    message,
-                    ..
-                } => backend.unavailable(&format!(
-                    "the engine refused API 1.41: {message}; assay needs Docker Engine 20.10 or newer"
-                )),
-                SandboxError::Docker { message, .. } => backend.unavailable(&message),
-                SandboxError::Timeout { .. } => backend.unavailable("no answer"),
-                other => other,
-            })?;
+        let mut backend = DockerBackend::new_unchecked(config.clone(), &API_VERSION)?;
+        let mut answer = backend.call("version", backend.docker.version()).await;
+        if let Err(SandboxError::Docker {
+            status: Some(400),
+            message,
+            ..
+        }) = &answer
+            && let Some(min) = minimum_api_in_refusal(message)
+        {
+            tracing::info!(
+                api = %format!("{}.{}", min.major_version, min.minor_version),
+                "the engine refuses API 1.41: speaking its minimum version instead"
+            );
+            backend = DockerBackend::new_unchecked(config, &min)?;
+            answer = backend.call("version", backend.docker.version()).await;
+        }
+        let version = answer.map_err(|e| match e {
+            SandboxError::Docker {
+                status: Some(400),
+                message,
+                ..
+            } => backend.unavailable(&format!(
+                "the engine refused API 1.41: {message}; assay needs Docker Engine 20.10 or newer"
+            )),
+            SandboxError::Docker { message, .. } => backend.unavailable(&message),
+            SandboxError::Timeout { .. } => backend.unavailable("no answer"),
+            other => other,
+        })?;
         let api = version.api_version.unwrap_or_default();
         if !api_at_least(&api, 1, 41) {
             return Err(SandboxError::Unavailable {
@@ -148,13 +167,16 @@ impl DockerBackend {
         Ok(backend)
     }
 
-    fn new_unchecked(config: DockerConfig) -> Result<DockerBackend, SandboxError> {
+    fn new_unchecked(
+        config: DockerConfig,
+        api: &ClientVersion,
+    ) -> Result<DockerBackend, SandboxError> {
         let timeout = config.call_timeout.as_secs().max(1);
         let endpoint = config.endpoint.clone();
         let docker = if endpoint.starts_with("unix://") || endpoint.starts_with('/') {
-            Docker::connect_with_unix(&endpoint, timeout, &API_VERSION)
+            Docker::connect_with_unix(&endpoint, timeout, api)
         } else if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") {
-            Docker::connect_with_http(&endpoint, timeout, &API_VERSION)
+            Docker::connect_with_http(&endpoint, timeout, api)
         } else {
             return Err(SandboxError::Unavailable {
                 message: format!(
@@ -169,6 +191,7 @@ impl DockerBackend {
         Ok(DockerBackend {
             docker,
             config,
+            api: (api.major_version, api.minor_version),
             owner: Owner::current(),
         })
     }
@@ -554,6 +577,22 @@ fn unavailable_message(endpoint: &str, detail: &str) -> String {
          `sudo service docker start`, or `sudo systemctl start docker`), or point DOCKER_HOST at a \
          running Docker Engine 20.10+"
     )
+}
+
+/// The minimum API version an engine names when it refuses ours, when it is newer than
+/// 1.41: "client version 1.41 is too old. Minimum supported API version is 1.44, …".
+fn minimum_api_in_refusal(message: &str) -> Option<ClientVersion> {
+    let (_, rest) = message.split_once("Minimum supported API version is ")?;
+    let version: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let (major, minor) = version.trim_end_matches('.').split_once('.')?;
+    let v = ClientVersion {
+        major_version: major.parse().ok()?,
+        minor_version: minor.parse().ok()?,
+    };
+    ((v.major_version, v.minor_version) > (1, 41)).then_some(v)
 }
 
 fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
@@ -1146,6 +1185,10 @@ impl Backend for DockerBackend {
 
     fn cleanup_run_blocking(&self, run_id: &str) -> CleanupReport {
         let config = self.config.clone();
+        let api = ClientVersion {
+            major_version: self.api.0,
+            minor_version: self.api.1,
+        };
         let id = run_id.to_owned();
         // A fresh runtime and connection on a fresh thread: this works from Drop, inside or
         // outside an async runtime, even while that runtime is shutting down.
@@ -1163,7 +1206,7 @@ impl Backend for DockerBackend {
                 }
             };
             rt.block_on(async move {
-                let backend = match DockerBackend::new_unchecked(config) {
+                let backend = match DockerBackend::new_unchecked(config, &api) {
                     Ok(b) => b,
                     Err(e) => {
                         return CleanupReport {
@@ -1296,6 +1339,26 @@ impl DockerBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engine_refusing_1_41_names_the_version_to_speak() {
+        let v = |m: &str| minimum_api_in_refusal(m).map(|v| (v.major_version, v.minor_version));
+        assert_eq!(
+            v(
+                "client version 1.41 is too old. Minimum supported API version is 1.44, \
+               please upgrade your client to a newer version"
+            ),
+            Some((1, 44))
+        );
+        assert_eq!(v("Minimum supported API version is 1.52."), Some((1, 52)));
+        assert_eq!(
+            v("Minimum supported API version is 1.24"),
+            None,
+            "older: keep 1.41"
+        );
+        assert_eq!(v("page not found"), None);
+        assert_eq!(v("Minimum supported API version is x.y"), None);
+    }
 
     #[test]
     fn api_versions_compare_numerically() {
