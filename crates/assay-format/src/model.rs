@@ -1042,7 +1042,7 @@ pub struct LoadCheck {
     /// Steps before seeding (e.g. open an account and capture it).
     #[serde(default)]
     pub before: Vec<Located<Step>>,
-    /// Data to create first, through the API.
+    /// Data to create first, through the API or the database.
     #[serde(default)]
     pub seed: Option<Seed>,
     /// `open` (arrival rate, the default) or `closed` (concurrency).
@@ -1082,17 +1082,27 @@ pub enum LoadModelKind {
     Closed,
 }
 
-/// Seeding data through the API as fast as the service allows.
+/// Seeding data before a load phase: through the API as fast as the service allows
+/// (`request`), or straight into the database (`sql`) where going through the API would
+/// take too long. Exactly one of the two.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
-    /// How many times the request is sent (scaled down in test mode).
+    /// How many rows: the times `request` is sent, or `{{ count }}` in `sql` (scaled down
+    /// in test mode by `test_mode.seed_scale`).
     pub count: u64,
+    /// Requests in flight at once (`request` only).
     #[serde(default = "default_connections")]
     pub concurrency: u32,
-    /// `{{ n }}` is the request's index.
-    pub request: Request,
-    /// Statuses that count as success (default: any 2xx).
+    /// Through the API: sent `count` times; `{{ n }}` is the request's index.
+    #[serde(default)]
+    pub request: Option<Request>,
+    /// Through the database: SQL run once against the assessment's `database` sidecar
+    /// (e.g. `INSERT … SELECT … FROM generate_series(1, {{ count }})`). A statement the
+    /// submission's schema cannot take fails the check; the submission owns its schema.
+    #[serde(default)]
+    pub sql: Option<Template>,
+    /// Statuses that count as success (default: any 2xx; `request` only).
     #[serde(default)]
     pub expect_status: Option<StatusSpec>,
 }

@@ -83,6 +83,8 @@ impl Scope {
 struct Validator<'a> {
     problems: Vec<Diagnostic>,
     file: &'a Path,
+    /// The assessment has `database` settings (for SQL seeding).
+    has_database: bool,
 }
 
 impl Validator<'_> {
@@ -316,7 +318,24 @@ impl Validator<'_> {
             Some(CheckKind::Load(l)) => {
                 scope = self.steps(&scope, &l.before);
                 if let Some(seed) = &l.seed {
-                    self.request(loc, &scope.with(["n".to_owned()]), &seed.request);
+                    match (&seed.request, &seed.sql) {
+                        (Some(r), None) => self.request(loc, &scope.with(["n".to_owned()]), r),
+                        (None, Some(sql)) => {
+                            self.template(loc, &scope.with(["count".to_owned()]), sql);
+                            if !self.has_database {
+                                self.at(
+                                    loc,
+                                    "`seed.sql` needs the assessment's `database` settings",
+                                    Some("add `database: {sidecar: db, user: …, password: …, dbname: …}` to assessment.yaml"),
+                                );
+                            }
+                        }
+                        _ => self.at(
+                            loc,
+                            "a seed sets exactly one of `request` (through the API) and `sql` (through the database)",
+                            None,
+                        ),
+                    }
                 }
                 if l.mix.is_empty() {
                     self.at(
@@ -436,6 +455,7 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
     let mut v = Validator {
         problems: Vec::new(),
         file: root_path,
+        has_database: f.database.is_some(),
     };
 
     // Global scope.
@@ -552,6 +572,7 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
         let mut sv = Validator {
             problems: Vec::new(),
             file: &suite.path,
+            has_database: f.database.is_some(),
         };
         let s = &suite.file;
         if !suite_ids.insert(s.suite.value.clone()) {

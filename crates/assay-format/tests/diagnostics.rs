@@ -165,6 +165,26 @@ const CASES: &[Case] = &[
         message: "check id `health` is used twice",
     },
     Case {
+        name: "seeding through SQL without database settings",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: perf\n    title: Perf\n    skills: {performance: 1}\n    load:\n      seed: {count: 10, sql: \"INSERT INTO t SELECT generate_series(1, {{ count }})\"}\n      model: closed\n      duration: 1s\n      mix: [{name: a, request: {method: GET, path: /}}]\n      thresholds: {}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "`seed.sql` needs the assessment's `database` settings",
+    },
+    Case {
+        name: "a seed both through the API and SQL",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: perf\n    title: Perf\n    skills: {performance: 1}\n    load:\n      seed: {count: 10, sql: \"SELECT 1\", request: {method: POST, path: /}}\n      model: closed\n      duration: 1s\n      mix: [{name: a, request: {method: GET, path: /}}]\n      thresholds: {}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "a seed sets exactly one of `request` (through the API) and `sql`",
+    },
+    Case {
         name: "default profile that does not exist",
         edit: (
             File::Assessment,

@@ -47,15 +47,16 @@ impl Drop for Conn {
     }
 }
 
-pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
+/// Connects to the assessment's database sidecar with its `database` settings.
+async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
     let Some(access) = cx.shared.assessment.file.database.clone() else {
-        return Verdict::error("the assessment has no `database` settings");
+        return Err(Verdict::error("the assessment has no `database` settings"));
     };
     let Some(addr) = cx.shared.service.sidecar_addr(&access.sidecar, access.port) else {
-        return Verdict::error(format!(
+        return Err(Verdict::error(format!(
             "the database sidecar `{}` is not reachable",
             access.sidecar
-        ));
+        )));
     };
     let mut creds = Vec::new();
     for (what, t) in [
@@ -65,15 +66,61 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
     ] {
         match cx.vars.render(t) {
             Ok(v) => creds.push(v),
-            Err(e) => return Verdict::error(format!("database.{what}: {e}")),
+            Err(e) => return Err(Verdict::error(format!("database.{what}: {e}"))),
         }
     }
     let [user, password, dbname] = creds.as_slice() else {
-        return Verdict::error("database credentials are incomplete");
+        return Err(Verdict::error("database credentials are incomplete"));
     };
-    let conn = match connect(addr, user, password, dbname).await {
+    connect(addr, user, password, dbname)
+        .await
+        .map_err(Verdict::error)
+}
+
+/// Seeds data for a load phase straight into the database: runs `sql` (already rendered)
+/// once and returns the rows its statements reported. A statement the submission's schema
+/// cannot take (an undefined table or column, a violated constraint) is the submission's
+/// failure; a connection or timeout problem is an error.
+pub async fn seed(cx: &mut CheckCx<'_, '_>, sql: &str, limit: Duration) -> Result<u64, Verdict> {
+    let conn = open(cx).await?;
+    let answer = tokio::time::timeout(limit, conn.client.simple_query(sql))
+        .await
+        .map_err(|_| {
+            Verdict::error(format!(
+                "seeding through the database took longer than {} s",
+                limit.as_secs()
+            ))
+        })?;
+    cx.evidence.push(Evidence::Query {
+        sql: truncate_text(sql, 2048).0,
+        rows: vec![],
+    });
+    match answer {
+        Ok(messages) => Ok(messages
+            .iter()
+            .map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => *n,
+                _ => 0,
+            })
+            .sum()),
+        Err(e) => match e.as_db_error() {
+            Some(db) => Err(Verdict::fail(format!(
+                "seeding through the database failed against the submission's schema: {}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            ))),
+            None => Err(Verdict::error(format!(
+                "seeding through the database failed: {e}"
+            ))),
+        },
+    }
+}
+
+pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
+    let conn = match open(cx).await {
         Ok(c) => c,
-        Err(e) => return Verdict::error(e),
+        Err(v) => return v,
     };
 
     let mut parts_held = 0usize;

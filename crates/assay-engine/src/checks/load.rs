@@ -51,17 +51,22 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
         let count = ((seed.count as f64) * seed_scale(cx.shared))
             .ceil()
             .max(1.0) as u64;
-        match seed_data(
-            cx,
-            &seed.request,
-            count,
-            seed.concurrency.max(1),
-            seed.expect_status.as_ref(),
-        )
-        .await
-        {
-            Ok(()) => {}
-            Err(v) => return v,
+        let seeded = match (&seed.request, &seed.sql) {
+            (Some(request), _) => {
+                seed_data(
+                    cx,
+                    request,
+                    count,
+                    seed.concurrency.max(1),
+                    seed.expect_status.as_ref(),
+                )
+                .await
+            }
+            (None, Some(sql)) => seed_sql(cx, sql, count).await,
+            (None, None) => Err(Verdict::error("a seed needs `request` or `sql`")),
+        };
+        if let Err(v) = seeded {
+            return v;
         }
     }
 
@@ -279,6 +284,40 @@ fn weighted(
 }
 
 /// Sends `request` `count` times with bounded concurrency, as fast as the service allows.
+/// How long seeding through the database may take.
+const SQL_SEED_LIMIT: Duration = Duration::from_secs(300);
+
+/// Seeds through the database: `sql` rendered with `{{ count }}`, run once.
+async fn seed_sql(
+    cx: &mut CheckCx<'_, '_>,
+    sql: &assay_format::Template,
+    count: u64,
+) -> Result<(), Verdict> {
+    cx.vars.set("count", Value::from(count));
+    let sql = cx
+        .vars
+        .render(sql)
+        .map_err(|e| Verdict::error(format!("cannot render the seed SQL: {e}")))?;
+    let start = Instant::now();
+    let rows = super::database::seed(cx, &sql, SQL_SEED_LIMIT).await?;
+    let secs = start.elapsed().as_secs_f64();
+    cx.evidence.push(Evidence::Measurement {
+        name: "rows seeded through the database".into(),
+        value: rows as f64,
+        unit: "rows".into(),
+        target: Some(count as f64),
+        floor: None,
+    });
+    cx.evidence.push(Evidence::Measurement {
+        name: "seeding time".into(),
+        value: secs,
+        unit: "s".into(),
+        target: None,
+        floor: None,
+    });
+    Ok(())
+}
+
 async fn seed_data(
     cx: &mut CheckCx<'_, '_>,
     request: &Request,
