@@ -1,121 +1,147 @@
 #!/usr/bin/env bash
-# `make bench`: every figure of BENCHMARKS.md. Part 1 is the load generator against wrk/oha
-# (benches/loadgen/run.sh); part 2 measures the runner itself on the ledger-api reference:
-# a whole hidden run in full mode by suite, the runner's own overhead, an unchanged
-# resubmission (cache) and time to the first check, batch throughput at --jobs 1 and 2 over
-# 8 submissions, and assay's peak memory (max RSS). Results: benches/results/<date>.md.
+# `make bench`: every figure of BENCHMARKS.md, written to benches/results/<date>.md (paste-ready
+# Markdown) and benches/results/<date>.json (every median and spread).
 #
-# BENCH_QUICK=1 shortens everything (test mode, 4 submissions, one loadgen run) to check the
-# harness; its figures are not the published ones. Needs: docker, git, jq, /usr/bin/time.
+#   1. the load generator against wrk and oha (benches/loadgen/run.sh): ceiling, ratio,
+#      latency at a fixed rate, coordinated omission;
+#   2. in-process criterion benches: grading and rendering a 2,000-check scorecard;
+#   3. the runner on the ledger-api reference (benches/runner.py): a whole hidden run by
+#      suite, the runner's overhead, an unchanged resubmission and the time to the first
+#      check, batch throughput at --jobs 1 and 2, assay's peak memory.
+#
+# BENCH_QUICK=1 is a short pass that checks the harness (one run of each load-generator
+# figure, short criterion samples, test mode throughout, batches of 2); its results are
+# written as <date>-quick.* and are not the published figures. Full: about an hour on 2
+# cores, most of it Docker (16 image builds for the batches). Run it on a quiet machine.
+#
+# Needs docker, git, jq, python3 (with yaml), wrk, taskset, GNU time; hyperfine is optional;
+# oha is installed with cargo into target/tools when missing (BENCH_INSTALL_OHA=0: skip it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-assay="$root/target/release/assay"
-date_tag="$(date -u +%Y-%m-%d)"
+export PATH="$root/target/tools/bin:$PATH"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+assay="$target_dir/release/assay"
+quick="${BENCH_QUICK:-}"
+[ "$quick" = 0 ] && quick=""
+date_tag="$(date -u +%Y-%m-%d)${quick:+-quick}"
 results="$root/benches/results"
 mkdir -p "$results"
 report="$results/$date_tag.md"
+json="$results/$date_tag.json"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-quick="${BENCH_QUICK:-}"
-mode_flags=()
-[ -n "$quick" ] && mode_flags=(--test-mode)
-[ -x /usr/bin/time ] || { echo "bench: install GNU time (apt-get install time)" >&2; exit 1; }
 
-{
-  echo "# Benchmark run $date_tag"
-  echo
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r), Docker $(docker version --format '{{.Server.Version}}')${quick:+ — QUICK MODE, not for publication}"
-  echo
-} >"$report"
+for tool in docker git jq python3 wrk taskset; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "bench: GNU time is required (apt-get install time)" >&2; exit 1; }
+python3 -c 'import yaml' 2>/dev/null || { echo "bench: python3 yaml is required (apt-get install python3-yaml)" >&2; exit 1; }
+[ -x "$assay" ] || { echo "bench: $assay is missing: run make bench (it builds first)" >&2; exit 1; }
+if ! command -v oha >/dev/null && [ "${BENCH_INSTALL_OHA:-1}" != 0 ]; then
+  echo "== installing oha into target/tools (BENCH_INSTALL_OHA=0 skips it)" >&2
+  cargo install --locked --quiet oha --version 1.16.0 --no-default-features --features native-tls \
+    --root "$root/target/tools" || echo "bench: oha could not be installed; going on without it" >&2
+fi
 
-echo "== 1. load generator (benches/loadgen/run.sh)"
-if [ -n "$quick" ]; then RUNS=1 CEIL_S=2 SWEEP_S=2 CO_S=4 ./benches/loadgen/run.sh >>"$report"; else ./benches/loadgen/run.sh >>"$report"; fi
-
-./scripts/make-repo.sh assessments/ledger-api/reference "$work/ref" >/dev/null
-"$assay" images build >/dev/null
-
-# One graded run with JSON events, timed per line; prints the per-suite table.
-timed_run() { # name submission out
-  local name="$1" sub="$2" out="$3"
-  /usr/bin/time -f '%M' -o "$work/$name.rss" \
-    "$assay" run assessments/ledger-api "$sub" --out "$out" --seed 7 --events json "${mode_flags[@]}" 2>/dev/null \
-    | while IFS= read -r line; do printf '%s\t%s\n' "$(date +%s.%N)" "$line"; done >"$work/$name.events" || true
-}
-
-echo "== 2. a whole hidden run of the reference (images built)"
-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep '^assay-sub:' | xargs -r docker rmi -f >/dev/null 2>&1 || true
-timed_run cold "$work/ref" "$work/out-cold"
-echo "== 3. the same submission again (cached image)"
-timed_run warm "$work/ref" "$work/out-warm"
-
-python3 - "$work" "${quick:+quick}" >>"$report" <<'PY'
-import json, sys
-work, quick = sys.argv[1], sys.argv[2] == "quick"
-def load(name):
-    ev = []
-    for line in open(f"{work}/{name}.events"):
-        t, _, js = line.partition("\t")
-        try: ev.append((float(t), json.loads(js)))
-        except ValueError: pass
-    return ev
-scale = 0.25 if quick else 1.0
-# Seconds the load phases are told to last (warm-up + duration + the two scaling phases).
-told = scale * ((3 + 20) + (3 + 20 + 20 / 2))
-for name, title in (("cold", "Fresh image build"), ("warm", "Unchanged resubmission (cached image)")):
-    ev = load(name)
-    t0 = ev[0][0]; end = ev[-1][0]
-    stages = {}
-    for t, e in ev:
-        if e.get("event") == "stage": stages.setdefault(e["stage"], []).append(t)
-    build = stages["start"][0] - stages["build"][0] if "start" in stages else 0
-    start = (min(t for t, e in ev if e.get("event") == "suite_started") - stages["start"][0]) if "start" in stages else 0
-    first_check = min(t for t, e in ev if e.get("event") == "check_finished") - t0
-    suites, last = [], None
-    for t, e in ev:
-        if e.get("event") == "suite_started":
-            if last: suites.append((last[0], t - last[1]))
-            last = (e["suite"], t)
-        if e.get("event") == "stage" and e["stage"] == "teardown" and last:
-            suites.append((last[0], t - last[1])); last = None
-    total = end - t0
-    rss = int(open(f"{work}/{name}.rss").read().split()[-1]) / 1024
-    print(f"## {title}\n")
-    print(f"| figure | value |\n| --- | --- |")
-    print(f"| wall time, whole run | {total:.1f} s |")
-    print(f"| image build | {build:.1f} s |")
-    print(f"| sidecars + service start | {start:.1f} s |")
-    print(f"| wall time without the build | {total - build:.1f} s |")
-    print(f"| load phases (as told) | {told:.1f} s |")
-    print(f"| runner overhead (total − build − start − load phases as told) | {total - build - start - told:.1f} s |")
-    print(f"| from `assay run` to the first check | {first_check:.1f} s |")
-    print(f"| assay's peak memory (max RSS) | {rss:.0f} MiB |")
-    print()
-    print("| suite | seconds |\n| --- | --- |")
-    for s, d in suites: print(f"| {s} | {d:.1f} |")
-    print()
+# The machine, as the report states it.
+python3 - "$work/machine.json" <<'PY'
+import json, os, platform, re, subprocess, sys, time
+def run(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return (out.stdout.strip() or out.stderr.strip()).splitlines()[0]
+    except Exception:
+        return ""
+lscpu = dict(l.split(":", 1) for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if ":" in l)
+lscpu = {k.strip(): v.strip() for k, v in lscpu.items()}
+mem_kib = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1))
+head = run(["git", "rev-parse", "--short", "HEAD"])
+dirty = bool(run(["git", "status", "--porcelain", "--untracked-files=no"]))
+json.dump({
+    "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    "cpu_model": lscpu.get("Model name", "?"),
+    "cpus": lscpu.get("CPU(s)", str(os.cpu_count())),
+    "threads_per_core": lscpu.get("Thread(s) per core", "?"),
+    "hypervisor": lscpu.get("Hypervisor vendor", ""),
+    "memory_gib": round(mem_kib / 1024 / 1024, 1),
+    "kernel": platform.release(),
+    "docker": run(["docker", "version", "--format", "{{.Server.Version}}"]),
+    "rustc": run(["rustc", "-V"]),
+    "wrk": run(["wrk", "-v"]),
+    "oha": run(["oha", "--version"]) or "not installed",
+    "hyperfine": run(["hyperfine", "--version"]) or "not installed",
+    "commit": head + (" (with uncommitted changes)" if dirty else ""),
+    "load_average_start": open("/proc/loadavg").read().split()[:3],
+}, open(sys.argv[1], "w"), indent=2)
 PY
 
-echo "== 4. batch throughput"
-n=8; [ -n "$quick" ] && n=4
-mkdir -p "$work/cohort"
-for i in $(seq 1 "$n"); do
-  cp -a "$work/ref" "$work/cohort/sub$i"
-  echo "# submission $i" >>"$work/cohort/sub$i/ledger/__init__.py"
-done
-{
-  echo "## Batch: $n submissions (test mode), each a distinct image"
-  echo
-  echo "| jobs | wall time | submissions per hour | assay peak memory |"
-  echo "| --- | --- | --- | --- |"
-} >>"$report"
-for jobs in 1 2; do
-  docker image ls --format '{{.Repository}}:{{.Tag}}' | grep '^assay-sub:' | xargs -r docker rmi -f >/dev/null 2>&1 || true
-  s=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$work/batch$jobs.rss" "$assay" -q batch assessments/ledger-api "$work/cohort" \
-    --out "$work/batch$jobs" --jobs "$jobs" --seed 7 --test-mode >/dev/null 2>&1 || true
-  e=$(date +%s.%N)
-  python3 -c "import sys; w=$e-$s; n=$n; rss=int(open('$work/batch$jobs.rss').read().split()[-1])/1024; print(f'| $jobs | {w:.0f} s | {n*3600/w:.0f} | {rss:.0f} MiB |')" >>"$report"
-done
-echo >>"$report"
-echo "== written $report"
+echo "== 1. load generator (benches/loadgen/run.sh)" >&2
+if [ -n "$quick" ]; then
+  RUNS=1 CEIL_S=2 SWEEP_S=2 CO_S=4 OUT="$work/loadgen" ./benches/loadgen/run.sh >"$work/loadgen.md"
+else
+  OUT="$work/loadgen" ./benches/loadgen/run.sh >"$work/loadgen.md"
+fi
+
+echo "== 2. criterion: grading and rendering a 2,000-check scorecard" >&2
+criterion_args=()
+[ -n "$quick" ] && criterion_args=(--warm-up-time 0.5 --measurement-time 1 --sample-size 10)
+cargo bench --quiet -p assay-grader -p assay-report --bench grade --bench render -- \
+  "${criterion_args[@]}" >"$work/criterion.log" 2>&1 || { tail -20 "$work/criterion.log" >&2; exit 1; }
+python3 - "$target_dir/criterion" "$work/criterion.json" "$work/criterion.md" <<'PY'
+import json, os, sys
+base, out_json, out_md = sys.argv[1:4]
+ids = [("grade", "93 checks"), ("grade", "2000 checks")] + [
+    ("render 2000 checks", f) for f in ("json", "markdown", "junit", "html", "gradescope")]
+rows, data = [], {}
+for group, bench in ids:
+    path = os.path.join(base, group, bench, "new", "estimates.json")
+    try:
+        e = json.load(open(path))
+    except OSError:
+        continue
+    med = e["median"]["point_estimate"] / 1e6
+    lo = e["median"]["confidence_interval"]["lower_bound"] / 1e6
+    hi = e["median"]["confidence_interval"]["upper_bound"] / 1e6
+    sd = e["std_dev"]["point_estimate"] / 1e6
+    data[f"{group}/{bench}"] = {"median_ms": med, "ci95_ms": [lo, hi], "std_dev_ms": sd}
+    rows.append(f"| `{'assay_grader::grade' if group == 'grade' else 'assay_report::render'}` | {bench} | {med:.2f} ({lo:.2f}–{hi:.2f}) | {sd:.2f} |")
+json.dump(data, open(out_json, "w"), indent=2)
+with open(out_md, "w") as f:
+    f.write("## In-process: grading and rendering (criterion)\n\n")
+    f.write("A synthetic run: 2,000 checks over 20 suites, every status, one to three skills each, some "
+            "critical, six pieces of evidence each (an exchange with a 1 KiB body, a measurement, a note, "
+            "a log, a file, a query) with text every format must escape; and one of ledger-api's size (93 checks). "
+            "`cargo bench -p assay-grader -p assay-report` (crates/*/benches).\n\n")
+    f.write("| function | input | median ms (95% CI) | std dev ms |\n| --- | --- | --- | --- |\n")
+    f.write("\n".join(rows) + "\n")
+PY
+
+echo "== 3. the runner on the ledger-api reference (benches/runner.py)" >&2
+"$assay" images build >/dev/null
+python3 benches/runner.py "$assay" "$work/runner" "$work/runner.json" "$work/runner.md" ${quick:+--quick}
+
+python3 - "$work" "$report" "$json" "${quick:+quick}" <<'PY'
+import json, os, sys
+work, report, out_json, quick = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "quick"
+m = json.load(open(os.path.join(work, "machine.json")))
+m["load_average_end"] = open("/proc/loadavg").read().split()[:3]
+read = lambda name: open(os.path.join(work, name)).read()
+with open(report, "w") as f:
+    f.write(f"# Benchmark run {m['date_utc']}{' — QUICK MODE, not for publication' if quick else ''}\n\n")
+    f.write(f"- Machine: {m['cpus']} CPUs ({m['threads_per_core']} thread(s) per core), {m['cpu_model']}"
+            f"{', ' + m['hypervisor'] + ' VM' if m['hypervisor'] else ''}; {m['memory_gib']} GiB; Linux {m['kernel']}; "
+            f"Docker {m['docker']}; {m['rustc']}; {m['wrk']}; {m['oha']}; {m['hyperfine']}.\n")
+    f.write(f"- assay at {m['commit']}, release build. Load average (1/5/15 min) at the start "
+            f"{' '.join(m['load_average_start'])}, at the end {' '.join(m['load_average_end'])}.\n")
+    f.write("- Reproduce: `make bench` (`BENCH_QUICK=1 make bench` for a short pass of the harness).\n\n")
+    f.write("## Load generator\n\n" + read("loadgen.md") + "\n" + read("criterion.md") + "\n" + read("runner.md") + "\n")
+json.dump({
+    "quick": quick,
+    "machine": m,
+    "loadgen": json.load(open(os.path.join(work, "loadgen", "summary.json"))),
+    "criterion": json.load(open(os.path.join(work, "criterion.json"))),
+    "runner": json.load(open(os.path.join(work, "runner.json"))),
+}, open(out_json, "w"), indent=2)
+PY
+echo "== written $report and $json" >&2

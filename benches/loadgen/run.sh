@@ -3,16 +3,27 @@
 # oha, when installed) on a fixed-response hyper server, all on 127.0.0.1.
 #
 # Builds benches/loadgen in release, starts the server pinned to one core and every client
-# pinned to the other, runs each measurement RUNS times and prints Markdown tables (median
-# and min–max). Needs wrk, jq, python3 and taskset; oha is optional (`cargo install oha
-# --no-default-features --features native-tls`). About 4–5 minutes on 2 cores.
+# pinned to the other (the same core and one thread for each client), runs each measurement
+# RUNS times and prints Markdown tables (median and min–max) on standard output; the raw
+# results go to OUT/results.jsonl and the headline figures to OUT/summary.json. Needs wrk,
+# jq, python3, taskset and GNU time; oha is optional (`cargo install oha
+# --no-default-features --features native-tls`; benches/run.sh installs it). About 6 minutes
+# on 2 cores with the defaults.
+#
+# Scenarios: (1) closed model at 16 and 64 connections: throughput, latency, and the
+# client's CPU time per request; (2) assay's open model at 0.25–1.25 × wrk's maximum; (3) one
+# fixed sub-saturation rate from every tool (assay open model, wrk paced by its delay hook,
+# oha -q); (4) coordinated omission: the server stalls 500 ms every 2 s.
 #
 # Environment: RUNS (3), CEIL_S (4), SWEEP_S (3), CO_S (6), PORT (18080), STALL_PORT (18081),
-# SERVER_CPU (1), CLIENT_CPU (0), OUT (a new temporary folder: raw results.jsonl).
+# SERVER_CPU (1), CLIENT_CPU (0), OUT (a new temporary folder), CARGO_TARGET_DIR (the
+# workspace's target/).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-load}"
+ROOT="$(cd "$HERE/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export PATH="$ROOT/target/tools/bin:$PATH"
 RUNS="${RUNS:-3}"
 CEIL_S="${CEIL_S:-4}"
 SWEEP_S="${SWEEP_S:-3}"
@@ -29,6 +40,7 @@ RES="$OUT/results.jsonl"
 for tool in wrk jq python3 taskset; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is required" >&2; exit 1; }
 done
+[ -x /usr/bin/time ] || { echo "run.sh: GNU time is required (apt-get install time)" >&2; exit 1; }
 HAVE_OHA=0
 command -v oha >/dev/null && HAVE_OHA=1
 
@@ -68,37 +80,75 @@ done = function(summary, latency, requests)
     latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000))
 end
 LUA
+# The same, paced: wrk cannot schedule requests, but its `delay` hook (called after each
+# response, in whole milliseconds) can hold a connection until the next free slot of a
+# schedule at WRK_RATE requests/s (LuaJIT's ffi reads the monotonic clock). Latency is still
+# counted from the actual send (plus wrk's post-hoc correction).
+WRK_PACED_LUA="$OUT/paced.lua"
+{
+  cat "$WRK_LUA"
+  cat <<'LUA'
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } wrk_timespec; int clock_gettime(int, wrk_timespec *); ]]
+local ts = ffi.new("wrk_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local per_ms = tonumber(os.getenv("WRK_RATE")) / 1000
+local start, slot = nil, 0
+delay = function()
+  local t = now_ms()
+  if not start then start = t end
+  slot = slot + 1
+  local wait = start + slot / per_ms - t
+  if wait < 0 then return 0 end
+  return math.floor(wait + 0.5)
+end
+LUA
+} >"$WRK_PACED_LUA"
 
-# tag SCENARIO TOOL RUN: adds the labels to a JSON line read from stdin, appends it.
+# tag SCENARIO TOOL RUN [CPU_FILE]: adds the labels (and the client's CPU seconds) to a JSON
+# line read from stdin, appends it.
 tag() {
-  jq -c --arg s "$1" --arg t "$2" --argjson r "$3" '. + {scenario: $s, tool: $t, run: $r}' >>"$RES"
+  local cpu='{}'
+  if [ -n "${4:-}" ] && [ -s "$4" ]; then
+    cpu=$(awk '{printf "{\"cpu_user_s\":%s,\"cpu_sys_s\":%s}", $1, $2}' "$4")
+  fi
+  jq -c --arg s "$1" --arg t "$2" --argjson r "$3" --argjson cpu "$cpu" \
+    '. + $cpu + {scenario: $s, tool: $t, run: $r}' >>"$RES"
 }
 
-run_wrk() { # SCENARIO RUN PORT CONNECTIONS SECONDS
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$4" -d"$5"s -s "$WRK_LUA" "http://127.0.0.1:$3/" |
-    sed -n 's/^JSON //p' | tag "$1" wrk "$2"
+run_wrk() { # SCENARIO RUN PORT CONNECTIONS SECONDS [LUA]
+  local lua=${6:-$WRK_LUA}
+  /usr/bin/time -f '%U %S' -o "$OUT/cpu" taskset -c "$CLIENT_CPU" \
+    wrk -t1 -c"$4" -d"$5"s -s "$lua" "http://127.0.0.1:$3/" >"$OUT/wrk.out"
+  sed -n 's/^JSON //p' "$OUT/wrk.out" | tag "$1" wrk "$2" "$OUT/cpu"
 }
 
 run_assay() { # SCENARIO RUN PORT [loadgen run args...]
   local scenario=$1 run=$2 port=$3; shift 3
-  taskset -c "$CLIENT_CPU" "$BIN" run --url "http://127.0.0.1:$port/" --threads 1 "$@" |
-    jq -c '{requests, rps: .throughput_rps, unsent, errors: (.errors | add),
-            warmup_unsent: .warmup.unsent, mean: .latency.mean_ms, p50: .latency.p50_ms, p90: .latency.p90_ms, p99: .latency.p99_ms,
-            p999: .latency.p999_ms, max: .latency.max_ms,
-            u_p50: .uncorrected.p50_ms, u_p90: .uncorrected.p90_ms,
-            u_p99: .uncorrected.p99_ms, u_p999: .uncorrected.p999_ms}' |
-    tag "$scenario" assay "$run"
+  /usr/bin/time -f '%U %S' -o "$OUT/cpu" taskset -c "$CLIENT_CPU" \
+    "$BIN" run --url "http://127.0.0.1:$port/" --threads 1 "$@" >"$OUT/assay.out"
+  jq -c '{requests, rps: .throughput_rps, unsent, errors: (.errors | add),
+          all_requests: (.requests + .warmup.requests),
+          warmup_unsent: .warmup.unsent, mean: .latency.mean_ms, p50: .latency.p50_ms, p90: .latency.p90_ms, p99: .latency.p99_ms,
+          p999: .latency.p999_ms, max: .latency.max_ms,
+          u_p50: .uncorrected.p50_ms, u_p90: .uncorrected.p90_ms,
+          u_p99: .uncorrected.p99_ms, u_p999: .uncorrected.p999_ms}' "$OUT/assay.out" |
+    tag "$scenario" assay "$run" "$OUT/cpu"
 }
 
 run_oha() { # SCENARIO TOOL RUN PORT CONNECTIONS SECONDS [oha args...]
   local scenario=$1 tool=$2 run=$3 port=$4 conns=$5 secs=$6; shift 6
-  taskset -c "$CLIENT_CPU" oha -z "${secs}s" -c "$conns" --no-tui --output-format json "$@" \
-    "http://127.0.0.1:$port/" |
-    jq -c '{requests: ([.statusCodeDistribution[]] | add), rps: .summary.requestsPerSec,
-            mean: (.summary.average * 1000), p50: (.latencyPercentiles.p50 * 1000), p90: (.latencyPercentiles.p90 * 1000),
-            p99: (.latencyPercentiles.p99 * 1000), p999: (.latencyPercentiles["p99.9"] * 1000),
-            max: (.summary.slowest * 1000)}' |
-    tag "$scenario" "$tool" "$run"
+  /usr/bin/time -f '%U %S' -o "$OUT/cpu" taskset -c "$CLIENT_CPU" \
+    oha -z "${secs}s" -c "$conns" --no-tui --output-format json "$@" \
+    "http://127.0.0.1:$port/" >"$OUT/oha.out"
+  jq -c '{requests: ([.statusCodeDistribution[]] | add), rps: .summary.requestsPerSec,
+          mean: (.summary.average * 1000), p50: (.latencyPercentiles.p50 * 1000), p90: (.latencyPercentiles.p90 * 1000),
+          p99: (.latencyPercentiles.p99 * 1000), p999: (.latencyPercentiles["p99.9"] * 1000),
+          max: (.summary.slowest * 1000)}' "$OUT/oha.out" |
+    tag "$scenario" "$tool" "$run" "$OUT/cpu"
 }
 
 median_rps() { # SCENARIO TOOL
@@ -121,7 +171,6 @@ for conns in 16 64; do
 done
 
 WRK_MAX=$(median_rps closed-c64 wrk)
-FIXED_RATE=$(python3 -c "print(max(1000, round($WRK_MAX * 0.25 / 1000) * 1000))")
 echo "== 2/4 open-model sweep (64 connections) around wrk's ceiling, ${WRK_MAX} req/s" >&2
 for frac in 0.25 0.5 0.75 1.0 1.25; do
   rate=$(python3 -c "print(round($WRK_MAX * $frac / 1000) * 1000)")
@@ -131,13 +180,17 @@ for frac in 0.25 0.5 0.75 1.0 1.25; do
   done
 done
 
-echo "== 3/4 fixed rate $FIXED_RATE req/s, 64 connections: assay open vs oha" >&2
-if [ "$HAVE_OHA" = 1 ]; then
-  for run in $(seq "$RUNS"); do
-    run_oha "fixed-r$FIXED_RATE" oha-corrected "$run" "$PORT" 64 "$SWEEP_S" \
-      -q "$FIXED_RATE" --latency-correction
-  done
-fi
+# About a quarter of wrk's maximum, in thousands.
+FIXED_RATE=$(python3 -c "print(max(1000, round($WRK_MAX * 0.25 / 1000) * 1000))")
+export WRK_RATE=$FIXED_RATE
+echo "== 3/4 fixed rate $FIXED_RATE req/s, 64 connections: assay open, wrk paced, oha -q" >&2
+for run in $(seq "$RUNS"); do
+  run_assay "fixed" "$run" "$PORT" --rate "$FIXED_RATE" --connections 64 --duration-s "$SWEEP_S" --warmup-s 1
+  run_wrk "fixed" "$run" "$PORT" 64 "$SWEEP_S" "$WRK_PACED_LUA"
+  if [ "$HAVE_OHA" = 1 ]; then
+    run_oha "fixed" oha-corrected "$run" "$PORT" 64 "$SWEEP_S" -q "$FIXED_RATE" --latency-correction
+  fi
+done
 
 CO_RATE=5000
 echo "== 4/4 coordinated omission: 500 ms stall every 2 s, $CO_RATE req/s, 16 connections" >&2
@@ -153,102 +206,5 @@ done
 
 echo "raw results: $RES" >&2
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$RES" "$FIXED_RATE" "$CO_RATE" "$LOAD_START" "$LOAD_END" <<'PY'
-import json, os, platform, subprocess, sys, time
-from collections import defaultdict
-
-res, fixed_rate, co_rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-load_start, load_end = sys.argv[4], sys.argv[5]
-rows = [json.loads(l) for l in open(res) if l.strip()]
-groups = defaultdict(list)
-for r in rows:
-    groups[(r["scenario"], r["tool"])].append(r)
-
-def stat(scenario, tool, key):
-    vals = sorted(r[key] for r in groups.get((scenario, tool), []) if r.get(key) is not None)
-    if not vals:
-        return None
-    n = len(vals)
-    med = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
-    return med, vals[0], vals[-1]
-
-def fmt(s, digits=0, unit=""):
-    if s is None:
-        return "–"
-    med, lo, hi = s
-    f = f"{{:,.{digits}f}}"
-    return f"{f.format(med)}{unit} ({f.format(lo)}–{f.format(hi)})"
-
-def ms(s):
-    if s is None:
-        return "–"
-    d = 3 if s[2] < 1 else (2 if s[2] < 10 else 1)
-    return fmt(s, d)
-
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-def version(cmd):
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
-        return (out.stdout or out.stderr).strip().splitlines()[0]
-    except Exception:
-        return "not installed"
-print(f"Machine: {os.cpu_count()} cores, {cpu}, Linux {platform.release()}; "
-      f"{time.strftime('%Y-%m-%d')}; {version(['wrk', '-v'])}; {version(['oha', '--version'])}.")
-print(f"Load average (1/5/15 min) at start {load_start}, at end {load_end}.")
-print(f"Runs per figure: {max(len(v) for v in groups.values())}; each cell is median (min–max).\n")
-
-print("### Ceiling: closed model (throughput in req/s, latency in ms)\n")
-print("| connections | tool | throughput | assay / wrk | mean | connections / throughput | p50 | p90 | p99 |")
-print("|---|---|---|---|---|---|---|---|---|")
-for c in (16, 64):
-    sc = f"closed-c{c}"
-    wrk = stat(sc, "wrk", "rps")
-    for tool in ("wrk", "assay", "oha"):
-        t = stat(sc, tool, "rps")
-        if t is None:
-            continue
-        ratio = f"{t[0] / wrk[0]:.2f}" if wrk and tool != "wrk" else ""
-        little = f"{c / t[0] * 1000:.3f}"
-        print(f"| {c} | {tool} | {fmt(t)} | {ratio} | {ms(stat(sc, tool, 'mean'))} | {little} | {ms(stat(sc, tool, 'p50'))} | "
-              f"{ms(stat(sc, tool, 'p90'))} | {ms(stat(sc, tool, 'p99'))} |")
-
-print("\n### assay, open model, 64 connections: rate sweep (latency in ms)\n")
-print("| target rate | achieved | unsent | p50 | p90 | p99 | uncorrected p99 |")
-print("|---|---|---|---|---|---|---|")
-sweep = sorted({s for (s, t) in groups if s.startswith("open-")}, key=lambda s: int(s.split("-r")[1]))
-best = None
-for sc in sweep:
-    rate = int(sc.split("-r")[1])
-    a = stat(sc, "assay", "rps")
-    if a and (best is None or a[0] > best[0]):
-        best = a
-    print(f"| {rate:,} | {fmt(a)} | {fmt(stat(sc, 'assay', 'unsent'))} | {ms(stat(sc, 'assay', 'p50'))} | "
-          f"{ms(stat(sc, 'assay', 'p90'))} | {ms(stat(sc, 'assay', 'p99'))} | {ms(stat(sc, 'assay', 'u_p99'))} |")
-wrk64 = stat("closed-c64", "wrk", "rps")
-if best and wrk64:
-    print(f"\nOpen-model maximum (median achieved): {best[0]:,.0f} req/s = {best[0] / wrk64[0]:.2f} × wrk's closed maximum.")
-
-print(f"\n### Fixed rate {fixed_rate:,} req/s, 64 connections, both corrected for coordinated omission (ms)\n")
-print("| tool | achieved | p50 | p90 | p99 |")
-print("|---|---|---|---|---|")
-fixed_sweep = next((s for s in sweep if s.endswith(f"-r{fixed_rate}")), None)
-if fixed_sweep:
-    print(f"| assay open | {fmt(stat(fixed_sweep, 'assay', 'rps'))} | {ms(stat(fixed_sweep, 'assay', 'p50'))} | "
-          f"{ms(stat(fixed_sweep, 'assay', 'p90'))} | {ms(stat(fixed_sweep, 'assay', 'p99'))} |")
-fs = f"fixed-r{fixed_rate}"
-if stat(fs, "oha-corrected", "rps"):
-    print(f"| oha -q --latency-correction | {fmt(stat(fs, 'oha-corrected', 'rps'))} | {ms(stat(fs, 'oha-corrected', 'p50'))} | "
-          f"{ms(stat(fs, 'oha-corrected', 'p90'))} | {ms(stat(fs, 'oha-corrected', 'p99'))} |")
-
-print(f"\n### Coordinated omission: server stalls 500 ms every 2 s; {co_rate:,} req/s, 16 connections (ms)\n")
-print("| tool / view | achieved req/s | p50 | p90 | p99 | p99.9 |")
-print("|---|---|---|---|---|---|")
-lines = [("assay open, corrected", "assay", ""), ("assay open, uncorrected (service time)", "assay", "u_"),
-         ("wrk (closed, unpaced; post-hoc stats_correct)", "wrk", ""),
-         ("oha -q, --latency-correction", "oha-corrected", ""), ("oha -q, uncorrected", "oha", "")]
-for label, tool, p in lines:
-    if stat("co", tool, "rps") is None:
-        continue
-    print(f"| {label} | {fmt(stat('co', tool, 'rps'))} | {ms(stat('co', tool, p + 'p50'))} | "
-          f"{ms(stat('co', tool, p + 'p90'))} | {ms(stat('co', tool, p + 'p99'))} | {ms(stat('co', tool, p + 'p999'))} |")
-PY
+python3 "$HERE/tables.py" "$RES" "$OUT/summary.json" "$FIXED_RATE" "$CO_RATE" \
+  "$LOAD_START" "$LOAD_END" "$CEIL_S" "$SWEEP_S" "$CO_S"
