@@ -224,24 +224,27 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size: write e.g. 512MiB, 2GiB or 1048576"))?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
+    // The assessment format's sizes do the arithmetic; here every spelling is binary.
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => "B",
+        "k" | "kb" | "kib" => "KiB",
+        "m" | "mb" | "mib" => "MiB",
+        "g" | "gb" | "gib" => "GiB",
         other => {
             return Err(format!(
                 "unknown size unit `{other}`: use B, KiB, MiB or GiB"
             ));
         }
     };
-    match n.checked_mul(factor) {
-        Some(0) => Err("the size must be above zero".to_owned()),
-        Some(v) => Ok(v),
-        None => Err(format!("`{s}` is too large")),
+    if digits.is_empty() {
+        return Err(format!(
+            "`{s}` is not a size: write e.g. 512MiB, 2GiB or 1048576"
+        ));
+    }
+    match assay_format::ByteSize::parse(&format!("{digits}{unit}")) {
+        Ok(assay_format::ByteSize(0)) => Err("the size must be above zero".to_owned()),
+        Ok(size) => Ok(size.0),
+        Err(_) => Err(format!("`{s}` is too large")),
     }
 }
 
