@@ -103,6 +103,7 @@ pub fn grade(
         runner: results.runner.clone(),
         started_at: results.started_at.clone(),
         duration_seconds: round_to(finite_or_zero(results.duration_seconds).max(0.0), 1000.0),
+        similarity: None,
     })
 }
 

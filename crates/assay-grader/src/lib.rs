@@ -13,7 +13,7 @@ pub use error::GradeError;
 pub use grade::{NOT_RUN, grade};
 pub use scorecard::{
     AssessmentInfo, CheckResult, ProfileInfo, SCHEMA_VERSION, Scorecard, SkillEvidence, SkillScore,
-    SubmissionInfo, json_schema,
+    SimilarityInfo, SubmissionInfo, json_schema,
 };
 
 #[cfg(test)]

@@ -56,6 +56,37 @@ pub struct Scorecard {
     pub started_at: String,
     /// Wall time of the whole run, in seconds.
     pub duration_seconds: f64,
+    /// How much code this submission shares with its closest match in the cohort or among
+    /// known public solutions (`assay batch`; absent when similarity was not computed). A
+    /// flag for a human reviewer: it never changes any score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<SimilarityInfo>,
+}
+
+/// The similarity flag of one submission: its closest match and how much they share. Never
+/// part of any score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SimilarityInfo {
+    /// The closest match: another submission's folder in the batch, or a known solution's
+    /// name; `null` when no other document shares a fingerprint with this one
+    /// (candidate-controlled: escape it when rendering).
+    pub closest: Option<String>,
+    /// `true` when the closest match is a known public solution, not a submission.
+    pub known: bool,
+    /// Shared fingerprints over the smaller document's own fingerprints, 0–1.
+    #[schemars(range(min = 0, max = 1))]
+    pub share: f64,
+    /// Source lines covered by the shared fingerprints.
+    pub shared_lines: u64,
+    /// `share` reached the threshold: a human should read the two side by side.
+    pub flagged: bool,
+    /// The threshold `share` was compared with, 0–1.
+    #[schemars(range(min = 0, max = 1))]
+    pub threshold: f64,
+    /// The page with the matched regions side by side, relative to the batch folder (only
+    /// when flagged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 /// Which assessment was run.

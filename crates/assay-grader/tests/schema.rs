@@ -305,6 +305,35 @@ fn the_schema_rejects_what_breaks_the_contract() {
 }
 
 #[test]
+fn a_similarity_block_validates_and_changes_no_score() {
+    let plain = real_scorecard();
+    assert_eq!(plain.similarity, None, "grading never sets it");
+    let plain_json = serde_json::to_value(&plain).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        plain_json.get("similarity").is_none(),
+        "absent, not null, so scorecards without it are unchanged"
+    );
+    let mut flagged = plain.clone();
+    flagged.similarity = Some(assay_grader::SimilarityInfo {
+        closest: Some("<b>bob</b>-0123456789ab".to_owned()),
+        known: false,
+        share: 0.83,
+        shared_lines: 156,
+        flagged: true,
+        threshold: 0.4,
+        page: Some("similarity/000-a--b.html".to_owned()),
+    });
+    let json = serde_json::to_value(&flagged).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(errors(&validator(), &json), Vec::<String>::new());
+    assert_eq!(
+        (flagged.overall, flagged.passed, &flagged.skills),
+        (plain.overall, plain.passed, &plain.skills)
+    );
+    let back: Scorecard = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, flagged);
+}
+
+#[test]
 fn scorecard_round_trips_through_json() {
     let card = real_scorecard();
     let text = serde_json::to_string_pretty(&card).unwrap_or_else(|e| panic!("serialise: {e}"));
