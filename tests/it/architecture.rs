@@ -103,6 +103,20 @@ fn dependencies_point_one_way() {
         "assay-batch",
         &["bollard", "assay-engine", "assay-cli", "indicatif", "clap"],
     );
+    // The similarity engine is pure: no Docker, no async, no runner, nothing that prints.
+    check(
+        "assay-similarity",
+        &[
+            "assay-runner",
+            "assay-engine",
+            "assay-batch",
+            "assay-cli",
+            "bollard",
+            "tokio",
+            "clap",
+            "indicatif",
+        ],
+    );
     check(
         "assay-format",
         &[

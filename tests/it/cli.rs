@@ -69,7 +69,7 @@ const SETTINGS_VARS: [&str; 9] = [
 ];
 
 /// `assay` run in `cwd`, with a clean environment of settings and no user configuration.
-fn assay(cwd: &Path) -> Command {
+pub(crate) fn assay(cwd: &Path) -> Command {
     let mut cmd = Command::new(assay_bin());
     cmd.current_dir(cwd)
         .env("ASSAY_HOME", root())
@@ -81,23 +81,23 @@ fn assay(cwd: &Path) -> Command {
     cmd
 }
 
-fn output(cmd: &mut Command) -> Output {
+pub(crate) fn output(cmd: &mut Command) -> Output {
     cmd.output().expect("assay runs")
 }
 
-fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn json(path: &Path) -> serde_json::Value {
+pub(crate) fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -318,7 +318,7 @@ fn cohort(assessment: &Path, work: &Path) -> PathBuf {
     subs
 }
 
-fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+pub(crate) fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     read(path)
         .lines()
         .map(|l| l.split(',').map(str::to_owned).collect())

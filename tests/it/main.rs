@@ -6,3 +6,4 @@ mod corpus;
 mod intake;
 mod reports;
 mod sandbox;
+mod similarity;

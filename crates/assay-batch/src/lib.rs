@@ -7,6 +7,7 @@
 
 mod inputs;
 mod record;
+mod similarity;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,9 @@ use serde::Serialize;
 
 pub use inputs::{Candidate, expand, folder_name, read_list, select, take_in};
 pub use record::{RECORD, Record, RecordEntry, is_batch_folder, scorecards_in};
+pub use similarity::{
+    STARTER, SimilarityOutcome, SimilarityRequest, annotate, scorecard_block, similarity,
+};
 pub use summary::{CheckCohort, CohortFlag, cohort};
 
 /// What to grade and how.
@@ -48,6 +52,29 @@ pub struct BatchRequest {
     pub project_root: PathBuf,
     /// Caps on what each submission may unpack to (archive bombs).
     pub intake: IntakeLimits,
+    /// Compare the submissions for shared code once they are graded (`None`: do not).
+    pub similarity: Option<BatchSimilarity>,
+}
+
+/// How a batch compares its submissions for shared code.
+#[derive(Debug, Clone, Default)]
+pub struct BatchSimilarity {
+    /// A folder of known public solutions to compare against as well.
+    pub known: Option<PathBuf>,
+    /// Framework skeletons whose code is discounted like the assessment's handed-out files.
+    pub skeletons: Vec<PathBuf>,
+    pub options: assay_similarity::Options,
+}
+
+/// What the batch's similarity comparison found, for the CLI's closing lines.
+#[derive(Debug, Clone)]
+pub struct SimilaritySummary {
+    /// `similarity.csv`, when it was written.
+    pub csv: Option<PathBuf>,
+    /// Pairs at or above the threshold.
+    pub flagged: usize,
+    /// Why the comparison could not be made (the grading stands).
+    pub error: Option<String>,
 }
 
 /// Why a batch could not run at all (one submission's trouble is an [`Entry`] instead).
@@ -233,6 +260,8 @@ pub struct BatchReport {
     pub summary_md: PathBuf,
     pub summary_csv: PathBuf,
     pub checks_csv: PathBuf,
+    /// `None` when similarity was off or the batch was interrupted.
+    pub similarity: Option<SimilaritySummary>,
 }
 
 impl BatchReport {
@@ -344,7 +373,7 @@ pub async fn run(
             c = intake => candidates.push(c.map_err(|e| BatchError::Runtime(e.to_string()))?),
             () = &mut stop => {
                 progress(&BatchEvent::Stopping { running: 0 });
-                return summarise(&ctx, Vec::new(), true);
+                return summarise(&ctx, Vec::new(), true, None);
             }
         }
     }
@@ -431,7 +460,81 @@ pub async fn run(
         .map(|(slot, c)| slot.unwrap_or_else(|| Entry::from_candidate(c, Outcome::Interrupted)))
         .collect();
     let interrupted = stopping && entries.iter().any(|e| e.outcome == Outcome::Interrupted);
-    summarise(&ctx, entries, interrupted)
+    let similar = match (&req.similarity, interrupted) {
+        (Some(settings), false) => Some(compare_cohort(&ctx, settings, &selected, &entries).await),
+        _ => None,
+    };
+    summarise(&ctx, entries, interrupted, similar)
+}
+
+/// The similarity of the cohort's submissions (every one intake accepted, graded or not),
+/// named by their folders; each graded scorecard gets its block. A failure here is reported
+/// in the summary and leaves the grading as it is.
+async fn compare_cohort(
+    ctx: &Context,
+    settings: &BatchSimilarity,
+    selected: &[Candidate],
+    entries: &[Entry],
+) -> (SimilaritySummary, Option<String>) {
+    let request = SimilarityRequest {
+        submissions: selected
+            .iter()
+            .filter_map(|c| Some((c.folder()?, c.path.clone())))
+            .collect(),
+        known: settings.known.clone(),
+        assessment: Some(ctx.req.assessment.clone()),
+        skeletons: settings.skeletons.clone(),
+        out: ctx.req.out.clone(),
+        options: settings.options.clone(),
+        intake: ctx.req.intake,
+    };
+    let joined = tokio::task::spawn_blocking(move || similarity(&request)).await;
+    let outcome = match joined {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return (failed_similarity(e.to_string()), None),
+        Err(e) => return (failed_similarity(e.to_string()), None),
+    };
+    let mut problems: Vec<String> = outcome
+        .unreadable
+        .iter()
+        .map(|(name, why)| format!("{name}: {why}"))
+        .collect();
+    for e in entries.iter().filter(|e| e.outcome.is_graded()) {
+        let Some(folder) = &e.folder else { continue };
+        if let Some(block) = scorecard_block(&outcome, folder)
+            && let Err(why) = annotate(&ctx.req.out.join(folder), block)
+        {
+            problems.push(format!(
+                "{folder}: could not add the similarity block: {why}"
+            ));
+        }
+    }
+    let mut section = assay_similarity::render::markdown_section(
+        &outcome.report,
+        assay_similarity::render::PAGES,
+    );
+    if !problems.is_empty() {
+        section.push_str("\nNot compared:\n\n");
+        for p in &problems {
+            section.push_str(&format!("- {}\n", assay_report::escape_markdown(p)));
+        }
+    }
+    (
+        SimilaritySummary {
+            csv: Some(outcome.written.csv.clone()),
+            flagged: outcome.report.flagged().count(),
+            error: None,
+        },
+        Some(section),
+    )
+}
+
+fn failed_similarity(error: String) -> SimilaritySummary {
+    SimilaritySummary {
+        csv: None,
+        flagged: 0,
+        error: Some(error),
+    }
 }
 
 /// Runs in progress: slot → (name, run id).
@@ -586,6 +689,7 @@ fn summarise(
     ctx: &Context,
     entries: Vec<Entry>,
     interrupted: bool,
+    similar: Option<(SimilaritySummary, Option<String>)>,
 ) -> Result<BatchReport, BatchError> {
     let out = &ctx.req.out;
     let file = &ctx.req.assessment.file;
@@ -613,10 +717,17 @@ fn summarise(
         })?;
         Ok(path)
     };
-    let summary_md = write(
-        "summary.md",
-        summary::summary_md(&heading, &entries, ranking.as_ref(), &cohort),
-    )?;
+    let mut md = summary::summary_md(&heading, &entries, ranking.as_ref(), &cohort);
+    let (similarity, section) = similar.map_or((None, None), |(s, m)| (Some(s), m));
+    if let Some(section) = section {
+        md.push('\n');
+        md.push_str(&section);
+    } else if let Some(error) = similarity.as_ref().and_then(|s| s.error.as_deref()) {
+        md.push_str("\n## Similarity\n\nThe submissions could not be compared: ");
+        md.push_str(&assay_report::escape_markdown(error));
+        md.push('\n');
+    }
+    let summary_md = write("summary.md", md)?;
     let summary_csv = write(
         "summary.csv",
         summary::leaderboard_csv(&entries, ranking.as_ref()),
@@ -641,5 +752,6 @@ fn summarise(
         summary_md,
         summary_csv,
         checks_csv,
+        similarity,
     })
 }

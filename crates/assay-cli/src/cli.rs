@@ -82,6 +82,26 @@ Exit codes (the worst infrastructure outcome; candidates' scores never change th
   2  a submission was refused (unsafe or unreadable archive), or a usage error
   3  a submission could not be graded (Docker, images), or the batch was interrupted")]
     Batch(BatchArgs),
+    /// Flag submissions that share code with each other or with known public solutions.
+    #[command(after_help = "Examples:
+  assay similarity alice/ bob.zip carol.tar.gz --out out/similarity
+  assay similarity submissions/* --known public-solutions/ --assessment assessments/ledger-api --out out/sim
+
+Every submission (a directory, git repository or archive, as `assay run` takes) is tokenised by
+language (Python, JavaScript, TypeScript, Rust, Go, Java), normalised (comments, layout,
+identifier names and literals dropped) and fingerprinted (k-grams, winnowing). Pairs sharing at
+least --threshold of the smaller one's fingerprints are flagged. Fingerprints in many
+submissions (boilerplate), in the assessment's kit and starter/ folder, or in a --skeleton are
+discounted. Lockfiles, vendored, generated and binary files are skipped.
+Writes OUT/similarity.csv (a,b,score,shared_lines, highest score first), OUT/similarity.md and
+OUT/similarity/<pair>.html (the matched regions side by side).
+Similarity is a flag for a human reviewer, never part of a score.
+
+Exit codes:
+  0  compared (whether or not a pair was flagged)
+  2  a submission was refused or unreadable (the others were compared), or a usage error
+  3  the reports could not be written")]
+    Similarity(SimilarityArgs),
     /// Check an assessment folder; print every problem as file:line:column.
     #[command(after_help = "Example:\n  assay validate assessments/ledger-api")]
     Validate {
@@ -286,6 +306,62 @@ pub struct BatchArgs {
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,
+    #[command(flatten)]
+    pub intake: IntakeArgs,
+    /// Do not compare the submissions for shared code (on by default).
+    #[arg(long)]
+    pub no_similarity: bool,
+    #[command(flatten)]
+    pub similarity: SimilarityFlags,
+}
+
+/// How similarity is measured (shared by `assay similarity` and `assay batch`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Similarity")]
+pub struct SimilarityFlags {
+    /// A folder of known public solutions (each entry a directory or archive, named by it)
+    /// to compare every submission against.
+    #[arg(long, value_name = "DIR")]
+    pub known: Option<PathBuf>,
+    /// A framework's generated skeleton (e.g. `django-admin startproject` output) whose code
+    /// is discounted like the assessment's handed-out files (repeatable).
+    #[arg(long = "skeleton", value_name = "DIR")]
+    pub skeletons: Vec<PathBuf>,
+    /// Flag pairs sharing at least this share (0-1) of the smaller one's fingerprints.
+    #[arg(long = "similarity-threshold", value_name = "SHARE", default_value = "0.4",
+          value_parser = parse_share)]
+    pub threshold: f64,
+}
+
+impl SimilarityFlags {
+    pub fn options(&self) -> assay_similarity::Options {
+        assay_similarity::Options {
+            threshold: self.threshold,
+            ..assay_similarity::Options::default()
+        }
+    }
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a share between 0 and 1, e.g. 0.4")),
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimilarityArgs {
+    /// Submissions: directories, git repositories or .zip/.tar/.tar.gz archives (two or more,
+    /// or one with --known). Named in the reports as written here.
+    pub submissions: Vec<PathBuf>,
+    /// Where similarity.csv, similarity.md and the pair pages go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The assessment: its candidate kit and starter/ code are handed out, so discounted.
+    #[arg(long, value_name = "DIR")]
+    pub assessment: Option<PathBuf>,
+    #[command(flatten)]
+    pub similarity: SimilarityFlags,
     #[command(flatten)]
     pub intake: IntakeArgs,
 }

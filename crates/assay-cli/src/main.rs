@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs};
+use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs, SimilarityArgs};
 use output::Output;
 
 /// How a command ended, mapped onto the documented exit codes.
@@ -100,6 +100,7 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
     match &cli.command {
         Command::Run(args) => run(args, out),
         Command::Batch(args) => batch(args, out),
+        Command::Similarity(args) => similarity(args, out),
         Command::Validate { dir } => Ok(match assay_format::load(dir) {
             Ok(a) => {
                 let checks = a.checks().count();
@@ -475,6 +476,11 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
         runtime: args.runtime.clone(),
         project_root,
         intake: args.intake.limits(),
+        similarity: (!args.no_similarity).then(|| assay_batch::BatchSimilarity {
+            known: args.similarity.known.clone(),
+            skeletons: args.similarity.skeletons.clone(),
+            options: args.similarity.options(),
+        }),
     };
     let rt = runtime()?;
     let progress = out.batch_progress(args.events.is_some());
@@ -520,6 +526,57 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
             "some submissions could not be graded (first: {}); see {}, fix the cause and run the same command again: graded submissions are not run twice",
             first_problem(3),
             report.summary_md.display()
+        )),
+    })
+}
+
+/// `assay similarity`: compares the submissions with each other and the known solutions.
+fn similarity(args: &SimilarityArgs, out: &Output) -> Result<Outcome> {
+    if args.submissions.is_empty()
+        || (args.submissions.len() < 2 && args.similarity.known.is_none())
+    {
+        return Ok(Outcome::Usage(
+            "name at least two submissions, or one with --known DIR of public solutions".into(),
+        ));
+    }
+    if let Some(known) = args.similarity.known.as_ref().filter(|k| !k.is_dir()) {
+        return Ok(Outcome::Usage(format!(
+            "--known {}: not a folder; pass a folder holding one directory or archive per known solution",
+            known.display()
+        )));
+    }
+    let assessment = match &args.assessment {
+        Some(dir) => match assay_format::load(dir) {
+            Ok(a) => Some(a),
+            Err(d) => return Ok(invalid_assessment(dir, &d)),
+        },
+        None => None,
+    };
+    let request = assay_batch::SimilarityRequest {
+        submissions: args
+            .submissions
+            .iter()
+            .map(|p| (p.display().to_string(), p.clone()))
+            .collect(),
+        known: args.similarity.known.clone(),
+        assessment,
+        skeletons: args.similarity.skeletons.clone(),
+        out: args.out.clone(),
+        options: args.similarity.options(),
+        intake: args.intake.limits(),
+    };
+    let outcome = match assay_batch::similarity(&request) {
+        Ok(o) => o,
+        Err(e) if e.is_usage() => return Ok(Outcome::Usage(e.to_string())),
+        Err(e) => return Ok(Outcome::Infrastructure(e.to_string())),
+    };
+    out.similarity_summary(&outcome);
+    Ok(match outcome.unreadable.first() {
+        None => Outcome::Ok,
+        Some((name, why)) => Outcome::Usage(format!(
+            "{} submission(s) could not be compared (first: {name}: {why}); the others were, see {}",
+            outcome.unreadable.len(),
+            outcome.written.csv.display()
         )),
     })
 }

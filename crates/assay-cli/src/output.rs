@@ -174,6 +174,50 @@ impl Output {
             report.summary_csv.display(),
             report.checks_csv.display()
         ));
+        match &report.similarity {
+            Some(assay_batch::SimilaritySummary {
+                csv: Some(csv),
+                flagged,
+                ..
+            }) => {
+                s.push_str(&format!(
+                    "  similarity: {flagged} pair(s) flagged for a human to compare (never part of a score): {}\n",
+                    csv.display()
+                ));
+            }
+            Some(assay_batch::SimilaritySummary { error: Some(e), .. }) => {
+                s.push_str(&format!("  similarity: not compared: {e}\n"));
+            }
+            _ => {}
+        }
+        self.summary_text(&s);
+    }
+
+    /// The flagged pairs after `assay similarity`.
+    pub fn similarity_summary(&self, outcome: &assay_batch::SimilarityOutcome) {
+        let report = &outcome.report;
+        let flagged: Vec<&assay_similarity::Pair> = report.flagged().collect();
+        let mut s = String::new();
+        if !self.quiet {
+            for p in &flagged {
+                s.push_str(&format!(
+                    "  {:.2}  {} ↔ {}  ({} shared lines)\n",
+                    p.score,
+                    assay_report::sanitize(report.name(p.a)),
+                    assay_report::sanitize(report.name(p.b)),
+                    p.shared_lines
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "{} document(s) compared; {} pair(s) at or above {:.2} flagged for a human to compare \
+             (never part of a score): {} and {}",
+            report.documents.len(),
+            flagged.len(),
+            report.threshold,
+            outcome.written.csv.display(),
+            outcome.written.markdown.display()
+        ));
         self.summary_text(&s);
     }
 

@@ -12,8 +12,8 @@ mod summary;
 pub use error::GradeError;
 pub use grade::{NOT_RUN, grade};
 pub use scorecard::{
-    AssessmentInfo, CheckResult, ProfileInfo, SCHEMA_VERSION, Scorecard, SkillEvidence, SkillScore,
-    SimilarityInfo, SubmissionInfo, json_schema,
+    AssessmentInfo, CheckResult, ProfileInfo, SCHEMA_VERSION, Scorecard, SimilarityInfo,
+    SkillEvidence, SkillScore, SubmissionInfo, json_schema,
 };
 
 #[cfg(test)]
