@@ -5,7 +5,7 @@ CARGO ?= cargo
 ASSAY := target/release/assay
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test images build lint bench clean-runs
+.PHONY: demo test images build lint bench bench-similarity clean-runs
 
 build:
 	$(CARGO) build --release --bin assay
@@ -31,6 +31,10 @@ lint:
 
 bench: build
 	./benches/run.sh
+
+# Only the similarity figure (500 submissions x 5,000 lines; no Docker): part of `make bench`.
+bench-similarity:
+	$(CARGO) bench -p assay-similarity --bench cohort
 
 # Remove whatever killed runs left behind.
 clean-runs: build

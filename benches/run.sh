@@ -5,7 +5,9 @@
 #   1. the load generator against wrk and oha (benches/loadgen/run.sh): ceiling, ratio,
 #      latency at a fixed rate, coordinated omission;
 #   2. in-process criterion benches: grading and rendering a 2,000-check scorecard;
-#   3. the runner on the ledger-api reference (benches/runner.py): a whole hidden run by
+#   3. similarity (crates/assay-similarity/benches/cohort.rs): a seeded synthetic cohort of 500
+#      submissions × 5,000 lines read, fingerprinted, compared and reported;
+#   4. the runner on the ledger-api reference (benches/runner.py): a whole hidden run by
 #      suite, the runner's overhead, an unchanged resubmission and the time to the first
 #      check, batch throughput at --jobs 1 and 2, assay's peak memory.
 #
@@ -117,7 +119,14 @@ with open(out_md, "w") as f:
     f.write("\n".join(rows) + "\n")
 PY
 
-echo "== 3. the runner on the ledger-api reference (benches/runner.py)" >&2
+echo "== 3. similarity: 500 submissions x 5,000 lines (crates/assay-similarity/benches/cohort.rs)" >&2
+sim_size=(SIMILARITY_SUBMISSIONS=500 SIMILARITY_LINES=5000)
+[ -n "$quick" ] && sim_size=(SIMILARITY_SUBMISSIONS=50 SIMILARITY_LINES=1000)
+env "${sim_size[@]}" SIMILARITY_OUT="$work/similarity.json" \
+  cargo bench --quiet -p assay-similarity --bench cohort >"$work/similarity.log" 2>&1 \
+  || { tail -20 "$work/similarity.log" >&2; exit 1; }
+
+echo "== 4. the runner on the ledger-api reference (benches/runner.py)" >&2
 "$assay" images build >/dev/null
 python3 benches/runner.py "$assay" "$work/runner" "$work/runner.json" "$work/runner.md" ${quick:+--quick}
 
@@ -135,12 +144,15 @@ with open(report, "w") as f:
     f.write(f"- assay at {m['commit']}, release build. Load average (1/5/15 min) at the start "
             f"{' '.join(m['load_average_start'])}, at the end {' '.join(m['load_average_end'])}.\n")
     f.write("- Reproduce: `make bench` (`BENCH_QUICK=1 make bench` for a short pass of the harness).\n\n")
-    f.write("## Load generator\n\n" + read("loadgen.md") + "\n" + read("criterion.md") + "\n" + read("runner.md") + "\n")
+    f.write("## Load generator\n\n" + read("loadgen.md") + "\n" + read("criterion.md") + "\n")
+    f.write("## Similarity (synthetic cohort, release build, every core)\n\n" + read("similarity.json.md") + "\n")
+    f.write(read("runner.md") + "\n")
 json.dump({
     "quick": quick,
     "machine": m,
     "loadgen": json.load(open(os.path.join(work, "loadgen", "summary.json"))),
     "criterion": json.load(open(os.path.join(work, "criterion.json"))),
+    "similarity": json.load(open(os.path.join(work, "similarity.json"))),
     "runner": json.load(open(os.path.join(work, "runner.json"))),
 }, open(out_json, "w"), indent=2)
 PY

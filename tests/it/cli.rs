@@ -508,6 +508,34 @@ fn batch_grades_a_cohort_resumes_and_merges_shards() {
         "broken has no README: {readme:?}"
     );
 
+    // Similarity, on by default: good and twin are the same code, flagged as a pair; their
+    // scorecards name each other, and it is a note, not a score.
+    let similar = csv_rows(&out.join("similarity.csv"));
+    assert_eq!(similar.len(), 2, "one flagged pair: {similar:?}");
+    assert!(
+        similar[1][0].starts_with("good-") && similar[1][1].starts_with("twin-"),
+        "{similar:?}"
+    );
+    assert!(
+        similar[1][2].parse::<f64>().unwrap_or(0.0) >= 0.9,
+        "{similar:?}"
+    );
+    assert!(
+        md.contains("## Similarity") && md.contains("never part of a score"),
+        "{md}"
+    );
+    let block = &json(&good[0].join("scorecard.json"))["similarity"];
+    assert_eq!(block["flagged"], true, "{block}");
+    assert!(
+        block["closest"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("twin-")),
+        "{block}"
+    );
+    let page = out.join(block["page"].as_str().unwrap_or("no page"));
+    assert!(page.is_file(), "{}", page.display());
+    assert!(read(&good[0].join("report.md")).contains("> [!NOTE]\n> Shares"));
+
     // 2. Again, without --seed: the stored seed is reused and nothing runs again.
     let second = batch(&[
         subs.as_os_str(),

@@ -174,6 +174,13 @@ pub fn render(card: &Scorecard) -> String {
             esc(&problem)
         );
     }
+    if let Some(note) = text::similarity_note(card) {
+        let _ = write!(
+            out,
+            r#"<div class="alert" role="note"><strong>Similarity</strong>{}</div>"#,
+            esc(&note)
+        );
+    }
     skills_overview(&mut out, card);
     let mut page_budget = EVIDENCE_PAGE;
     attention(&mut out, card, &mut page_budget);

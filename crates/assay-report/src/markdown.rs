@@ -90,6 +90,9 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
     if let Some(problem) = text::critical_problem(card) {
         let _ = writeln!(out, "> [!CAUTION]\n> {}\n", line(&problem));
     }
+    if let Some(note) = text::similarity_note(card) {
+        let _ = writeln!(out, "> [!NOTE]\n> {}\n", line(&note));
+    }
     if !card.excluded_from_overall.is_empty() {
         let names: Vec<&str> = card
             .excluded_from_overall

@@ -182,6 +182,28 @@ pub fn critical_problem(card: &Scorecard) -> Option<String> {
     ))
 }
 
+/// The similarity flag, when the submission's closest match shares enough code to flag: a
+/// note for a human that never changes the score.
+pub fn similarity_note(card: &Scorecard) -> Option<String> {
+    let s = card.similarity.as_ref().filter(|s| s.flagged)?;
+    let closest = s.closest.as_deref()?;
+    Some(format!(
+        "Shares {:.0} % of its code ({} lines) with {} {closest}{}. A flag for a human to \
+         compare the two side by side, not part of any score.",
+        s.share * 100.0,
+        s.shared_lines,
+        if s.known {
+            "the known solution"
+        } else {
+            "the submission"
+        },
+        s.page
+            .as_deref()
+            .map(|p| format!(" (see {p} in the batch folder)"))
+            .unwrap_or_default()
+    ))
+}
+
 /// Why the submission could not be exercised, if it could not.
 pub fn sandbox_problem(failure: Option<&SandboxFailure>) -> Option<String> {
     failure.map(|f| {

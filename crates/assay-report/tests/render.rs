@@ -375,6 +375,45 @@ fn a_failed_critical_check_is_named_as_the_reason() {
 }
 
 #[test]
+fn a_similarity_flag_is_a_note_that_changes_no_score() {
+    let plain = card();
+    let mut flagged = plain.clone();
+    flagged.similarity = Some(assay_grader::SimilarityInfo {
+        closest: Some("<script>bob</script>-0123456789ab".to_owned()),
+        known: false,
+        share: 0.83,
+        shared_lines: 156,
+        flagged: true,
+        threshold: 0.4,
+        page: Some("similarity/000-a--b.html".to_owned()),
+    });
+    let md = rendered(&flagged, Format::Markdown);
+    assert!(
+        md.contains("> [!NOTE]\n> Shares 83 % of its code (156 lines) with the submission"),
+        "{md}"
+    );
+    assert!(md.contains("not part of any score") && !md.contains("<script>"));
+    let html = rendered(&flagged, Format::Html);
+    assert!(html.contains("<strong>Similarity</strong>") && !html.contains("<script>bob"));
+    assert!(html.contains("&lt;script&gt;bob"));
+    // The scores read the same with or without it; below the threshold there is no note.
+    let strip = |text: String| text.replace(&md_note(&md), "");
+    assert_eq!(strip(md.clone()), rendered(&plain, Format::Markdown));
+    if let Some(s) = flagged.similarity.as_mut() {
+        s.flagged = false;
+    }
+    assert!(!rendered(&flagged, Format::Markdown).contains("[!NOTE]"));
+}
+
+/// The `> [!NOTE]` block of a Markdown report, with its blank line.
+fn md_note(md: &str) -> String {
+    let start = md.find("> [!NOTE]").unwrap_or(md.len());
+    let rest = &md[start..];
+    let end = rest.find("\n\n").map_or(rest.len(), |e| e + 2);
+    rest[..end].to_owned()
+}
+
+#[test]
 fn markdown_fits_a_step_summary_however_many_checks() {
     let mut plan = plan();
     let mut results = results();
