@@ -74,6 +74,9 @@ with `assay compare OUT1 OUT2 ...`.
 Writes OUT/summary.md and OUT/summary.csv (leaderboard: rank, name, overall, passed, the
 ten skills; the submissions not graded and why) and OUT/checks.csv (pass rate of each check
 across the cohort, flagging checks nobody or everybody passes).
+Then compares the submissions for shared code, as `assay similarity` does (--no-similarity
+turns it off): OUT/similarity.csv, OUT/similarity/<pair>.html, a section of summary.md and a
+`similarity` block in each scorecard. A flag for a human; it never changes a score.
 Ctrl-C stops launching, removes the running runs' containers, and writes the summaries of
 what finished; run the same command again to resume.
 

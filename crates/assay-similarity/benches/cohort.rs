@@ -18,7 +18,7 @@ const SEED: u64 = 20_261_206;
 const FILES: usize = 10;
 /// Every submission carries the same framework boilerplate, this many lines of it.
 const BOILERPLATE_LINES: usize = 200;
-/// Every this-many-th submission copies a third of the previous submission's files.
+/// Every this-many-th submission copies six of the ten files of the previous one.
 const COPY_EVERY: usize = 25;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -148,7 +148,7 @@ fn generate(
         std::fs::write(root.join("app/settings.py"), &boilerplate)?;
         for f in 0..FILES {
             let path = root.join(format!("app/module_{f}.py"));
-            if i > 0 && i % COPY_EVERY == 0 && f < FILES / 3 {
+            if i > 0 && i % COPY_EVERY == 0 && f < FILES * 6 / 10 {
                 let from = dir.join(format!("sub-{:04}/app/module_{f}.py", i - 1));
                 std::fs::copy(from, path)?;
             } else {
@@ -158,6 +158,18 @@ fn generate(
         out.push((name, root));
     }
     Ok(out)
+}
+
+/// CPU seconds (user + system, every thread) this process has used so far, from
+/// `/proc/self/stat` (Linux; clock ticks of 1/100 s, the kernel's USER_HZ). `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 fn main() -> std::io::Result<()> {
@@ -172,6 +184,7 @@ fn main() -> std::io::Result<()> {
     let generate_s = started.elapsed().as_secs_f64();
 
     let options = Options::default();
+    let cpu_before = cpu_seconds();
     let t = Instant::now();
     let docs: Vec<_> = read_all(&sources, Origin::Submission, &options)
         .into_iter()
@@ -189,18 +202,24 @@ fn main() -> std::io::Result<()> {
     let written = write_reports(&report, &work.path().join("out"))?;
     let report_s = t.elapsed().as_secs_f64();
     let total_s = fingerprint_s + compare_s + report_s;
+    let cpu_s = cpu_seconds()
+        .zip(cpu_before)
+        .map_or(f64::NAN, |(after, before)| after - before);
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
 
     let flagged = report.flagged().count();
     let threads = rayon::current_num_threads();
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "| submissions | lines each | lines | fingerprints | threads | read + fingerprint s | compare s | reports s | total s | flagged pairs (expected) | common fingerprints |"
+        "| submissions | lines each | lines | fingerprints | threads | read + fingerprint s | compare s | reports s | total s (wall) | CPU s (all threads) | flagged pairs (expected) | common fingerprints | load average after |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let _ = writeln!(
         md,
-        "| {submissions} | {lines} | {total_lines} | {fingerprints} | {threads} | {fingerprint_s:.2} | {compare_s:.2} | {report_s:.2} | {total_s:.2} | {flagged} ({}) | {} |",
+        "| {submissions} | {lines} | {total_lines} | {fingerprints} | {threads} | {fingerprint_s:.2} | {compare_s:.2} | {report_s:.2} | {total_s:.2} | {cpu_s:.2} | {flagged} ({}) | {} | {load} |",
         submissions.saturating_sub(1) / COPY_EVERY,
         report.common_fingerprints
     );
@@ -211,7 +230,7 @@ fn main() -> std::io::Result<()> {
     );
     if let Ok(path) = std::env::var("SIMILARITY_OUT") {
         let json = format!(
-            "{{\"submissions\": {submissions}, \"lines_each\": {lines}, \"lines\": {total_lines}, \"fingerprints\": {fingerprints}, \"threads\": {threads}, \"fingerprint_s\": {fingerprint_s:.3}, \"compare_s\": {compare_s:.3}, \"reports_s\": {report_s:.3}, \"total_s\": {total_s:.3}, \"flagged\": {flagged}, \"common_fingerprints\": {}}}\n",
+            "{{\"submissions\": {submissions}, \"lines_each\": {lines}, \"lines\": {total_lines}, \"fingerprints\": {fingerprints}, \"threads\": {threads}, \"fingerprint_s\": {fingerprint_s:.3}, \"compare_s\": {compare_s:.3}, \"reports_s\": {report_s:.3}, \"total_s\": {total_s:.3}, \"cpu_s\": {cpu_s:.3}, \"flagged\": {flagged}, \"common_fingerprints\": {}}}\n",
             report.common_fingerprints
         );
         std::fs::write(&path, json)?;

@@ -318,3 +318,110 @@ fn regions(a: &Document, b: &Document, skip: &HashSet<u64>) -> (Vec<Region>, usi
     });
     (done, shared_lines)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, origin: Origin, hashes: &[u64]) -> Document {
+        Document {
+            name: name.to_owned(),
+            origin,
+            root: std::path::PathBuf::new(),
+            files: vec![crate::SourceFile {
+                path: format!("{name}.py"),
+                language: crate::Language::Python,
+                lines: u32::try_from(hashes.len()).unwrap_or(0),
+            }],
+            fingerprints: hashes
+                .iter()
+                .zip(1..)
+                .map(|(&hash, line)| Fingerprint {
+                    hash,
+                    file: 0,
+                    first_line: line,
+                    last_line: line + 1,
+                })
+                .collect(),
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_counts_agree() {
+        let n = 7;
+        let mut dense = PairCounts::new(n);
+        let mut sparse = PairCounts::Sparse(HashMap::new());
+        for (a, b) in [(0, 1), (0, 6), (5, 6), (0, 1), (2, 3), (3, 6)] {
+            dense.add(a, b);
+            sparse.add(a, b);
+        }
+        let mut d = dense.into_pairs();
+        let mut s = sparse.into_pairs();
+        d.sort_unstable();
+        s.sort_unstable();
+        assert_eq!(d, s);
+        assert_eq!(d[0], (0, 1, 2));
+    }
+
+    #[test]
+    fn common_and_handed_out_fingerprints_do_not_count() {
+        let shared: Vec<u64> = (1000..1040).collect();
+        let everywhere: Vec<u64> = (5000..5040).collect();
+        let own = |seed: u64| -> Vec<u64> { (seed..seed + 40).collect() };
+        let with = |parts: &[&[u64]]| -> Vec<u64> { parts.concat() };
+        let cohort = vec![
+            doc(
+                "a",
+                Origin::Submission,
+                &with(&[&shared, &everywhere, &own(100)]),
+            ),
+            doc(
+                "b",
+                Origin::Submission,
+                &with(&[&shared, &everywhere, &own(200)]),
+            ),
+            doc("c", Origin::Submission, &with(&[&everywhere, &own(300)])),
+            doc("d", Origin::Submission, &with(&[&everywhere, &own(400)])),
+        ];
+        let options = Options {
+            min_fingerprints: 1,
+            ..Options::default()
+        };
+        let report = compare(&cohort, &[], &[], &options);
+        // `everywhere` is in all four (> 3): discounted; a and b share `shared`, half of each.
+        assert_eq!(report.common_fingerprints, everywhere.len());
+        let flagged: Vec<(&str, &str, f64)> = report
+            .flagged()
+            .map(|p| (report.name(p.a), report.name(p.b), p.score))
+            .collect();
+        assert_eq!(flagged, vec![("a", "b", 0.5)]);
+        assert_eq!(report.closest[2], None, "c shares nothing of its own");
+        // Handed out, `shared` is no evidence either.
+        let kit = vec![doc("kit", Origin::Submission, &shared)];
+        let report = compare(&cohort, &[], &kit, &options);
+        assert_eq!(report.flagged().count(), 0);
+        assert_eq!(report.handed_out_fingerprints, shared.len());
+    }
+
+    #[test]
+    fn known_solutions_are_never_paired_with_each_other() {
+        let code: Vec<u64> = (1..60).collect();
+        let report = compare(
+            &[doc("sub", Origin::Submission, &code)],
+            &[
+                doc("k1", Origin::Known, &code),
+                doc("k2", Origin::Known, &code),
+            ],
+            &[],
+            &Options::default(),
+        );
+        let pairs: Vec<(&str, &str)> = report
+            .pairs
+            .iter()
+            .map(|p| (report.name(p.a), report.name(p.b)))
+            .collect();
+        assert!(pairs.iter().all(|(a, _)| *a == "sub"), "{pairs:?}");
+        assert!(report.closest[0].is_some_and(|c| c.score == 1.0));
+    }
+}

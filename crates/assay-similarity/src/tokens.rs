@@ -84,8 +84,11 @@ pub(crate) fn symbol(text: &str) -> u64 {
 /// Reusable parsers, one per language (a tree-sitter parser is not shared between threads).
 #[derive(Default)]
 pub struct Tokeniser {
-    parsers: Vec<(Language, tree_sitter::Parser)>,
+    parsers: Vec<(Language, tree_sitter::Parser, KindTable)>,
 }
+
+/// What each node kind (by its grammar id) becomes, worked out once per kind.
+type KindTable = Vec<Option<(Class, u64)>>;
 
 impl std::fmt::Debug for Tokeniser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,24 +99,24 @@ impl std::fmt::Debug for Tokeniser {
 }
 
 impl Tokeniser {
-    fn parser(&mut self, language: Language) -> Option<&mut tree_sitter::Parser> {
-        let at = match self.parsers.iter().position(|(l, _)| *l == language) {
+    fn parser(&mut self, language: Language) -> Option<(&mut tree_sitter::Parser, &mut KindTable)> {
+        let at = match self.parsers.iter().position(|(l, _, _)| *l == language) {
             Some(at) => at,
             None => {
                 let mut parser = tree_sitter::Parser::new();
                 parser.set_language(&language.grammar()).ok()?;
-                self.parsers.push((language, parser));
+                self.parsers.push((language, parser, Vec::new()));
                 self.parsers.len() - 1
             }
         };
-        self.parsers.get_mut(at).map(|(_, p)| p)
+        self.parsers.get_mut(at).map(|(_, p, t)| (p, t))
     }
 
     /// The normalised tokens of `text`, in order. Syntax errors do not stop it: tree-sitter
     /// recovers and the tokens it read are kept. `None` only when the grammar cannot be
     /// loaded (a build problem, not the submission's).
     pub fn tokens(&mut self, language: Language, text: &str) -> Option<Vec<Token>> {
-        let parser = self.parser(language)?;
+        let (parser, table) = self.parser(language)?;
         parser.reset();
         let tree = parser.parse(text, None)?;
         let (identifier, string, number) = (symbol("$id"), symbol("$str"), symbol("$num"));
@@ -121,23 +124,30 @@ impl Tokeniser {
         let mut cursor = tree.walk();
         loop {
             let node = cursor.node();
-            let class = if node.is_missing() || is_docstring(&node) {
+            let id = usize::from(node.kind_id());
+            if table.len() <= id {
+                table.resize(id + 1, None);
+            }
+            let (class, kept) = *table[id].get_or_insert_with(|| {
+                let kind = node.kind();
+                (classify(kind, node.is_named()), symbol(kind))
+            });
+            let class = if node.is_missing() || (class == Class::Keep && is_docstring(&node)) {
                 Class::Drop
             } else {
-                classify(node.kind(), node.is_named())
+                class
             };
-            let leaf = node.child_count() == 0;
-            let line = u32::try_from(node.start_position().row + 1).unwrap_or(u32::MAX);
             let emitted = match class {
                 Class::Drop => Some(None),
                 Class::Identifier => Some(Some(identifier)),
                 Class::Text => Some(Some(string)),
                 Class::Number => Some(Some(number)),
-                Class::Keep if leaf => Some(Some(symbol(node.kind()))),
+                Class::Keep if node.child_count() == 0 => Some(Some(kept)),
                 Class::Keep => None,
             };
             let descend = emitted.is_none();
             if let Some(Some(s)) = emitted {
+                let line = u32::try_from(node.start_position().row + 1).unwrap_or(u32::MAX);
                 out.push(Token { symbol: s, line });
             }
             if descend && cursor.goto_first_child() {
