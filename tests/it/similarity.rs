@@ -395,5 +395,17 @@ fn assay_similarity_against_known_solutions_and_a_skeleton() {
     );
     assert_eq!(code(&missing), 2, "{}", text(&missing.stderr));
     assert!(text(&missing.stderr).contains("nowhere"));
-    assert_eq!(csv_rows(&out.join("similarity.csv")).len(), 2);
+    let rows = csv_rows(&out.join("similarity.csv"));
+    assert!(
+        rows.len() == 2 && rows[1][1].ends_with("similarity/disguised"),
+        "{rows:?}"
+    );
+    // The earlier comparison's page (disguised ↔ public-ledger) is gone; this one's is there.
+    let pages: Vec<String> = std::fs::read_dir(out.join("similarity"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(!pages[0].contains("public"), "{pages:?}");
 }

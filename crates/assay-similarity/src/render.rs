@@ -219,6 +219,17 @@ pub const PAGES: &str = "similarity";
 /// pair into `out`.
 pub fn write_reports(report: &Report, out: &Path) -> std::io::Result<Written> {
     std::fs::create_dir_all(out.join(PAGES))?;
+    // The pages of an earlier comparison into the same folder would name pairs no longer
+    // flagged: remove them (only the pages this module writes: `NNN-….html`).
+    for entry in std::fs::read_dir(out.join(PAGES))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.ends_with(".html")
+            && name.len() > 4
+            && name.as_bytes()[..3].iter().all(u8::is_ascii_digit);
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
     let csv = out.join("similarity.csv");
     std::fs::write(&csv, similarity_csv(report))?;
     let markdown = out.join("similarity.md");
