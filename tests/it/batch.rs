@@ -46,6 +46,7 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
         runtime: None,
         project_root: root(),
         intake: Default::default(),
+        trust: Default::default(),
     }
 }
 

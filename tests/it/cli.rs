@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -56,20 +56,21 @@ fn assay_bin() -> &'static Path {
 }
 
 /// Variables that would change what the binary does, removed so only the test's own count.
-const SETTINGS_VARS: [&str; 9] = [
+const SETTINGS_VARS: [&str; 10] = [
     "ASSAY_OUT",
     "ASSAY_PROFILE",
     "ASSAY_SEED",
     "ASSAY_JOBS",
     "ASSAY_TEST_MODE",
     "ASSAY_RUNTIME",
+    "ASSAY_EXTRA_CA",
     "ASSAY_COLOR",
     "ASSAY_CONFIG",
     "GITHUB_STEP_SUMMARY",
 ];
 
 /// `assay` run in `cwd`, with a clean environment of settings and no user configuration.
-fn assay(cwd: &Path) -> Command {
+pub(crate) fn assay(cwd: &Path) -> Command {
     let mut cmd = Command::new(assay_bin());
     cmd.current_dir(cwd)
         .env("ASSAY_HOME", root())
@@ -81,28 +82,28 @@ fn assay(cwd: &Path) -> Command {
     cmd
 }
 
-fn output(cmd: &mut Command) -> Output {
+pub(crate) fn output(cmd: &mut Command) -> Output {
     cmd.output().expect("assay runs")
 }
 
-fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn json(path: &Path) -> serde_json::Value {
+pub(crate) fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// `assay init DIR` in `work`; returns DIR.
-fn init(work: &Path) -> PathBuf {
+pub(crate) fn init(work: &Path) -> PathBuf {
     let dir = work.join("counter");
     let o = output(assay(work).arg("init").arg(&dir));
     assert_eq!(code(&o), 0, "init: {}", text(&o.stderr));

@@ -4,5 +4,6 @@ mod batch;
 mod cli;
 mod corpus;
 mod intake;
+mod registries;
 mod reports;
 mod sandbox;

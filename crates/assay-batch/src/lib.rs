@@ -21,6 +21,7 @@ use assay_runner::intake::IntakeLimits;
 use assay_runner::pipeline::{
     RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
 };
+pub use assay_runner::sandbox::TrustSource;
 use serde::Serialize;
 
 pub use inputs::{Candidate, expand, folder_name, read_list, select, take_in};
@@ -48,6 +49,8 @@ pub struct BatchRequest {
     pub project_root: PathBuf,
     /// Caps on what each submission may unpack to (archive bombs).
     pub intake: IntakeLimits,
+    /// The extra certificate authorities the base image trusts (default: the host's).
+    pub trust: TrustSource,
 }
 
 /// Why a batch could not run at all (one submission's trouble is an [`Entry`] instead).
@@ -482,6 +485,7 @@ async fn grade_one(
         only: None,
         run_id,
         intake: req.intake,
+        trust: req.trust.clone(),
     };
     let name = candidate.name.clone();
     let events = tx.clone();

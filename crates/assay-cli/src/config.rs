@@ -100,6 +100,13 @@ const SETTINGS: &[Setting] = &[
         kind: Kind::Size,
     },
     Setting {
+        key: "extra_ca",
+        env: "ASSAY_EXTRA_CA",
+        subcommands: &[],
+        arg: "extra_ca",
+        kind: Kind::Text,
+    },
+    Setting {
         key: "color",
         env: "ASSAY_COLOR",
         subcommands: &[],

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
+use assay_runner::sandbox::{TrustBundle, TrustSource};
 use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs};
 use output::Output;
 
@@ -97,9 +98,24 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
+    let trust = match TrustSource::parse(&cli.extra_ca) {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(Outcome::Usage(format!(
+                "--extra-ca `{}`: {e}",
+                cli.extra_ca
+            )));
+        }
+    };
+    // Named files must be usable before anything starts; discovered ones are skipped instead.
+    if let TrustSource::Paths(_) = &trust
+        && let Err(e) = TrustBundle::load(&trust, &config::process_env)
+    {
+        return Ok(Outcome::Usage(e.to_string()));
+    }
     match &cli.command {
-        Command::Run(args) => run(args, out),
-        Command::Batch(args) => batch(args, out),
+        Command::Run(args) => run(args, &trust, out),
+        Command::Batch(args) => batch(args, &trust, out),
         Command::Validate { dir } => Ok(match assay_format::load(dir) {
             Ok(a) => {
                 let checks = a.checks().count();
@@ -124,10 +140,11 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Err(o) => return Ok(o),
             };
             match cmd {
-                ImagesCommand::Build => match rt
-                    .block_on(assay_runner::pipeline::build_images(&root, &|line| {
-                        out.progress_line(line)
-                    })) {
+                ImagesCommand::Build => match rt.block_on(assay_runner::pipeline::build_images(
+                    &root,
+                    &trust,
+                    &|line| out.progress_line(line),
+                )) {
                     Ok(report) => {
                         out.info(&report);
                         Ok(Outcome::Ok)
@@ -350,7 +367,7 @@ fn project_root() -> Result<PathBuf, Outcome> {
         })
 }
 
-fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
+fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
     let out = &out.for_events(args.events.is_some());
     let assessment = match assay_format::load(&args.assessment) {
         Ok(a) => a,
@@ -382,6 +399,7 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
         only: (!args.only.is_empty()).then(|| args.only.clone()),
         run_id: assay_runner::pipeline::new_run_id(),
         intake: args.intake.limits(),
+        trust: trust.clone(),
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());
@@ -441,7 +459,7 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
     })
 }
 
-fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
+fn batch(args: &BatchArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
     let out = &out.for_events(args.events.is_some());
     let assessment = match assay_format::load(&args.assessment) {
         Ok(a) => a,
@@ -475,6 +493,7 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
         runtime: args.runtime.clone(),
         project_root,
         intake: args.intake.limits(),
+        trust: trust.clone(),
     };
     let rt = runtime()?;
     let progress = out.batch_progress(args.events.is_some());

@@ -54,6 +54,9 @@ pub struct ImageBuild<'a> {
     pub labels: HashMap<String, String>,
     /// `None` = unlimited (assay's own recipes).
     pub resources: Option<BuildResources>,
+    /// Build arguments: the host's proxy settings as Docker's predefined arguments
+    /// (`HTTP_PROXY`, …), which reach `RUN` steps and are kept out of the image's history.
+    pub build_args: HashMap<String, String>,
     pub time_limit: Duration,
     /// Bytes of build log kept (the tail).
     pub log_cap_bytes: usize,
@@ -68,6 +71,7 @@ impl fmt::Debug for ImageBuild<'_> {
             .field("tag", &self.tag)
             .field("dockerfile", &self.dockerfile)
             .field("resources", &self.resources)
+            .field("build_args", &self.build_args.keys().collect::<Vec<_>>())
             .field("time_limit", &self.time_limit)
             .finish_non_exhaustive()
     }
@@ -177,6 +181,18 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
         &self,
         build: ImageBuild<'_>,
     ) -> impl Future<Output = Result<BuildResult, SandboxError>> + Send;
+
+    /// Gives `image` (an id or a reference) the reference `reference` (`repo:tag`), moving
+    /// the tag if another image holds it.
+    fn tag_image(
+        &self,
+        image: &str,
+        reference: &str,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Removes an image (an id or a reference) if no container uses it; `Ok(false)` when it
+    /// is in use and was kept.
+    fn remove_image(&self, image: &str) -> impl Future<Output = Result<bool, SandboxError>> + Send;
 
     /// Creates the run's isolated, firewalled network.
     fn create_run(

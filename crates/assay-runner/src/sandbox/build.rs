@@ -51,6 +51,8 @@ pub struct BuildRequest {
     /// Where the packed context is written while it is sent (deleted afterwards); the
     /// system temp directory when `None`.
     pub scratch_dir: Option<PathBuf>,
+    /// Build arguments (the host's proxy settings, [`proxy_build_args`]).
+    pub build_args: HashMap<String, String>,
 }
 
 impl BuildRequest {
@@ -60,6 +62,7 @@ impl BuildRequest {
             dockerfile: "Dockerfile".to_owned(),
             limits: BuildLimits::default(),
             scratch_dir: None,
+            build_args: proxy_build_args(&|k| std::env::var(k).ok()),
         }
     }
 }
@@ -188,6 +191,7 @@ pub async fn build_submission_with<B: Backend>(
                 memory_bytes: req.limits.memory_bytes,
                 cpus: req.limits.cpus,
             }),
+            build_args: req.build_args.clone(),
             time_limit: req.limits.time_limit,
             log_cap_bytes: req.limits.log_cap_bytes,
             on_line,
@@ -213,6 +217,33 @@ pub async fn build_submission_with<B: Backend>(
         }
     }
     Ok(outcome)
+}
+
+/// Docker's predefined proxy arguments, in both spellings. A build gets each the host sets;
+/// they reach `RUN` steps and stay out of the image's history and cache key.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The build arguments for the host's proxy settings, read through `env`.
+pub fn proxy_build_args(env: &dyn Fn(&str) -> Option<String>) -> HashMap<String, String> {
+    PROXY_VARIABLES
+        .iter()
+        .filter_map(|name| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| ((*name).to_owned(), v))
+        })
+        .collect()
 }
 
 /// The tag hash: the context's content hash and the ids of the local images it builds on,
@@ -288,6 +319,29 @@ mod tests {
         let df = "FROM --platform=linux/amd64 rust:1 AS build\nRUN x\n\
                   from debian:bookworm-slim\nFROM build AS again\nFROM scratch\nFROM ${BASE}\n";
         assert_eq!(from_images(df), ["rust:1", "debian:bookworm-slim"]);
+    }
+
+    #[test]
+    fn the_hosts_proxy_settings_become_build_arguments() {
+        let env = |k: &str| match k {
+            "HTTPS_PROXY" => Some("http://proxy.example:3128".to_owned()),
+            "no_proxy" => Some("localhost,.internal".to_owned()),
+            "HTTP_PROXY" => Some("  ".to_owned()),
+            "PATH" => Some("/bin".to_owned()),
+            _ => None,
+        };
+        let args = proxy_build_args(&env);
+        assert_eq!(
+            args,
+            HashMap::from([
+                (
+                    "HTTPS_PROXY".to_owned(),
+                    "http://proxy.example:3128".to_owned()
+                ),
+                ("no_proxy".to_owned(), "localhost,.internal".to_owned()),
+            ])
+        );
+        assert!(proxy_build_args(&|_| None).is_empty());
     }
 
     #[test]

@@ -734,6 +734,7 @@ impl Backend for DockerBackend {
             labels: Some(build.labels.clone()),
             networkmode: Some(BUILD_NETWORK.to_owned()),
             version: BuilderVersion::BuilderV1,
+            buildargs: (!build.build_args.is_empty()).then(|| build.build_args.clone()),
             ..Default::default()
         };
         if let Some(res) = build.resources {
@@ -815,6 +816,49 @@ impl Backend for DockerBackend {
             log: log.to_text(),
             seconds,
         })
+    }
+
+    async fn tag_image(&self, image: &str, reference: &str) -> Result<(), SandboxError> {
+        let (repo, tag) = match reference.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+            _ => (reference, "latest"),
+        };
+        self.call(
+            "tag image",
+            self.docker.tag_image(
+                image,
+                Some(bollard::query_parameters::TagImageOptions {
+                    repo: Some(repo.to_owned()),
+                    tag: Some(tag.to_owned()),
+                }),
+            ),
+        )
+        .await
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<bool, SandboxError> {
+        match self
+            .call(
+                "remove image",
+                self.docker.remove_image(
+                    image,
+                    Some(bollard::query_parameters::RemoveImageOptions {
+                        force: false,
+                        noprune: false,
+                        ..Default::default()
+                    }),
+                    None,
+                ),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SandboxError::Docker {
+                status: Some(409), ..
+            }) => Ok(false),
+            Err(e) if e.is_not_found() => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     async fn create_run(&self, run_id: &str) -> Result<DockerRun, SandboxError> {

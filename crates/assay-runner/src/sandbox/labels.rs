@@ -13,8 +13,11 @@ pub const PID: &str = "assay.pid";
 pub const PID_START: &str = "assay.pid-start";
 /// On images: the content hash they were built from.
 pub const CONTENT_HASH: &str = "assay.content-hash";
-/// On images: what the image is (`submission`, `recipe`).
+/// On images: what the image is (`submission`, `recipe`, `trust`).
 pub const KIND: &str = "assay.kind";
+/// On images (and, through `FROM`, every image built on them): the extra certificate
+/// authorities the image trusts, `sha256:<fingerprint prefix> <subject>; …`.
+pub const EXTRA_CA: &str = "assay.extra-ca";
 /// On containers: the role in the run (`service`, `sidecar`).
 pub const ROLE: &str = "assay.role";
 
