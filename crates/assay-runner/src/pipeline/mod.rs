@@ -20,9 +20,10 @@ use rand::RngCore;
 
 use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
 use crate::sandbox::{
-    BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck, ImageRecipe,
-    ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec, SidecarHardening,
-    SidecarSpec, TmpfsMount, TrustSource, build_submission_with, ensure_images_with,
+    BuildEgress, BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck,
+    ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec,
+    SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
+    ensure_images_with,
 };
 
 pub use events::RunEvent;
@@ -314,6 +315,7 @@ pub async fn run(
             },
             scratch_dir: Some(work.path().to_owned()),
             build_args: config.build_args.clone(),
+            egress: BuildEgress::Registries(rules.registries.clone()),
         },
         Some(&on_line),
     )

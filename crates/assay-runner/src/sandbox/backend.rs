@@ -45,6 +45,32 @@ pub struct BuildResources {
     pub cpus: f64,
 }
 
+/// What a build's `RUN` steps may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEgress {
+    /// assay's own recipes: the outside world, not the grading host.
+    Direct,
+    /// A submission: these registries' domains only (a leading dot: and their subdomains),
+    /// through an allow-listing proxy; no other host, address or port.
+    Registries(Vec<String>),
+}
+
+/// The registries a submission's build reaches unless the assessment or settings say
+/// otherwise: Debian's packages, PyPI and crates.io.
+pub const DEFAULT_REGISTRIES: &[&str] = &[
+    ".debian.org",
+    ".pypi.org",
+    "files.pythonhosted.org",
+    ".crates.io",
+];
+
+impl BuildEgress {
+    /// [`DEFAULT_REGISTRIES`].
+    pub fn default_registries() -> BuildEgress {
+        BuildEgress::Registries(DEFAULT_REGISTRIES.iter().map(|d| (*d).to_owned()).collect())
+    }
+}
+
 /// One image build as the backend sees it: a packed context and its options.
 #[derive(Clone)]
 pub struct ImageBuild<'a> {
@@ -57,6 +83,8 @@ pub struct ImageBuild<'a> {
     /// Build arguments: the host's proxy settings as Docker's predefined arguments
     /// (`HTTP_PROXY`, …), which reach `RUN` steps and are kept out of the image's history.
     pub build_args: HashMap<String, String>,
+    /// What the build's steps may reach.
+    pub egress: BuildEgress,
     pub time_limit: Duration,
     /// Bytes of build log kept (the tail).
     pub log_cap_bytes: usize,
@@ -72,6 +100,7 @@ impl fmt::Debug for ImageBuild<'_> {
             .field("dockerfile", &self.dockerfile)
             .field("resources", &self.resources)
             .field("build_args", &self.build_args.keys().collect::<Vec<_>>())
+            .field("egress", &self.egress)
             .field("time_limit", &self.time_limit)
             .finish_non_exhaustive()
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::SandboxError;
-use super::backend::{Backend, BuildEnd, BuildResult, ImageBuild, ImageFacts};
+use super::backend::{Backend, BuildEgress, BuildEnd, BuildResult, ImageBuild, ImageFacts};
 use super::build::{base_image_ids, image_hash, proxy_build_args};
 use super::context::{PackOutcome, pack_context};
 use super::docker::DockerBackend;
@@ -20,6 +20,8 @@ use super::trust::{TrustBundle, TrustSource};
 
 /// The base image every recipe and most submissions build on.
 pub const BASE_IMAGE: &str = "debian:bookworm-slim";
+/// The allow-listing forward proxy of submission builds (`sandbox-images/build-proxy`).
+pub const BUILD_PROXY_IMAGE: &str = "assay/build-proxy:1";
 
 /// An image assay builds from a directory with a Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,10 +42,10 @@ impl ImageRecipe {
 
     /// assay's own sidecar images under `sandbox_images` (the repository's `sandbox-images/`).
     pub fn standard(sandbox_images: &Path) -> Vec<ImageRecipe> {
-        vec![ImageRecipe::new(
-            "assay/postgres:15",
-            sandbox_images.join("postgres"),
-        )]
+        vec![
+            ImageRecipe::new("assay/postgres:15", sandbox_images.join("postgres")),
+            ImageRecipe::new(BUILD_PROXY_IMAGE, sandbox_images.join("build-proxy")),
+        ]
     }
 }
 
@@ -373,6 +375,7 @@ pub async fn ensure_trusted(
             ]),
             resources: None,
             build_args,
+            egress: BuildEgress::Direct,
             time_limit: config.build_time_limit,
             log_cap_bytes: 16 * 1024,
             on_line: None,
@@ -482,6 +485,7 @@ async fn ensure_recipe(
             labels: image_labels,
             resources: None,
             build_args: config.build_args.clone(),
+            egress: BuildEgress::Direct,
             time_limit: config.build_time_limit,
             log_cap_bytes: 16 * 1024,
             on_line: None,

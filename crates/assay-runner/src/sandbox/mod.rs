@@ -26,8 +26,8 @@ mod tail;
 mod trust;
 
 pub use backend::{
-    Backend, BuildEnd, BuildResources, BuildResult, CleanupReport, ExecResult, GcReport,
-    ImageBuild, ImageFacts, UsageSample, WorkloadState,
+    Backend, BuildEgress, BuildEnd, BuildResources, BuildResult, CleanupReport, DEFAULT_REGISTRIES,
+    ExecResult, GcReport, ImageBuild, ImageFacts, UsageSample, WorkloadState,
 };
 pub use build::{
     BuildLimits, BuildOutcome, BuildRequest, PROXY_VARIABLES, build_submission,
@@ -37,9 +37,9 @@ pub use context::{ContextReport, SkippedEntry};
 pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
 pub use error::SandboxError;
 pub use images::{
-    BASE_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig, ImagesReport, PruneReport,
-    TrustLayer, UPSTREAM_BASE_IMAGE, ensure_images, ensure_images_with, ensure_trusted,
-    prune_submission_images,
+    BASE_IMAGE, BUILD_PROXY_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig,
+    ImagesReport, PruneReport, TrustLayer, UPSTREAM_BASE_IMAGE, ensure_images, ensure_images_with,
+    ensure_trusted, prune_submission_images,
 };
 pub use labels::{
     EXTRA_CA as LABEL_EXTRA_CA, MANAGED as LABEL_MANAGED, Owner, PID as LABEL_PID, RUN as LABEL_RUN,
