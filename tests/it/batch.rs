@@ -47,6 +47,7 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
         project_root: root(),
         intake: Default::default(),
         trust: Default::default(),
+        registries: None,
     }
 }
 

@@ -56,7 +56,7 @@ fn assay_bin() -> &'static Path {
 }
 
 /// Variables that would change what the binary does, removed so only the test's own count.
-const SETTINGS_VARS: [&str; 10] = [
+const SETTINGS_VARS: [&str; 11] = [
     "ASSAY_OUT",
     "ASSAY_PROFILE",
     "ASSAY_SEED",
@@ -64,6 +64,7 @@ const SETTINGS_VARS: [&str; 10] = [
     "ASSAY_TEST_MODE",
     "ASSAY_RUNTIME",
     "ASSAY_EXTRA_CA",
+    "ASSAY_REGISTRIES",
     "ASSAY_COLOR",
     "ASSAY_CONFIG",
     "GITHUB_STEP_SUMMARY",

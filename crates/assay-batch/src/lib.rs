@@ -51,6 +51,8 @@ pub struct BatchRequest {
     pub intake: IntakeLimits,
     /// The extra certificate authorities the base image trusts (default: the host's).
     pub trust: TrustSource,
+    /// The registries builds may reach, instead of the assessment's list.
+    pub registries: Option<Vec<String>>,
 }
 
 /// Why a batch could not run at all (one submission's trouble is an [`Entry`] instead).
@@ -486,6 +488,7 @@ async fn grade_one(
         run_id,
         intake: req.intake,
         trust: req.trust.clone(),
+        registries: req.registries.clone(),
     };
     let name = candidate.name.clone();
     let events = tx.clone();

@@ -12,10 +12,11 @@ Exit codes:
   2  usage error, invalid assessment or refused submission
   3  infrastructure failure (Docker, images), or interrupted
 
-Settings (out, profile, seed, jobs, test_mode, runtime, extra_ca, color) come from, in order:
+Settings (out, profile, seed, jobs, test_mode, runtime, registries, extra_ca, color) come from,
+in order:
   1. flags;
   2. ASSAY_* variables (ASSAY_OUT, ASSAY_PROFILE, ASSAY_SEED, ASSAY_JOBS, ASSAY_TEST_MODE,
-     ASSAY_RUNTIME, ASSAY_EXTRA_CA, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
+     ASSAY_RUNTIME, ASSAY_REGISTRIES, ASSAY_EXTRA_CA, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
   3. a TOML file: --config FILE (or ASSAY_CONFIG), else ./assay.toml, else
      $XDG_CONFIG_HOME/assay/config.toml. See docs/configuration.md.";
 
@@ -190,6 +191,12 @@ pub struct RunArgs {
     /// [env: ASSAY_RUNTIME; config: runtime]
     #[arg(long)]
     pub runtime: Option<String>,
+    /// The package registries a submission's build may reach, as domains separated by commas
+    /// (a leading dot: and their subdomains), instead of the assessment's list (default
+    /// .debian.org,.pypi.org,files.pythonhosted.org,.crates.io), e.g. an internal mirror.
+    /// [env: ASSAY_REGISTRIES; config: registries]
+    #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
+    pub registries: Option<Vec<String>>,
     /// Run only these checks (repeatable).
     #[arg(long = "only")]
     pub only: Vec<String>,
@@ -295,6 +302,12 @@ pub struct BatchArgs {
     /// [env: ASSAY_RUNTIME; config: runtime]
     #[arg(long)]
     pub runtime: Option<String>,
+    /// The package registries a submission's build may reach, as domains separated by commas
+    /// (a leading dot: and their subdomains), instead of the assessment's list (default
+    /// .debian.org,.pypi.org,files.pythonhosted.org,.crates.io), e.g. an internal mirror.
+    /// [env: ASSAY_REGISTRIES; config: registries]
+    #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
+    pub registries: Option<Vec<String>>,
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,

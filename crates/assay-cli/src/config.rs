@@ -100,6 +100,13 @@ const SETTINGS: &[Setting] = &[
         kind: Kind::Size,
     },
     Setting {
+        key: "registries",
+        env: "ASSAY_REGISTRIES",
+        subcommands: &["run", "batch"],
+        arg: "registries",
+        kind: Kind::Text,
+    },
+    Setting {
         key: "extra_ca",
         env: "ASSAY_EXTRA_CA",
         subcommands: &[],

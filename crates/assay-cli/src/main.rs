@@ -400,6 +400,7 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         run_id: assay_runner::pipeline::new_run_id(),
         intake: args.intake.limits(),
         trust: trust.clone(),
+        registries: args.registries.clone(),
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());
@@ -494,6 +495,7 @@ fn batch(args: &BatchArgs, trust: &TrustSource, out: &Output) -> Result<Outcome>
         project_root,
         intake: args.intake.limits(),
         trust: trust.clone(),
+        registries: args.registries.clone(),
     };
     let rt = runtime()?;
     let progress = out.batch_progress(args.events.is_some());

@@ -51,6 +51,9 @@ pub struct RunRequest {
     pub intake: IntakeLimits,
     /// The extra certificate authorities the base image trusts (default: the host's).
     pub trust: TrustSource,
+    /// The package registries the build may reach, instead of the assessment's
+    /// `submission.registries` (settings: an internal mirror, say).
+    pub registries: Option<Vec<String>>,
 }
 
 /// Why a run could not be graded.
@@ -315,7 +318,11 @@ pub async fn run(
             },
             scratch_dir: Some(work.path().to_owned()),
             build_args: config.build_args.clone(),
-            egress: BuildEgress::Registries(rules.registries.clone()),
+            egress: BuildEgress::Registries(
+                req.registries
+                    .clone()
+                    .unwrap_or_else(|| rules.registries.clone()),
+            ),
         },
         Some(&on_line),
     )
