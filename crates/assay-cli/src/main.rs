@@ -113,6 +113,13 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
     {
         return Ok(Outcome::Usage(e.to_string()));
     }
+    // Whatever a killed assay left behind goes first (`assay gc` reports it itself).
+    if !matches!(cli.command, Command::Gc)
+        && let Ok(rt) = runtime()
+        && let Some(note) = rt.block_on(assay_runner::pipeline::reap_orphans())
+    {
+        out.info(&note);
+    }
     match &cli.command {
         Command::Run(args) => run(args, &trust, out),
         Command::Batch(args) => batch(args, &trust, out),

@@ -209,6 +209,30 @@ pub async fn gc() -> Result<String, SandboxError> {
     ))
 }
 
+/// What a killed or hung assay left behind (containers, networks, firewall rules whose owner
+/// is gone or whose lifetime has passed), removed before a command starts. Best effort: `None`
+/// when Docker does not answer or nothing was left; else a line saying what went.
+pub async fn reap_orphans() -> Option<String> {
+    let reaped = tokio::time::timeout(Duration::from_secs(30), async {
+        let backend = DockerBackend::connect().await.ok()?;
+        crate::sandbox::gc(&backend).await.ok()
+    })
+    .await
+    .ok()
+    .flatten()?;
+    let r = &reaped.removed;
+    (!reaped.runs.is_empty()).then(|| {
+        format!(
+            "removed what {} dead run(s) left: {} container(s), {} network(s), {} volume(s), {} firewall rule(s)",
+            reaped.runs.len(),
+            r.containers,
+            r.networks,
+            r.volumes,
+            r.firewall_rules
+        )
+    })
+}
+
 /// Removes everything run `run_id` made; for the Ctrl-C handler. Never fails loudly.
 pub async fn cleanup_run(run_id: &str) -> String {
     match DockerBackend::connect().await {

@@ -537,7 +537,9 @@ impl DockerBackend {
     ) -> Result<CleanupReport, SandboxError> {
         let mut report = CleanupReport::default();
         let doomed = |labels: &HashMap<String, String>| {
-            !dead_only || Owner::from_labels(labels).is_some_and(|o| !o.is_alive())
+            !dead_only
+                || labels::expired(labels)
+                || Owner::from_labels(labels).is_some_and(|o| !o.is_alive())
         };
         let mut note_run = |labels: &HashMap<String, String>| {
             if let Some(run) = labels.get(labels::RUN)
@@ -1310,9 +1312,11 @@ impl Backend for DockerBackend {
         let seen = rule_runs.clone();
         removed.absorb(
             self.remove_rules(move |r| {
-                match r.comment.as_deref().and_then(Owner::from_rule_comment) {
-                    Some((run, owner)) => {
-                        let dead = !owner.is_alive();
+                match r.comment.as_deref().and_then(|c| {
+                    Owner::from_rule_comment(c).map(|(run, o)| (run, o, Owner::rule_expired(c)))
+                }) {
+                    Some((run, owner, expired)) => {
+                        let dead = expired || !owner.is_alive();
                         if dead && let Ok(mut s) = seen.lock() {
                             s.push(run);
                         }
