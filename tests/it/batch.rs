@@ -47,6 +47,8 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
         project_root: root(),
         intake: Default::default(),
         similarity: None,
+        trust: Default::default(),
+        registries: None,
     }
 }
 

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -56,13 +56,15 @@ fn assay_bin() -> &'static Path {
 }
 
 /// Variables that would change what the binary does, removed so only the test's own count.
-const SETTINGS_VARS: [&str; 9] = [
+const SETTINGS_VARS: [&str; 11] = [
     "ASSAY_OUT",
     "ASSAY_PROFILE",
     "ASSAY_SEED",
     "ASSAY_JOBS",
     "ASSAY_TEST_MODE",
     "ASSAY_RUNTIME",
+    "ASSAY_EXTRA_CA",
+    "ASSAY_REGISTRIES",
     "ASSAY_COLOR",
     "ASSAY_CONFIG",
     "GITHUB_STEP_SUMMARY",
@@ -102,7 +104,7 @@ pub(crate) fn json(path: &Path) -> serde_json::Value {
 }
 
 /// `assay init DIR` in `work`; returns DIR.
-fn init(work: &Path) -> PathBuf {
+pub(crate) fn init(work: &Path) -> PathBuf {
     let dir = work.join("counter");
     let o = output(assay(work).arg("init").arg(&dir));
     assert_eq!(code(&o), 0, "init: {}", text(&o.stderr));
@@ -684,4 +686,86 @@ fn ctrl_c_stops_the_batch_cleans_up_and_summarises() {
             text(&left.stdout)
         );
     }
+}
+
+/// `docker` ids of containers or networks carrying `assay.pid=<pid>`.
+fn owned_by(what: &str, pid: u32) -> Vec<String> {
+    let o = Command::new("docker")
+        .args([
+            what,
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=assay.pid={pid}"),
+        ])
+        .args(if what == "container" {
+            &["-a"][..]
+        } else {
+            &[][..]
+        })
+        .output()
+        .expect("docker runs");
+    text(&o.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Firewall rules whose comment names `pid`.
+fn rules_of(pid: u32) -> Vec<String> {
+    let o = Command::new("iptables")
+        .args(["-w", "10", "-S", "INPUT"])
+        .output()
+        .expect("iptables runs");
+    text(&o.stdout)
+        .lines()
+        .filter(|l| {
+            l.contains(&format!("assay.pid={pid},")) || l.ends_with(&format!("assay.pid={pid}\""))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_nothing_once_any_command_runs() {
+    let work = tempfile::tempdir().expect("work dir");
+    let assessment = init(work.path());
+    let mut child = assay(work.path())
+        .args(["run", "--test-mode", "--out"])
+        .arg(work.path().join("out"))
+        .arg(&assessment)
+        .arg(assessment.join("reference"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("assay run starts");
+    let pid = child.id();
+    // Wait for the run's sidecar (and network) to exist, then kill assay outright.
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while owned_by("container", pid).is_empty() || owned_by("network", pid).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started its containers"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "assay run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    assert!(
+        !owned_by("container", pid).is_empty(),
+        "orphans exist before"
+    );
+
+    // Any command, even one that needs no Docker itself, reaps them first.
+    let o = output(assay(work.path()).arg("validate").arg(&assessment));
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("dead run(s) left"),
+        "the command says what it removed: {}",
+        text(&o.stderr)
+    );
+    assert_eq!(owned_by("container", pid), Vec::<String>::new());
+    assert_eq!(owned_by("network", pid), Vec::<String>::new());
+    assert_eq!(rules_of(pid), Vec::<String>::new());
 }

@@ -98,6 +98,8 @@ fn grade(submission: &Path) -> (RunResults, Scorecard) {
         only: None,
         run_id: new_run_id(),
         intake: Default::default(),
+        trust: Default::default(),
+        registries: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

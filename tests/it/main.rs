@@ -1,9 +1,11 @@
 //! The one integration-test binary: end-to-end tests across crates, with real Docker.
 mod architecture;
 mod batch;
+mod build_network;
 mod cli;
 mod corpus;
 mod intake;
+mod registries;
 mod reports;
 mod sandbox;
 mod similarity;

@@ -22,6 +22,7 @@ use assay_runner::intake::IntakeLimits;
 use assay_runner::pipeline::{
     RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
 };
+pub use assay_runner::sandbox::TrustSource;
 use serde::Serialize;
 
 pub use inputs::{Candidate, expand, folder_name, read_list, select, take_in};
@@ -54,6 +55,10 @@ pub struct BatchRequest {
     pub intake: IntakeLimits,
     /// Compare the submissions for shared code once they are graded (`None`: do not).
     pub similarity: Option<BatchSimilarity>,
+    /// The extra certificate authorities the base image trusts (default: the host's).
+    pub trust: TrustSource,
+    /// The registries builds may reach, instead of the assessment's list.
+    pub registries: Option<Vec<String>>,
 }
 
 /// How a batch compares its submissions for shared code.
@@ -585,6 +590,8 @@ async fn grade_one(
         only: None,
         run_id,
         intake: req.intake,
+        trust: req.trust.clone(),
+        registries: req.registries.clone(),
     };
     let name = candidate.name.clone();
     let events = tx.clone();

@@ -12,10 +12,11 @@ Exit codes:
   2  usage error, invalid assessment or refused submission
   3  infrastructure failure (Docker, images), or interrupted
 
-Settings (out, profile, seed, jobs, test_mode, runtime, color) come from, in order:
+Settings (out, profile, seed, jobs, test_mode, runtime, registries, extra_ca, color) come from,
+in order:
   1. flags;
   2. ASSAY_* variables (ASSAY_OUT, ASSAY_PROFILE, ASSAY_SEED, ASSAY_JOBS, ASSAY_TEST_MODE,
-     ASSAY_RUNTIME, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
+     ASSAY_RUNTIME, ASSAY_REGISTRIES, ASSAY_EXTRA_CA, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
   3. a TOML file: --config FILE (or ASSAY_CONFIG), else ./assay.toml, else
      $XDG_CONFIG_HOME/assay/config.toml. See docs/configuration.md.";
 
@@ -35,6 +36,18 @@ pub struct Cli {
     /// [env: ASSAY_COLOR; config: color]
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Extra certificate authorities the images assay makes trust, so builds can download
+    /// through a TLS-intercepting proxy: `auto` (the host's local CA folders, e.g.
+    /// /usr/local/share/ca-certificates, and SSL_CERT_FILE unless it is the system bundle),
+    /// `none`, or PEM files (or folders of them) separated by commas.
+    /// [env: ASSAY_EXTRA_CA; config: extra_ca]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE|auto|none",
+        default_value = "auto"
+    )]
+    pub extra_ca: String,
     /// A configuration file (default: ./assay.toml, then $XDG_CONFIG_HOME/assay/config.toml);
     /// flags and ASSAY_* variables override it. [env: ASSAY_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
@@ -201,6 +214,12 @@ pub struct RunArgs {
     /// [env: ASSAY_RUNTIME; config: runtime]
     #[arg(long)]
     pub runtime: Option<String>,
+    /// The package registries a submission's build may reach, as domains separated by commas
+    /// (a leading dot: and their subdomains), instead of the assessment's list (default
+    /// .debian.org,.pypi.org,files.pythonhosted.org,.crates.io), e.g. an internal mirror.
+    /// [env: ASSAY_REGISTRIES; config: registries]
+    #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
+    pub registries: Option<Vec<String>>,
     /// Run only these checks (repeatable).
     #[arg(long = "only")]
     pub only: Vec<String>,
@@ -306,6 +325,12 @@ pub struct BatchArgs {
     /// [env: ASSAY_RUNTIME; config: runtime]
     #[arg(long)]
     pub runtime: Option<String>,
+    /// The package registries a submission's build may reach, as domains separated by commas
+    /// (a leading dot: and their subdomains), instead of the assessment's list (default
+    /// .debian.org,.pypi.org,files.pythonhosted.org,.crates.io), e.g. an internal mirror.
+    /// [env: ASSAY_REGISTRIES; config: registries]
+    #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
+    pub registries: Option<Vec<String>>,
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,

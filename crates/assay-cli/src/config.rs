@@ -100,6 +100,20 @@ const SETTINGS: &[Setting] = &[
         kind: Kind::Size,
     },
     Setting {
+        key: "registries",
+        env: "ASSAY_REGISTRIES",
+        subcommands: &["run", "batch"],
+        arg: "registries",
+        kind: Kind::Text,
+    },
+    Setting {
+        key: "extra_ca",
+        env: "ASSAY_EXTRA_CA",
+        subcommands: &[],
+        arg: "extra_ca",
+        kind: Kind::Text,
+    },
+    Setting {
         key: "color",
         env: "ASSAY_COLOR",
         subcommands: &[],

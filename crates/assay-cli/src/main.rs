@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
+use assay_runner::sandbox::{TrustBundle, TrustSource};
 use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs, SimilarityArgs};
 use output::Output;
 
@@ -97,9 +98,31 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
+    let trust = match TrustSource::parse(&cli.extra_ca) {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(Outcome::Usage(format!(
+                "--extra-ca `{}`: {e}",
+                cli.extra_ca
+            )));
+        }
+    };
+    // Named files must be usable before anything starts; discovered ones are skipped instead.
+    if let TrustSource::Paths(_) = &trust
+        && let Err(e) = TrustBundle::load(&trust, &config::process_env)
+    {
+        return Ok(Outcome::Usage(e.to_string()));
+    }
+    // Whatever a killed assay left behind goes first (`assay gc` reports it itself).
+    if !matches!(cli.command, Command::Gc)
+        && let Ok(rt) = runtime()
+        && let Some(note) = rt.block_on(assay_runner::pipeline::reap_orphans())
+    {
+        out.info(&note);
+    }
     match &cli.command {
-        Command::Run(args) => run(args, out),
-        Command::Batch(args) => batch(args, out),
+        Command::Run(args) => run(args, &trust, out),
+        Command::Batch(args) => batch(args, &trust, out),
         Command::Similarity(args) => similarity(args, out),
         Command::Validate { dir } => Ok(match assay_format::load(dir) {
             Ok(a) => {
@@ -125,10 +148,11 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Err(o) => return Ok(o),
             };
             match cmd {
-                ImagesCommand::Build => match rt
-                    .block_on(assay_runner::pipeline::build_images(&root, &|line| {
-                        out.progress_line(line)
-                    })) {
+                ImagesCommand::Build => match rt.block_on(assay_runner::pipeline::build_images(
+                    &root,
+                    &trust,
+                    &|line| out.progress_line(line),
+                )) {
                     Ok(report) => {
                         out.info(&report);
                         Ok(Outcome::Ok)
@@ -351,7 +375,7 @@ fn project_root() -> Result<PathBuf, Outcome> {
         })
 }
 
-fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
+fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
     let out = &out.for_events(args.events.is_some());
     let assessment = match assay_format::load(&args.assessment) {
         Ok(a) => a,
@@ -383,6 +407,8 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
         only: (!args.only.is_empty()).then(|| args.only.clone()),
         run_id: assay_runner::pipeline::new_run_id(),
         intake: args.intake.limits(),
+        trust: trust.clone(),
+        registries: args.registries.clone(),
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());
@@ -442,7 +468,7 @@ fn run(args: &RunArgs, out: &Output) -> Result<Outcome> {
     })
 }
 
-fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
+fn batch(args: &BatchArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
     let out = &out.for_events(args.events.is_some());
     let assessment = match assay_format::load(&args.assessment) {
         Ok(a) => a,
@@ -481,6 +507,8 @@ fn batch(args: &BatchArgs, out: &Output) -> Result<Outcome> {
             skeletons: args.similarity.skeletons.clone(),
             options: args.similarity.options(),
         }),
+        trust: trust.clone(),
+        registries: args.registries.clone(),
     };
     let rt = runtime()?;
     let progress = out.batch_progress(args.events.is_some());

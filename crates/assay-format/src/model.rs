@@ -278,6 +278,11 @@ pub struct SubmissionRules {
     pub build_timeout: Dur,
     pub build_memory: ByteSize,
     pub context_limit: ByteSize,
+    /// The package registries the build's steps may reach, as domains (a leading dot: and
+    /// their subdomains); nothing else is reachable while the submission builds. Default:
+    /// Debian's packages, PyPI and crates.io (`.debian.org`, `.pypi.org`,
+    /// `files.pythonhosted.org`, `.crates.io`).
+    pub registries: Vec<String>,
 }
 
 impl Default for SubmissionRules {
@@ -287,6 +292,14 @@ impl Default for SubmissionRules {
             build_timeout: Dur(Duration::from_secs(600)),
             build_memory: ByteSize(2 << 30),
             context_limit: ByteSize(256 << 20),
+            registries: [
+                ".debian.org",
+                ".pypi.org",
+                "files.pythonhosted.org",
+                ".crates.io",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 }

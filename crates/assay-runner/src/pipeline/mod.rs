@@ -20,9 +20,10 @@ use rand::RngCore;
 
 use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
 use crate::sandbox::{
-    BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck, ImageRecipe,
-    ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec, SidecarHardening,
-    SidecarSpec, TmpfsMount, build_submission_with, ensure_images_with,
+    BuildEgress, BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck,
+    ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec,
+    SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
+    ensure_images_with,
 };
 
 pub use events::RunEvent;
@@ -48,6 +49,11 @@ pub struct RunRequest {
     pub run_id: String,
     /// Caps on what the submission may unpack to (archive bombs).
     pub intake: IntakeLimits,
+    /// The extra certificate authorities the base image trusts (default: the host's).
+    pub trust: TrustSource,
+    /// The package registries the build may reach, instead of the assessment's
+    /// `submission.registries` (settings: an internal mirror, say).
+    pub registries: Option<Vec<String>>,
 }
 
 /// Why a run could not be graded.
@@ -91,11 +97,12 @@ pub fn new_run_id() -> String {
 
 /// Service images, sidecar images and the base image this project's assessments need.
 /// `ASSAY_SANDBOX_IMAGES`, when set, names the recipes' folder (as the images error says).
-fn images_config(project_root: &Path) -> ImagesConfig {
+fn images_config(project_root: &Path, trust: &TrustSource) -> ImagesConfig {
     ImagesConfig {
         sandbox_images_dir: std::env::var_os("ASSAY_SANDBOX_IMAGES")
             .map(PathBuf::from)
             .unwrap_or_else(|| project_root.join("sandbox-images")),
+        trust: trust.clone(),
         ..ImagesConfig::default()
     }
 }
@@ -103,10 +110,11 @@ fn images_config(project_root: &Path) -> ImagesConfig {
 /// `assay images build`: makes every image idempotently; returns a report, one line each.
 pub async fn build_images(
     project_root: &Path,
+    trust: &TrustSource,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<String, SandboxError> {
     let backend = DockerBackend::connect().await?;
-    let config = images_config(project_root);
+    let config = images_config(project_root, trust);
     progress("checking the base and sidecar images");
     let started = Instant::now();
     let report = ensure_images_with(
@@ -118,11 +126,12 @@ pub async fn build_images(
     let mut lines = Vec::new();
     for image in &report.images {
         lines.push(format!(
-            "{:<24} {:<12} {} ({:.1} s)",
+            "{:<24} {:<12} {} ({:.1} s){}",
             image.tag,
             format!("{:?}", image.action).to_lowercase(),
             short_id(&image.id),
-            image.seconds
+            image.seconds,
+            trust_note(image.trust.as_deref())
         ));
     }
     lines.push(format!(
@@ -132,12 +141,16 @@ pub async fn build_images(
     Ok(lines.join("\n"))
 }
 
-/// `assay images list`: the images assay made and whether they are present.
+/// `assay images list`: the images assay made, whether they are present, and which extra
+/// certificate authorities each trusts.
 pub async fn list_images() -> Result<Vec<String>, SandboxError> {
     use crate::sandbox::Backend;
     let backend = DockerBackend::connect().await?;
     let mut lines = Vec::new();
-    let mut tags = vec![crate::sandbox::BASE_IMAGE.to_owned()];
+    let mut tags = vec![
+        crate::sandbox::BASE_IMAGE.to_owned(),
+        crate::sandbox::UPSTREAM_BASE_IMAGE.to_owned(),
+    ];
     tags.extend(
         ImageRecipe::standard(Path::new("sandbox-images"))
             .into_iter()
@@ -145,11 +158,27 @@ pub async fn list_images() -> Result<Vec<String>, SandboxError> {
     );
     for tag in tags {
         match backend.image_facts(&tag).await? {
-            Some(f) => lines.push(format!("{tag:<24} {}", short_id(&f.id))),
-            None => lines.push(format!("{tag:<24} missing (run `assay images build`)")),
+            Some(f) => lines.push(format!(
+                "{tag:<36} {}{}",
+                short_id(&f.id),
+                trust_note(
+                    f.labels
+                        .get(crate::sandbox::LABEL_EXTRA_CA)
+                        .map(String::as_str)
+                )
+            )),
+            None => lines.push(format!("{tag:<36} missing (run `assay images build`)")),
         }
     }
     Ok(lines)
+}
+
+/// `  trusts: <authorities>` for an image with extra certificate authorities, else nothing.
+fn trust_note(trust: Option<&str>) -> String {
+    trust
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("  trusts: {t}"))
+        .unwrap_or_default()
 }
 
 /// `assay gc`: removes what killed runs left behind and cached submission images older
@@ -178,6 +207,30 @@ pub async fn gc() -> Result<String, SandboxError> {
             )
         }
     ))
+}
+
+/// What a killed or hung assay left behind (containers, networks, firewall rules whose owner
+/// is gone or whose lifetime has passed), removed before a command starts. Best effort: `None`
+/// when Docker does not answer or nothing was left; else a line saying what went.
+pub async fn reap_orphans() -> Option<String> {
+    let reaped = tokio::time::timeout(Duration::from_secs(30), async {
+        let backend = DockerBackend::connect().await.ok()?;
+        crate::sandbox::gc(&backend).await.ok()
+    })
+    .await
+    .ok()
+    .flatten()?;
+    let r = &reaped.removed;
+    (!reaped.runs.is_empty()).then(|| {
+        format!(
+            "removed what {} dead run(s) left: {} container(s), {} network(s), {} volume(s), {} firewall rule(s)",
+            reaped.runs.len(),
+            r.containers,
+            r.networks,
+            r.volumes,
+            r.firewall_rules
+        )
+    })
 }
 
 /// Removes everything run `run_id` made; for the Ctrl-C handler. Never fails loudly.
@@ -252,7 +305,7 @@ pub async fn run(
         "checking base and sidecar images",
     ));
     let backend = DockerBackend::connect().await?;
-    let config = images_config(&req.project_root);
+    let config = images_config(&req.project_root, &req.trust);
     let images = ensure_images_with(
         &backend,
         &config,
@@ -288,6 +341,12 @@ pub async fn run(
                 ..BuildLimits::default()
             },
             scratch_dir: Some(work.path().to_owned()),
+            build_args: config.build_args.clone(),
+            egress: BuildEgress::Registries(
+                req.registries
+                    .clone()
+                    .unwrap_or_else(|| rules.registries.clone()),
+            ),
         },
         Some(&on_line),
     )

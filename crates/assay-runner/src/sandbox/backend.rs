@@ -45,6 +45,32 @@ pub struct BuildResources {
     pub cpus: f64,
 }
 
+/// What a build's `RUN` steps may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEgress {
+    /// assay's own recipes: the outside world, not the grading host.
+    Direct,
+    /// A submission: these registries' domains only (a leading dot: and their subdomains),
+    /// through an allow-listing proxy; no other host, address or port.
+    Registries(Vec<String>),
+}
+
+/// The registries a submission's build reaches unless the assessment or settings say
+/// otherwise: Debian's packages, PyPI and crates.io.
+pub const DEFAULT_REGISTRIES: &[&str] = &[
+    ".debian.org",
+    ".pypi.org",
+    "files.pythonhosted.org",
+    ".crates.io",
+];
+
+impl BuildEgress {
+    /// [`DEFAULT_REGISTRIES`].
+    pub fn default_registries() -> BuildEgress {
+        BuildEgress::Registries(DEFAULT_REGISTRIES.iter().map(|d| (*d).to_owned()).collect())
+    }
+}
+
 /// One image build as the backend sees it: a packed context and its options.
 #[derive(Clone)]
 pub struct ImageBuild<'a> {
@@ -54,6 +80,11 @@ pub struct ImageBuild<'a> {
     pub labels: HashMap<String, String>,
     /// `None` = unlimited (assay's own recipes).
     pub resources: Option<BuildResources>,
+    /// Build arguments: the host's proxy settings as Docker's predefined arguments
+    /// (`HTTP_PROXY`, …), which reach `RUN` steps and are kept out of the image's history.
+    pub build_args: HashMap<String, String>,
+    /// What the build's steps may reach.
+    pub egress: BuildEgress,
     pub time_limit: Duration,
     /// Bytes of build log kept (the tail).
     pub log_cap_bytes: usize,
@@ -68,6 +99,8 @@ impl fmt::Debug for ImageBuild<'_> {
             .field("tag", &self.tag)
             .field("dockerfile", &self.dockerfile)
             .field("resources", &self.resources)
+            .field("build_args", &self.build_args.keys().collect::<Vec<_>>())
+            .field("egress", &self.egress)
             .field("time_limit", &self.time_limit)
             .finish_non_exhaustive()
     }
@@ -177,6 +210,18 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
         &self,
         build: ImageBuild<'_>,
     ) -> impl Future<Output = Result<BuildResult, SandboxError>> + Send;
+
+    /// Gives `image` (an id or a reference) the reference `reference` (`repo:tag`), moving
+    /// the tag if another image holds it.
+    fn tag_image(
+        &self,
+        image: &str,
+        reference: &str,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Removes an image (an id or a reference) if no container uses it; `Ok(false)` when it
+    /// is in use and was kept.
+    fn remove_image(&self, image: &str) -> impl Future<Output = Result<bool, SandboxError>> + Send;
 
     /// Creates the run's isolated, firewalled network.
     fn create_run(

@@ -9,7 +9,7 @@ use assay_model::{SandboxFailure, SandboxReport};
 use sha2::{Digest, Sha256};
 
 use super::SandboxError;
-use super::backend::{Backend, BuildEnd, BuildResources, ImageBuild};
+use super::backend::{Backend, BuildEgress, BuildEnd, BuildResources, ImageBuild};
 use super::context::{ContextReport, PackOutcome, pack_context};
 use super::labels;
 
@@ -51,6 +51,10 @@ pub struct BuildRequest {
     /// Where the packed context is written while it is sent (deleted afterwards); the
     /// system temp directory when `None`.
     pub scratch_dir: Option<PathBuf>,
+    /// Build arguments (the host's proxy settings, [`proxy_build_args`]).
+    pub build_args: HashMap<String, String>,
+    /// What the build's steps may reach (default: [`BuildEgress::default_registries`]).
+    pub egress: BuildEgress,
 }
 
 impl BuildRequest {
@@ -60,6 +64,8 @@ impl BuildRequest {
             dockerfile: "Dockerfile".to_owned(),
             limits: BuildLimits::default(),
             scratch_dir: None,
+            build_args: proxy_build_args(&|k| std::env::var(k).ok()),
+            egress: BuildEgress::default_registries(),
         }
     }
 }
@@ -156,6 +162,20 @@ pub async fn build_submission_with<B: Backend>(
         Err(e) => return Err(e),
     };
 
+    if let Some((line, text)) = read_dockerfile(&req.context_dir.join(&req.dockerfile))
+        .await
+        .as_deref()
+        .and_then(add_with_url)
+    {
+        return Ok(BuildOutcome::failed(
+            format!(
+                "ADD with a URL ({}:{line}: `{text}`); download in a RUN step, through the \
+                 package registries the build may reach",
+                req.dockerfile
+            ),
+            started.elapsed().as_secs_f64(),
+        ));
+    }
     let bases = base_image_ids(backend, &req.context_dir.join(&req.dockerfile)).await?;
     let hash = image_hash(&packed.hash, &bases);
     let tag = format!("assay-sub:{}", &hash[..32]);
@@ -188,6 +208,8 @@ pub async fn build_submission_with<B: Backend>(
                 memory_bytes: req.limits.memory_bytes,
                 cpus: req.limits.cpus,
             }),
+            build_args: req.build_args.clone(),
+            egress: req.egress.clone(),
             time_limit: req.limits.time_limit,
             log_cap_bytes: req.limits.log_cap_bytes,
             on_line,
@@ -215,6 +237,33 @@ pub async fn build_submission_with<B: Backend>(
     Ok(outcome)
 }
 
+/// Docker's predefined proxy arguments, in both spellings. A build gets each the host sets;
+/// they reach `RUN` steps and stay out of the image's history and cache key.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The build arguments for the host's proxy settings, read through `env`.
+pub fn proxy_build_args(env: &dyn Fn(&str) -> Option<String>) -> HashMap<String, String> {
+    PROXY_VARIABLES
+        .iter()
+        .filter_map(|name| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| ((*name).to_owned(), v))
+        })
+        .collect()
+}
+
 /// The tag hash: the context's content hash and the ids of the local images it builds on,
 /// so a rebuilt base image invalidates the cache.
 pub(crate) fn image_hash(context_hash: &str, bases: &[(String, String)]) -> String {
@@ -234,9 +283,8 @@ pub(crate) async fn base_image_ids<B: Backend>(
     backend: &B,
     dockerfile: &Path,
 ) -> Result<Vec<(String, String)>, SandboxError> {
-    let text = match tokio::fs::read(dockerfile).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 20)]).into_owned(),
-        Err(_) => return Ok(Vec::new()),
+    let Some(text) = read_dockerfile(dockerfile).await else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for image in from_images(&text) {
@@ -245,6 +293,52 @@ pub(crate) async fn base_image_ids<B: Backend>(
         }
     }
     Ok(out)
+}
+
+/// The first MiB of a Dockerfile, `None` when it cannot be read.
+async fn read_dockerfile(path: &Path) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await.ok()?;
+    let mut bytes = Vec::new();
+    file.take(1 << 20).read_to_end(&mut bytes).await.ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The first `ADD` instruction whose source is a URL (fetched by the engine itself, from
+/// the grading host's own network, whatever the build network allows): its line number
+/// (1-based) and text. Continuation lines are joined; comments are skipped.
+pub(crate) fn add_with_url(dockerfile: &str) -> Option<(usize, String)> {
+    let mut lines = dockerfile.lines().enumerate();
+    while let Some((i, line)) = lines.next() {
+        let mut instruction = line.trim().to_owned();
+        if instruction.starts_with('#') {
+            continue;
+        }
+        while instruction.ends_with('\\') {
+            instruction.pop();
+            match lines.next() {
+                Some((_, next)) if next.trim_start().starts_with('#') => {}
+                Some((_, next)) => instruction.push_str(next.trim()),
+                None => break,
+            }
+        }
+        let mut words = instruction.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("ADD")) {
+            continue;
+        }
+        let is_url = |w: &str| {
+            let w = w.trim_matches(|c| c == '"' || c == '[' || c == ']' || c == ',');
+            let lower = w.to_ascii_lowercase();
+            ["http://", "https://", "ftp://", "git://", "git@"]
+                .iter()
+                .any(|p| lower.starts_with(p))
+        };
+        if words.filter(|w| !w.starts_with("--")).any(is_url) {
+            let text: String = instruction.chars().take(200).collect();
+            return Some((i + 1, text));
+        }
+    }
+    None
 }
 
 /// The external images named by `FROM` lines (not `scratch`, not earlier stages, not
@@ -288,6 +382,56 @@ mod tests {
         let df = "FROM --platform=linux/amd64 rust:1 AS build\nRUN x\n\
                   from debian:bookworm-slim\nFROM build AS again\nFROM scratch\nFROM ${BASE}\n";
         assert_eq!(from_images(df), ["rust:1", "debian:bookworm-slim"]);
+    }
+
+    #[test]
+    fn the_hosts_proxy_settings_become_build_arguments() {
+        let env = |k: &str| match k {
+            "HTTPS_PROXY" => Some("http://proxy.example:3128".to_owned()),
+            "no_proxy" => Some("localhost,.internal".to_owned()),
+            "HTTP_PROXY" => Some("  ".to_owned()),
+            "PATH" => Some("/bin".to_owned()),
+            _ => None,
+        };
+        let args = proxy_build_args(&env);
+        assert_eq!(
+            args,
+            HashMap::from([
+                (
+                    "HTTPS_PROXY".to_owned(),
+                    "http://proxy.example:3128".to_owned()
+                ),
+                ("no_proxy".to_owned(), "localhost,.internal".to_owned()),
+            ])
+        );
+        assert!(proxy_build_args(&|_| None).is_empty());
+    }
+
+    #[test]
+    fn add_with_a_url_is_found_with_its_line() {
+        for (dockerfile, want) in [
+            ("FROM x\nADD https://example.com/a.tgz /a\n", Some(2)),
+            (
+                "FROM x\nadd --chown=1:1 http://127.0.0.1:8000/x /x\n",
+                Some(2),
+            ),
+            ("FROM x\nADD [\"http://10.0.0.1/x\", \"/x\"]\n", Some(2)),
+            (
+                "FROM x\nRUN true \\\n  && true\nADD \\\n  git@github.com:a/b.git /b\n",
+                Some(4),
+            ),
+            ("FROM x\nADD app.tar.gz /app\nCOPY http /http\n", None),
+            (
+                "FROM x\n# ADD https://example.com/a /a\nRUN curl https://x\n",
+                None,
+            ),
+        ] {
+            assert_eq!(
+                add_with_url(dockerfile).map(|(l, _)| l),
+                want,
+                "{dockerfile}"
+            );
+        }
     }
 
     #[test]

@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 
 use super::SandboxError;
 use super::backend::{
-    Backend, BuildEnd, BuildResult, CleanupReport, ExecResult, GcReport, ImageBuild, ImageFacts,
-    UsageSample, WorkloadState,
+    Backend, BuildEgress, BuildEnd, BuildResult, CleanupReport, ExecResult, GcReport, ImageBuild,
+    ImageFacts, UsageSample, WorkloadState,
 };
 use super::firewall::{self, BRIDGE_PREFIX, Rule};
 use super::labels::{self, Owner};
@@ -40,10 +40,13 @@ pub const API_VERSION: ClientVersion = ClientVersion {
     minor_version: 41,
 };
 
+mod build_net;
+
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
-/// The network `RUN` steps of builds use: the outside world (package registries) yes, the
-/// grading host no (firewalled like run networks), other builds no (no inter-container
-/// traffic). Shared and long-lived; gc leaves it alone (it has no owner pid).
+/// The egress network: where assay's own recipes build (the outside world yes, the grading
+/// host no: firewalled like run networks; no inter-container traffic) and where the build
+/// proxy of submission builds ([`build_net`]) sits. Shared and long-lived; gc leaves it alone
+/// (it has no owner pid).
 const BUILD_NETWORK: &str = "assay-build";
 const BUILD_BRIDGE: &str = "assay-build0";
 const BUILD_RULE_COMMENT: &str = "assay.build-network";
@@ -356,6 +359,110 @@ impl DockerBackend {
         }
     }
 
+    /// One build whose steps run on `network` with `build_args`.
+    async fn build_on(
+        &self,
+        build: &ImageBuild<'_>,
+        network: &str,
+        build_args: HashMap<String, String>,
+    ) -> Result<BuildResult, SandboxError> {
+        let started = Instant::now();
+        let file = tokio::fs::File::open(build.context_tar)
+            .await
+            .map_err(|e| SandboxError::io(build.context_tar, e))?;
+        let body = bollard::body_try_stream(tokio_util::io::ReaderStream::new(file));
+        let mut options = BuildImageOptions {
+            dockerfile: build.dockerfile.to_owned(),
+            t: Some(build.tag.to_owned()),
+            rm: true,
+            forcerm: true,
+            labels: Some(build.labels.clone()),
+            networkmode: Some(network.to_owned()),
+            version: BuilderVersion::BuilderV1,
+            buildargs: (!build_args.is_empty()).then_some(build_args),
+            ..Default::default()
+        };
+        if let Some(res) = build.resources {
+            let memory = i32::try_from(res.memory_bytes).unwrap_or(i32::MAX);
+            options.memory = Some(memory);
+            options.memswap = Some(memory);
+            options.cpuperiod = Some(100_000);
+            options.cpuquota = Some(
+                ((res.cpus.max(0.01)) * 100_000.0)
+                    .round()
+                    .min(f64::from(i32::MAX)) as i32,
+            );
+        }
+        let mut log = TailBuffer::new(build.log_cap_bytes);
+        let mut image_id: Option<String> = None;
+        let mut failure: Option<String> = None;
+        let consume = async {
+            let mut stream = self.docker.build_image(options, None, Some(body));
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(info) => {
+                        if let Some(text) = info.stream {
+                            log.push(text.as_bytes());
+                            if let Some(f) = build.on_line {
+                                text.lines()
+                                    .map(str::trim_end)
+                                    .filter(|l| !l.is_empty())
+                                    .for_each(f);
+                            }
+                        }
+                        if let Some(status) = info.status {
+                            log.push(status.as_bytes());
+                            log.push(b"\n");
+                        }
+                        if let Some(id) = info.aux.and_then(|a| a.id) {
+                            image_id = Some(id);
+                        }
+                    }
+                    Err(BollardError::DockerStreamError { error }) => {
+                        log.push(error.as_bytes());
+                        log.push(b"\n");
+                        failure = Some(error);
+                        break;
+                    }
+                    Err(BollardError::DockerResponseServerError { message, .. }) => {
+                        log.push(message.as_bytes());
+                        log.push(b"\n");
+                        failure = Some(message);
+                        break;
+                    }
+                    Err(other) => return Err(self.classify("build image", other)),
+                }
+            }
+            Ok(())
+        };
+        let timed = tokio::time::timeout(build.time_limit, consume).await;
+        let seconds = started.elapsed().as_secs_f64();
+        let end = match timed {
+            Err(_) => {
+                tracing::info!(tag = build.tag, "build cancelled at its time limit");
+                BuildEnd::TimedOut
+            }
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(())) => match failure {
+                Some(reason) => BuildEnd::Failed { reason },
+                None => match image_id {
+                    Some(image_id) => BuildEnd::Built { image_id },
+                    None => match self.image_facts(build.tag).await? {
+                        Some(facts) => BuildEnd::Built { image_id: facts.id },
+                        None => BuildEnd::Failed {
+                            reason: "the build ended without producing an image".to_owned(),
+                        },
+                    },
+                },
+            },
+        };
+        Ok(BuildResult {
+            end,
+            log: log.to_text(),
+            seconds,
+        })
+    }
+
     /// Creates the build network and its firewall rules where missing.
     async fn ensure_build_network(&self) -> Result<(), SandboxError> {
         let exists = match self
@@ -430,7 +537,9 @@ impl DockerBackend {
     ) -> Result<CleanupReport, SandboxError> {
         let mut report = CleanupReport::default();
         let doomed = |labels: &HashMap<String, String>| {
-            !dead_only || Owner::from_labels(labels).is_some_and(|o| !o.is_alive())
+            !dead_only
+                || labels::expired(labels)
+                || Owner::from_labels(labels).is_some_and(|o| !o.is_alive())
         };
         let mut note_run = |labels: &HashMap<String, String>| {
             if let Some(run) = labels.get(labels::RUN)
@@ -720,101 +829,63 @@ impl Backend for DockerBackend {
     }
 
     async fn build_image(&self, build: ImageBuild<'_>) -> Result<BuildResult, SandboxError> {
-        let started = Instant::now();
-        self.ensure_build_network().await?;
-        let file = tokio::fs::File::open(build.context_tar)
-            .await
-            .map_err(|e| SandboxError::io(build.context_tar, e))?;
-        let body = bollard::body_try_stream(tokio_util::io::ReaderStream::new(file));
-        let mut options = BuildImageOptions {
-            dockerfile: build.dockerfile.to_owned(),
-            t: Some(build.tag.to_owned()),
-            rm: true,
-            forcerm: true,
-            labels: Some(build.labels.clone()),
-            networkmode: Some(BUILD_NETWORK.to_owned()),
-            version: BuilderVersion::BuilderV1,
-            ..Default::default()
-        };
-        if let Some(res) = build.resources {
-            let memory = i32::try_from(res.memory_bytes).unwrap_or(i32::MAX);
-            options.memory = Some(memory);
-            options.memswap = Some(memory);
-            options.cpuperiod = Some(100_000);
-            options.cpuquota = Some(
-                ((res.cpus.max(0.01)) * 100_000.0)
-                    .round()
-                    .min(f64::from(i32::MAX)) as i32,
-            );
+        match &build.egress {
+            BuildEgress::Direct => {
+                self.ensure_build_network().await?;
+                self.build_on(&build, BUILD_NETWORK, build.build_args.clone())
+                    .await
+            }
+            BuildEgress::Registries(domains) => {
+                let net = self.open_build_net(domains, &build.build_args).await?;
+                let args = net.build_args(&build.build_args);
+                let network = net.run.network.clone();
+                let result = self.build_on(&build, &network, args).await;
+                self.close_build_net(net).await;
+                result
+            }
         }
-        let mut log = TailBuffer::new(build.log_cap_bytes);
-        let mut image_id: Option<String> = None;
-        let mut failure: Option<String> = None;
-        let consume = async {
-            let mut stream = self.docker.build_image(options, None, Some(body));
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(info) => {
-                        if let Some(text) = info.stream {
-                            log.push(text.as_bytes());
-                            if let Some(f) = build.on_line {
-                                text.lines()
-                                    .map(str::trim_end)
-                                    .filter(|l| !l.is_empty())
-                                    .for_each(f);
-                            }
-                        }
-                        if let Some(status) = info.status {
-                            log.push(status.as_bytes());
-                            log.push(b"\n");
-                        }
-                        if let Some(id) = info.aux.and_then(|a| a.id) {
-                            image_id = Some(id);
-                        }
-                    }
-                    Err(BollardError::DockerStreamError { error }) => {
-                        log.push(error.as_bytes());
-                        log.push(b"\n");
-                        failure = Some(error);
-                        break;
-                    }
-                    Err(BollardError::DockerResponseServerError { message, .. }) => {
-                        log.push(message.as_bytes());
-                        log.push(b"\n");
-                        failure = Some(message);
-                        break;
-                    }
-                    Err(other) => return Err(self.classify("build image", other)),
-                }
-            }
-            Ok(())
+    }
+    async fn tag_image(&self, image: &str, reference: &str) -> Result<(), SandboxError> {
+        let (repo, tag) = match reference.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+            _ => (reference, "latest"),
         };
-        let timed = tokio::time::timeout(build.time_limit, consume).await;
-        let seconds = started.elapsed().as_secs_f64();
-        let end = match timed {
-            Err(_) => {
-                tracing::info!(tag = build.tag, "build cancelled at its time limit");
-                BuildEnd::TimedOut
-            }
-            Ok(Err(e)) => return Err(e),
-            Ok(Ok(())) => match failure {
-                Some(reason) => BuildEnd::Failed { reason },
-                None => match image_id {
-                    Some(image_id) => BuildEnd::Built { image_id },
-                    None => match self.image_facts(build.tag).await? {
-                        Some(facts) => BuildEnd::Built { image_id: facts.id },
-                        None => BuildEnd::Failed {
-                            reason: "the build ended without producing an image".to_owned(),
-                        },
-                    },
-                },
-            },
-        };
-        Ok(BuildResult {
-            end,
-            log: log.to_text(),
-            seconds,
-        })
+        self.call(
+            "tag image",
+            self.docker.tag_image(
+                image,
+                Some(bollard::query_parameters::TagImageOptions {
+                    repo: Some(repo.to_owned()),
+                    tag: Some(tag.to_owned()),
+                }),
+            ),
+        )
+        .await
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<bool, SandboxError> {
+        match self
+            .call(
+                "remove image",
+                self.docker.remove_image(
+                    image,
+                    Some(bollard::query_parameters::RemoveImageOptions {
+                        force: false,
+                        noprune: false,
+                        ..Default::default()
+                    }),
+                    None,
+                ),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SandboxError::Docker {
+                status: Some(409), ..
+            }) => Ok(false),
+            Err(e) if e.is_not_found() => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     async fn create_run(&self, run_id: &str) -> Result<DockerRun, SandboxError> {
@@ -1241,9 +1312,11 @@ impl Backend for DockerBackend {
         let seen = rule_runs.clone();
         removed.absorb(
             self.remove_rules(move |r| {
-                match r.comment.as_deref().and_then(Owner::from_rule_comment) {
-                    Some((run, owner)) => {
-                        let dead = !owner.is_alive();
+                match r.comment.as_deref().and_then(|c| {
+                    Owner::from_rule_comment(c).map(|(run, o)| (run, o, Owner::rule_expired(c)))
+                }) {
+                    Some((run, owner, expired)) => {
+                        let dead = expired || !owner.is_alive();
                         if dead && let Ok(mut s) = seen.lock() {
                             s.push(run);
                         }

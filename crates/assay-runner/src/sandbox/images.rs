@@ -11,14 +11,17 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::SandboxError;
-use super::backend::{Backend, BuildEnd, ImageBuild};
-use super::build::{base_image_ids, image_hash};
+use super::backend::{Backend, BuildEgress, BuildEnd, BuildResult, ImageBuild, ImageFacts};
+use super::build::{base_image_ids, image_hash, proxy_build_args};
 use super::context::{PackOutcome, pack_context};
 use super::docker::DockerBackend;
 use super::labels;
+use super::trust::{TrustBundle, TrustSource};
 
 /// The base image every recipe and most submissions build on.
 pub const BASE_IMAGE: &str = "debian:bookworm-slim";
+/// The allow-listing forward proxy of submission builds (`sandbox-images/build-proxy`).
+pub const BUILD_PROXY_IMAGE: &str = "assay/build-proxy:1";
 
 /// An image assay builds from a directory with a Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +42,10 @@ impl ImageRecipe {
 
     /// assay's own sidecar images under `sandbox_images` (the repository's `sandbox-images/`).
     pub fn standard(sandbox_images: &Path) -> Vec<ImageRecipe> {
-        vec![ImageRecipe::new(
-            "assay/postgres:15",
-            sandbox_images.join("postgres"),
-        )]
+        vec![
+            ImageRecipe::new("assay/postgres:15", sandbox_images.join("postgres")),
+            ImageRecipe::new(BUILD_PROXY_IMAGE, sandbox_images.join("build-proxy")),
+        ]
     }
 }
 
@@ -58,6 +61,10 @@ pub struct ImagesConfig {
     pub lock_file: PathBuf,
     /// Where recipe contexts are packed while being sent.
     pub scratch_dir: PathBuf,
+    /// The extra certificate authorities the base image gets (default: the host's).
+    pub trust: TrustSource,
+    /// Build arguments of every image build (the host's proxy settings).
+    pub build_args: HashMap<String, String>,
 }
 
 impl Default for ImagesConfig {
@@ -71,6 +78,8 @@ impl Default for ImagesConfig {
             bootstrap_time_limit: Duration::from_secs(30 * 60),
             lock_file: std::env::temp_dir().join("assay-images.lock"),
             scratch_dir: std::env::temp_dir(),
+            trust: TrustSource::Discover,
+            build_args: proxy_build_args(&|k| std::env::var(k).ok()),
         }
     }
 }
@@ -85,6 +94,8 @@ pub enum ImageAction {
     Built,
     /// Made by `sandbox-images/debian/bootstrap.sh`.
     Bootstrapped,
+    /// Pointed at another image that was already there (the base without extra CAs).
+    Retagged,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +104,8 @@ pub struct ImageStatus {
     pub id: String,
     pub action: ImageAction,
     pub seconds: f64,
+    /// The extra certificate authorities the image trusts, when it trusts any.
+    pub trust: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -125,19 +138,75 @@ pub async fn ensure_images_with(
     Ok(report)
 }
 
+/// The base image as it came (pulled or bootstrapped), before assay adds the host's extra
+/// certificate authorities to `debian:bookworm-slim`; kept so the trust layer can be
+/// rebuilt when the authorities change.
+pub const UPSTREAM_BASE_IMAGE: &str = "assay/debian:bookworm-slim-upstream";
+
 async fn ensure_base(
     backend: &DockerBackend,
     config: &ImagesConfig,
 ) -> Result<ImageStatus, SandboxError> {
     let started = Instant::now();
-    if let Some(facts) = backend.image_facts(BASE_IMAGE).await? {
-        return Ok(ImageStatus {
-            tag: BASE_IMAGE.to_owned(),
-            id: facts.id,
-            action: ImageAction::Present,
-            seconds: started.elapsed().as_secs_f64(),
-        });
+    let bundle = TrustBundle::load(&config.trust, &|k| std::env::var(k).ok())?;
+    let (upstream, bootstrapped) = ensure_upstream(backend, config).await?;
+    let trusted = ensure_trusted(
+        backend,
+        config,
+        &TrustLayer {
+            upstream: UPSTREAM_BASE_IMAGE,
+            upstream_id: &upstream,
+            target: BASE_IMAGE,
+            bundle: &bundle,
+        },
+    )
+    .await?;
+    Ok(ImageStatus {
+        action: if bootstrapped {
+            ImageAction::Bootstrapped
+        } else {
+            trusted.action
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        ..trusted
+    })
+}
+
+/// The id of [`UPSTREAM_BASE_IMAGE`], made from `debian:bookworm-slim` as it came (or by
+/// `sandbox-images/debian/bootstrap.sh`); `true` when it had to be bootstrapped.
+async fn ensure_upstream(
+    backend: &DockerBackend,
+    config: &ImagesConfig,
+) -> Result<(String, bool), SandboxError> {
+    if let Some(facts) = backend.image_facts(UPSTREAM_BASE_IMAGE).await? {
+        return Ok((facts.id, false));
     }
+    let current = backend.image_facts(BASE_IMAGE).await?;
+    if let Some(facts) = &current
+        && facts.labels.get(labels::KIND).map(String::as_str) != Some(TRUST_KIND)
+    {
+        backend.tag_image(&facts.id, UPSTREAM_BASE_IMAGE).await?;
+        return Ok((facts.id.clone(), false));
+    }
+    // Missing, or only assay's trusting layer is left: make it again.
+    bootstrap_base(config, current.is_some()).await?;
+    let facts = backend
+        .image_facts(BASE_IMAGE)
+        .await?
+        .ok_or_else(|| SandboxError::Images {
+            message: format!(
+                "{} succeeded but {BASE_IMAGE} is still missing",
+                config
+                    .sandbox_images_dir
+                    .join("debian/bootstrap.sh")
+                    .display()
+            ),
+        })?;
+    backend.tag_image(&facts.id, UPSTREAM_BASE_IMAGE).await?;
+    Ok((facts.id, true))
+}
+
+async fn bootstrap_base(config: &ImagesConfig, force: bool) -> Result<(), SandboxError> {
     let script = config.sandbox_images_dir.join("debian/bootstrap.sh");
     if !script.is_file() {
         return Err(SandboxError::Images {
@@ -153,6 +222,9 @@ async fn ensure_base(
     cmd.arg(&script)
         .kill_on_drop(true)
         .stdin(std::process::Stdio::null());
+    if force {
+        cmd.arg("--force");
+    }
     let output = tokio::time::timeout(config.bootstrap_time_limit, cmd.output())
         .await
         .map_err(|_| SandboxError::Images {
@@ -181,21 +253,179 @@ async fn ensure_base(
             ),
         });
     }
-    let facts = backend
-        .image_facts(BASE_IMAGE)
-        .await?
-        .ok_or_else(|| SandboxError::Images {
-            message: format!(
-                "{} succeeded but {BASE_IMAGE} is still missing",
-                script.display()
-            ),
-        })?;
+    Ok(())
+}
+
+/// `assay.kind` of an image that adds extra certificate authorities to its base.
+const TRUST_KIND: &str = "trust";
+
+/// One trusting layer: `target` is `upstream` plus the bundle's authorities.
+#[derive(Debug, Clone, Copy)]
+pub struct TrustLayer<'a> {
+    pub upstream: &'a str,
+    pub upstream_id: &'a str,
+    pub target: &'a str,
+    pub bundle: &'a TrustBundle,
+}
+
+/// Makes `layer.target` the upstream image plus the bundle's authorities (installed into
+/// the trust store with `ca-certificates`, and the variables pip, requests, cargo, curl,
+/// git and Node read set to it), from `sandbox-images/trust/`. With no authority the target
+/// is the upstream image itself, unchanged. Rebuilt only when the upstream image, the recipe
+/// or the authorities change; the image it replaces is removed.
+pub async fn ensure_trusted(
+    backend: &DockerBackend,
+    config: &ImagesConfig,
+    layer: &TrustLayer<'_>,
+) -> Result<ImageStatus, SandboxError> {
+    let started = Instant::now();
+    let current = backend.image_facts(layer.target).await?;
+    let replaced = |current: &Option<ImageFacts>, new_id: &str| {
+        current.as_ref().and_then(|f| {
+            (f.id != new_id && f.labels.get(labels::KIND).map(String::as_str) == Some(TRUST_KIND))
+                .then(|| f.id.clone())
+        })
+    };
+    if layer.bundle.is_empty() {
+        if current.as_ref().map(|f| f.id.as_str()) == Some(layer.upstream_id) {
+            return Ok(ImageStatus {
+                tag: layer.target.to_owned(),
+                id: layer.upstream_id.to_owned(),
+                action: ImageAction::Present,
+                seconds: started.elapsed().as_secs_f64(),
+                trust: None,
+            });
+        }
+        backend.tag_image(layer.upstream_id, layer.target).await?;
+        if let Some(old) = replaced(&current, layer.upstream_id) {
+            drop_replaced(backend, &old).await;
+        }
+        return Ok(ImageStatus {
+            tag: layer.target.to_owned(),
+            id: layer.upstream_id.to_owned(),
+            action: ImageAction::Retagged,
+            seconds: started.elapsed().as_secs_f64(),
+            trust: None,
+        });
+    }
+
+    let recipe = config.sandbox_images_dir.join("trust");
+    let context = tempfile::Builder::new()
+        .prefix("assay-trust-")
+        .tempdir_in(&config.scratch_dir)
+        .map_err(|e| SandboxError::io(&config.scratch_dir, e))?;
+    let dockerfile = recipe.join("Dockerfile");
+    let text = std::fs::read(&dockerfile).map_err(|e| SandboxError::Images {
+        message: format!(
+            "cannot read {} ({e}): run assay from its repository or set ASSAY_SANDBOX_IMAGES \
+             to its sandbox-images directory",
+            dockerfile.display()
+        ),
+    })?;
+    let write = |path: PathBuf, bytes: &[u8]| {
+        std::fs::write(&path, bytes).map_err(|e| SandboxError::io(&path, e))
+    };
+    write(context.path().join("Dockerfile"), &text)?;
+    let certs = context.path().join("certs");
+    std::fs::create_dir(&certs).map_err(|e| SandboxError::io(&certs, e))?;
+    for (name, pem) in layer.bundle.files() {
+        write(certs.join(name), pem.as_bytes())?;
+    }
+    let (dir, scratch) = (context.path().to_owned(), config.scratch_dir.clone());
+    let packed =
+        tokio::task::spawn_blocking(move || pack_context(&dir, "Dockerfile", 16 << 20, &scratch))
+            .await
+            .map_err(|e| SandboxError::Images {
+                message: format!("packing the trust layer failed: {e}"),
+            })??;
+    let PackOutcome::Packed(packed) = packed else {
+        return Err(SandboxError::Images {
+            message: format!("the trust layer's context cannot be packed: {packed:?}"),
+        });
+    };
+    let mut build_args = config.build_args.clone();
+    build_args.insert("UPSTREAM".to_owned(), layer.upstream.to_owned());
+    let hash = image_hash(
+        &packed.hash,
+        &[(layer.upstream.to_owned(), layer.upstream_id.to_owned())],
+    );
+    let described = layer.bundle.describe();
+    if let Some(facts) = &current
+        && facts.labels.get(labels::CONTENT_HASH) == Some(&hash)
+    {
+        return Ok(ImageStatus {
+            tag: layer.target.to_owned(),
+            id: facts.id.clone(),
+            action: ImageAction::Present,
+            seconds: started.elapsed().as_secs_f64(),
+            trust: Some(described),
+        });
+    }
+    tracing::info!(target = layer.target, authorities = %described, "adding extra CAs");
+    let result = backend
+        .build_image(ImageBuild {
+            context_tar: &packed.tar,
+            tag: layer.target,
+            dockerfile: "Dockerfile",
+            labels: HashMap::from([
+                (labels::MANAGED.to_owned(), "true".to_owned()),
+                (labels::KIND.to_owned(), TRUST_KIND.to_owned()),
+                (labels::CONTENT_HASH.to_owned(), hash),
+                (labels::EXTRA_CA.to_owned(), described.clone()),
+            ]),
+            resources: None,
+            build_args,
+            egress: BuildEgress::Direct,
+            time_limit: config.build_time_limit,
+            log_cap_bytes: 16 * 1024,
+            on_line: None,
+        })
+        .await?;
+    let image_id = built_or_error(result, layer.target, &recipe, config)?;
+    if let Some(old) = replaced(&current, &image_id) {
+        drop_replaced(backend, &old).await;
+    }
     Ok(ImageStatus {
-        tag: BASE_IMAGE.to_owned(),
-        id: facts.id,
-        action: ImageAction::Bootstrapped,
+        tag: layer.target.to_owned(),
+        id: image_id,
+        action: ImageAction::Built,
         seconds: started.elapsed().as_secs_f64(),
+        trust: Some(described),
     })
+}
+
+/// The image id of a finished build, or the error that says why there is none.
+fn built_or_error(
+    result: BuildResult,
+    tag: &str,
+    dir: &Path,
+    config: &ImagesConfig,
+) -> Result<String, SandboxError> {
+    match result.end {
+        BuildEnd::Built { image_id } => Ok(image_id),
+        BuildEnd::Failed { reason } => Err(SandboxError::Images {
+            message: format!(
+                "building {tag} from {} failed: {reason}\n{}",
+                dir.display(),
+                result.log
+            ),
+        }),
+        BuildEnd::TimedOut => Err(SandboxError::Images {
+            message: format!(
+                "building {tag} took longer than {} s",
+                config.build_time_limit.as_secs()
+            ),
+        }),
+    }
+}
+
+/// Removes an image a rebuild replaced (untagged now); kept when something still uses it.
+async fn drop_replaced(backend: &DockerBackend, id: &str) {
+    match backend.remove_image(id).await {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(image = %id, "replaced image kept: still in use"),
+        Err(e) => tracing::debug!(image = %id, error = %e, "replaced image kept"),
+    }
 }
 
 async fn ensure_recipe(
@@ -238,6 +468,7 @@ async fn ensure_recipe(
             id: facts.id.clone(),
             action: ImageAction::Present,
             seconds: started.elapsed().as_secs_f64(),
+            trust: facts.labels.get(labels::EXTRA_CA).cloned(),
         });
     }
     tracing::info!(tag = %recipe.tag, "building image from {}", recipe.dir.display());
@@ -253,51 +484,31 @@ async fn ensure_recipe(
             dockerfile: &recipe.dockerfile,
             labels: image_labels,
             resources: None,
+            build_args: config.build_args.clone(),
+            egress: BuildEgress::Direct,
             time_limit: config.build_time_limit,
             log_cap_bytes: 16 * 1024,
             on_line: None,
         })
         .await?;
-    match result.end {
-        BuildEnd::Built { image_id } => {
-            // The previous version is now untagged: drop it if nothing uses it.
-            if let Some(old) = existing
-                && old.id != image_id
-                && let Ok(Err(e)) = tokio::time::timeout(
-                    Duration::from_secs(60),
-                    backend.client().remove_image(
-                        &old.id,
-                        None::<bollard::query_parameters::RemoveImageOptions>,
-                        None,
-                    ),
-                )
-                .await
-            {
-                tracing::debug!(image = %old.id, error = %e, "old recipe image kept");
-            }
-            Ok(ImageStatus {
-                tag: recipe.tag.clone(),
-                id: image_id,
-                action: ImageAction::Built,
-                seconds: started.elapsed().as_secs_f64(),
-            })
-        }
-        BuildEnd::Failed { reason } => Err(SandboxError::Images {
-            message: format!(
-                "building {} from {} failed: {reason}\n{}",
-                recipe.tag,
-                recipe.dir.display(),
-                result.log
-            ),
-        }),
-        BuildEnd::TimedOut => Err(SandboxError::Images {
-            message: format!(
-                "building {} took longer than {} s",
-                recipe.tag,
-                config.build_time_limit.as_secs()
-            ),
-        }),
+    let image_id = built_or_error(result, &recipe.tag, &recipe.dir, config)?;
+    // The previous version is now untagged: drop it if nothing uses it.
+    if let Some(old) = existing
+        && old.id != image_id
+    {
+        drop_replaced(backend, &old.id).await;
     }
+    let trust = backend
+        .image_facts(&image_id)
+        .await?
+        .and_then(|f| f.labels.get(labels::EXTRA_CA).cloned());
+    Ok(ImageStatus {
+        tag: recipe.tag.clone(),
+        id: image_id,
+        action: ImageAction::Built,
+        seconds: started.elapsed().as_secs_f64(),
+        trust,
+    })
 }
 
 /// An exclusive lock on a file, released on drop.

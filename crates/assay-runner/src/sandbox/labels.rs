@@ -13,8 +13,34 @@ pub const PID: &str = "assay.pid";
 pub const PID_START: &str = "assay.pid-start";
 /// On images: the content hash they were built from.
 pub const CONTENT_HASH: &str = "assay.content-hash";
-/// On images: what the image is (`submission`, `recipe`).
+/// On images: what the image is (`submission`, `recipe`, `trust`).
 pub const KIND: &str = "assay.kind";
+/// On images (and, through `FROM`, every image built on them): the extra certificate
+/// authorities the image trusts, `sha256:<fingerprint prefix> <subject>; …`.
+pub const EXTRA_CA: &str = "assay.extra-ca";
+/// On run resources (and in their firewall rules' comments): when they expire, in seconds
+/// since the Unix epoch. Past it, gc removes them even if their owner still runs (a hung or
+/// stopped assay), so nothing outlives [`LIFETIME`].
+pub const EXPIRES: &str = "assay.expires";
+/// How long a run's containers, networks and rules may exist: longer than any run (the
+/// service is killed after 30 minutes, a build after its time limit).
+pub const LIFETIME: std::time::Duration = std::time::Duration::from_secs(3 * 3600);
+
+/// True when `labels` carry an expiry that has passed.
+pub fn expired(labels: &HashMap<String, String>) -> bool {
+    labels
+        .get(EXPIRES)
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|t| t <= now_secs())
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// On containers: the role in the run (`service`, `sidecar`).
 pub const ROLE: &str = "assay.role";
 
@@ -58,7 +84,17 @@ impl Owner {
         if let Some(start) = self.start {
             c.push_str(&format!(",{PID_START}={start}"));
         }
+        c.push_str(&format!(",{EXPIRES}={}", now_secs() + LIFETIME.as_secs()));
         c
+    }
+
+    /// True when a rule comment's expiry has passed.
+    pub fn rule_expired(comment: &str) -> bool {
+        comment.trim_matches('"').split(',').any(|part| {
+            part.split_once('=').is_some_and(|(k, v)| {
+                k == EXPIRES && v.parse::<u64>().is_ok_and(|t| t <= now_secs())
+            })
+        })
     }
 
     /// Parses [`Owner::rule_comment`] back into (run id, owner).
@@ -88,6 +124,10 @@ pub fn run_labels(run_id: &str, owner: &Owner) -> HashMap<String, String> {
     if let Some(start) = owner.start {
         labels.insert(PID_START.to_owned(), start.to_string());
     }
+    labels.insert(
+        EXPIRES.to_owned(),
+        (now_secs() + LIFETIME.as_secs()).to_string(),
+    );
     labels
 }
 
@@ -113,6 +153,28 @@ pub fn valid_run_id(run_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_expire_after_their_lifetime() {
+        let owner = Owner::current();
+        let labels = run_labels("r1", &owner);
+        assert!(!expired(&labels), "fresh: {labels:?}");
+        let past = HashMap::from([(EXPIRES.to_owned(), "1000".to_owned())]);
+        assert!(expired(&past));
+        assert!(
+            !expired(&HashMap::new()),
+            "no label: never expires by itself"
+        );
+        let comment = owner.rule_comment("r1");
+        assert!(!Owner::rule_expired(&comment), "{comment}");
+        assert!(Owner::rule_expired(
+            "assay.run=r1,assay.pid=1,assay.expires=5"
+        ));
+        assert_eq!(
+            Owner::from_rule_comment(&comment).map(|(run, o)| (run, o.pid)),
+            Some(("r1".to_owned(), owner.pid))
+        );
+    }
 
     #[test]
     fn current_process_is_alive_and_a_wrong_start_time_is_not() {

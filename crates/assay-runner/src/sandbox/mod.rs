@@ -23,20 +23,27 @@ mod run;
 mod seccomp;
 mod spec;
 mod tail;
+mod trust;
 
 pub use backend::{
-    Backend, BuildEnd, BuildResources, BuildResult, CleanupReport, ExecResult, GcReport,
-    ImageBuild, ImageFacts, UsageSample, WorkloadState,
+    Backend, BuildEgress, BuildEnd, BuildResources, BuildResult, CleanupReport, DEFAULT_REGISTRIES,
+    ExecResult, GcReport, ImageBuild, ImageFacts, UsageSample, WorkloadState,
 };
-pub use build::{BuildLimits, BuildOutcome, BuildRequest, build_submission, build_submission_with};
+pub use build::{
+    BuildLimits, BuildOutcome, BuildRequest, PROXY_VARIABLES, build_submission,
+    build_submission_with, proxy_build_args,
+};
 pub use context::{ContextReport, SkippedEntry};
 pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
 pub use error::SandboxError;
 pub use images::{
-    BASE_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig, ImagesReport, PruneReport,
-    ensure_images, ensure_images_with, prune_submission_images,
+    BASE_IMAGE, BUILD_PROXY_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig,
+    ImagesReport, PruneReport, TrustLayer, UPSTREAM_BASE_IMAGE, ensure_images, ensure_images_with,
+    ensure_trusted, prune_submission_images,
 };
-pub use labels::{MANAGED as LABEL_MANAGED, Owner, PID as LABEL_PID, RUN as LABEL_RUN};
+pub use labels::{
+    EXTRA_CA as LABEL_EXTRA_CA, MANAGED as LABEL_MANAGED, Owner, PID as LABEL_PID, RUN as LABEL_RUN,
+};
 pub use run::{
     DEFAULT_LOG_CAP, ExitStatus, KillReason, ResourceUsage, RestartReport, Sandbox, StopReport,
 };
@@ -45,6 +52,7 @@ pub use spec::{
     Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec, SidecarHardening,
     SidecarSpec, TmpfsMount,
 };
+pub use trust::{ExtraCa, LOCAL_CA_FOLDERS, SYSTEM_BUNDLES, TrustBundle, TrustSource};
 
 /// Removes everything of run `run_id` (containers, networks, volumes, firewall rules).
 /// Idempotent; meant for the CLI's Ctrl-C / SIGTERM handler.

@@ -1,0 +1,216 @@
+//! Builds that download their dependencies: the example stacks of `examples/stacks` (a
+//! Python service installing from PyPI, a Rust service fetching crates.io) graded end to end
+//! with the `init` scaffold through this machine's TLS-intercepting proxy, and the trust layer
+//! that makes it work: the host's extra certificate authorities installed into the base image,
+//! rebuilt when they change, and left out entirely when there are none.
+
+use std::path::{Path, PathBuf};
+
+use assay_runner::sandbox::{
+    Backend, BuildRequest, DockerBackend, ImageAction, ImagesConfig, TrustBundle, TrustLayer,
+    TrustSource, UPSTREAM_BASE_IMAGE, build_submission, ensure_images, ensure_trusted,
+};
+
+use super::cli::{assay, code, init, json, output, root, text};
+
+fn stack(name: &str) -> PathBuf {
+    root().join("examples/stacks").join(name)
+}
+
+/// Grades `examples/stacks/<name>` with the `init` scaffold; every check must pass.
+fn graded_end_to_end(name: &str) {
+    let work = tempfile::tempdir().expect("work dir");
+    let assessment = init(work.path());
+    let out = work.path().join("out");
+    let o = output(
+        assay(work.path())
+            .args(["run", "--test-mode", "--seed", "7", "--out"])
+            .arg(&out)
+            .arg(&assessment)
+            .arg(stack(name)),
+    );
+    let card = json(&out.join("scorecard.json"));
+    let log = card["sandbox"]["build_log"].as_str().unwrap_or_default();
+    assert_eq!(
+        code(&o),
+        0,
+        "{name} was not graded as passing:\n{}\n{}\nbuild log:\n{log}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let failing: Vec<String> = card["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] != "pass")
+        .map(|c| format!("{} {}", c["id"], c["status"]))
+        .collect();
+    assert!(failing.is_empty(), "{name}: checks not passed: {failing:?}");
+    assert_eq!(card["sandbox"]["image_built"], true, "{name}");
+}
+
+#[test]
+fn a_python_service_installing_from_pypi_is_graded_end_to_end() {
+    graded_end_to_end("python-pip");
+}
+
+#[test]
+fn a_rust_service_fetching_crates_io_is_graded_end_to_end() {
+    graded_end_to_end("rust-cargo");
+}
+
+#[test]
+fn a_named_extra_ca_that_cannot_be_read_is_a_usage_error_naming_the_setting() {
+    let work = tempfile::tempdir().expect("work dir");
+    let missing = work.path().join("proxy-ca.pem");
+    let o = output(
+        assay(work.path())
+            .arg("--extra-ca")
+            .arg(&missing)
+            .args(["images", "build"]),
+    );
+    let err = text(&o.stderr);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains("proxy-ca.pem") && err.contains("--extra-ca"),
+        "{err}"
+    );
+}
+
+fn test_ca(name: &str) -> PathBuf {
+    root().join("crates/assay-runner/tests/fixtures").join(name)
+}
+
+fn bundle(files: &[&str]) -> TrustBundle {
+    let paths = files.iter().map(|f| test_ca(f)).collect();
+    TrustBundle::load(&TrustSource::Paths(paths), &|_| None).expect("the test CAs load")
+}
+
+/// An image built `FROM image` whose build succeeds only when `SSL_CERT_FILE` (and every
+/// variable pip, requests, cargo, curl, git and Node read) is the system bundle and holds
+/// `pem`'s certificate.
+async fn trusts(backend: &DockerBackend, image: &str, pem: &Path) -> bool {
+    let body: String = std::fs::read_to_string(pem)
+        .expect("the CA")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let dir = tempfile::tempdir().expect("context");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {image}\n\
+             RUN for v in \"$SSL_CERT_FILE\" \"$PIP_CERT\" \"$REQUESTS_CA_BUNDLE\" \
+                 \"$CARGO_HTTP_CAINFO\" \"$CURL_CA_BUNDLE\" \"$GIT_SSL_CAINFO\" \
+                 \"$NODE_EXTRA_CA_CERTS\"; do \
+                 test \"$v\" = /etc/ssl/certs/ca-certificates.crt || exit 1; done \
+             && tr -d '\\n' < /etc/ssl/certs/ca-certificates.crt | grep -qF '{body}'\n"
+        ),
+    )
+    .expect("write the Dockerfile");
+    let out = build_submission(backend, &BuildRequest::new(dir.path()))
+        .await
+        .expect("the check build runs");
+    if let Some(image) = &out.image {
+        let _ = backend.remove_image(image).await;
+    }
+    out.failure.is_none()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trust_layer_carries_the_authorities_and_follows_them() {
+    let backend = DockerBackend::connect()
+        .await
+        .expect("Docker must be reachable");
+    ensure_images(&backend, &[])
+        .await
+        .expect("the base image exists");
+    let upstream = backend
+        .image_facts(UPSTREAM_BASE_IMAGE)
+        .await
+        .expect("inspect")
+        .expect("the upstream base is kept")
+        .id;
+    let target = format!("assay-test/trusted:{}", std::process::id());
+    let config = ImagesConfig::default();
+    let layer = |bundle| TrustLayer {
+        upstream: UPSTREAM_BASE_IMAGE,
+        upstream_id: &upstream,
+        target: &target,
+        bundle,
+    };
+
+    // One authority: installed, and every variable points at the bundle holding it.
+    let one = bundle(&["test-ca.pem"]);
+    let first = ensure_trusted(&backend, &config, &layer(&one))
+        .await
+        .expect("the trust layer builds");
+    assert_eq!(first.action, ImageAction::Built);
+    assert_ne!(first.id, upstream);
+    let described = first.trust.clone().unwrap_or_default();
+    assert!(described.contains("CN=assay test proxy CA"), "{described}");
+    let facts = backend
+        .image_facts(&target)
+        .await
+        .expect("inspect")
+        .expect("tagged");
+    assert_eq!(
+        facts.labels.get("assay.extra-ca"),
+        Some(&described),
+        "images list reads this label"
+    );
+    assert!(trusts(&backend, &target, &test_ca("test-ca.pem")).await);
+    assert!(!trusts(&backend, &target, &test_ca("second-ca.pem")).await);
+
+    // The same authorities again: nothing is rebuilt.
+    let again = ensure_trusted(&backend, &config, &layer(&one))
+        .await
+        .expect("present");
+    assert_eq!((again.action, &again.id), (ImageAction::Present, &first.id));
+
+    // A new authority is part of the content hash: rebuilt, the old layer removed.
+    let two = bundle(&["test-ca.pem", "second-ca.pem"]);
+    let second = ensure_trusted(&backend, &config, &layer(&two))
+        .await
+        .expect("rebuilt");
+    assert_eq!(second.action, ImageAction::Built);
+    assert_ne!(second.id, first.id);
+    assert!(trusts(&backend, &target, &test_ca("second-ca.pem")).await);
+    assert!(
+        backend
+            .image_facts(&first.id)
+            .await
+            .expect("inspect")
+            .is_none(),
+        "the replaced trust layer is removed"
+    );
+
+    // No extra authority: the image is the upstream one, unchanged.
+    let none = TrustBundle::load(&TrustSource::Off, &|_| None).expect("off");
+    let plain = ensure_trusted(&backend, &config, &layer(&none))
+        .await
+        .expect("retagged");
+    assert_eq!(plain.action, ImageAction::Retagged);
+    assert_eq!(plain.id, upstream);
+    assert_eq!(plain.trust, None);
+    assert!(
+        backend
+            .image_facts(&second.id)
+            .await
+            .expect("inspect")
+            .is_none()
+    );
+
+    backend
+        .remove_image(&target)
+        .await
+        .expect("the test tag is removed");
+    assert!(
+        backend
+            .image_facts(UPSTREAM_BASE_IMAGE)
+            .await
+            .expect("inspect")
+            .is_some(),
+        "removing a tag of the upstream image leaves the image"
+    );
+}
