@@ -137,8 +137,13 @@ def list_articles(cur, viewer_id, *, tag=None, author=None, favorited_by=None, f
     total = cur.fetchone()[0]
     if limit == 0 or offset >= total:
         return [], total
-    cur.execute(_ARTICLE_SELECT.format(body="a.body") + condition
-                + " ORDER BY a.created_at DESC, a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+    # The page's ids first (an index scan that skips `offset` entries cheaply), then the
+    # joins and per-article subqueries for those rows only: PostgreSQL would otherwise
+    # compute them for every skipped row too.
+    cur.execute(_ARTICLE_SELECT.format(body="a.body")
+                + " JOIN (SELECT a.id FROM articles a" + condition
+                + " ORDER BY a.created_at DESC, a.id DESC LIMIT %(limit)s OFFSET %(offset)s)"
+                + " AS page ON page.id = a.id ORDER BY a.created_at DESC, a.id DESC",
                 params)
     return cur.fetchall(), total
 
