@@ -1,9 +1,26 @@
-"""Builds the Conduit variants: a copy of the reference per variant, one edit each, and its patch."""
-import os, shutil, subprocess, sys, pathlib
+#!/usr/bin/env python3
+"""Makes the Conduit variants: a copy of the reference per variant, one edit each, and its patch.
 
-REF = pathlib.Path("/work/wt-conduit/assessments/conduit/reference")
-OUT = pathlib.Path("/work/wt-conduit/assessments/conduit/variants")
-WORK = pathlib.Path("/tmp/cvar/work")
+Usage: python3 tools/make_variants.py [NAME ...]   (no names: all of them)
+
+Each variant is written as variants/NAME/changes.patch (`diff -ruN reference NAME`, applied
+with `patch -p0` in a folder holding `reference/`, as tests/it/corpus.rs does) and
+variants/NAME/variant.yaml (the defect, the skill it aims at, the checks that must fail).
+Every edit asserts that the text it replaces is in the reference exactly once, so a change
+of the reference that breaks a variant fails here, loudly, instead of making a patch that
+no longer applies.
+"""
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent.parent
+REF = HERE / "reference"
+OUT = HERE / "variants"
+WORK = pathlib.Path(tempfile.mkdtemp(prefix="conduit-variants-"))
 
 def edit(root, path, old, new, count=1):
     p = root / path
@@ -204,8 +221,6 @@ def main(names):
     for name in names or sorted(V):
         skill, expect_fail, defect, fn, extra = V[name]
         root = WORK / name
-        if WORK.exists() and (WORK / "reference").exists():
-            pass
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(REF, root, ignore=shutil.ignore_patterns("__pycache__"))
         fn(root)
@@ -216,7 +231,9 @@ def main(names):
         shutil.copytree(REF, refcopy, ignore=shutil.ignore_patterns("__pycache__"))
         diff = subprocess.run(["diff", "-ruN", "reference", name], cwd=WORK, capture_output=True, text=True)
         assert diff.returncode == 1, diff.stderr
-        (out / "changes.patch").write_text(diff.stdout)
+        # No timestamps in the headers: a regenerated patch differs only where the edit does.
+        patch = re.sub(r"^(---|\+\+\+) (\S+)\t.*$", r"\1 \2", diff.stdout, flags=re.M)
+        (out / "changes.patch").write_text(patch)
         (out / "variant.yaml").write_text(
             "# Flawed variant of the Conduit reference: exactly one known defect.\n"
             f"id: {name}\n"

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from .api import api
 from .config import Settings
 from .db import Database
-from .errors import ApiError, envelope
+from .errors import ApiError, envelope, invalid, not_found
 from .http import MAX_BODY_BYTES, json_response, payload_too_large
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,15 @@ def create_app(settings=None, database=None, start_database=True):
     app.register_blueprint(api)
 
     @app.before_request
-    def refuse_oversized_bodies():
+    def refuse_what_postgresql_cannot_take():
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise payload_too_large()
+        # PostgreSQL text cannot hold NUL: no slug, username or filter value contains one.
+        if "\x00" in request.path:
+            raise not_found("path")
+        for name, value in request.args.items(multi=True):
+            if "\x00" in value:
+                raise invalid(name, "must not contain NUL characters")
 
     @app.errorhandler(ApiError)
     def api_error(error):

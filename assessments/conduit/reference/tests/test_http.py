@@ -42,6 +42,11 @@ class HttpTest(unittest.TestCase):
     def test_database_not_ready_is_503_with_the_envelope(self):
         self.assertErrors(self.client.get("/api/tags"), 503)
 
+    def test_nul_in_path_or_query_never_reaches_the_database(self):
+        self.assertErrors(self.client.get("/api/articles/%00x"), 404)
+        self.assertErrors(self.client.get("/api/profiles/a%00"), 404)
+        self.assertErrors(self.client.get("/api/articles?tag=a%00"), 422)
+
     def test_oversized_body(self):
         self.assertErrors(self.client.post("/api/users", data="x" * (300 * 1024)), 413)
 
