@@ -668,3 +668,47 @@ fn a_failed_critical_check_caps_its_skills_only() {
         }
     }
 }
+
+#[test]
+fn partial_credit_for_a_lesser_reading_is_never_a_critical_failure() {
+    // (case, partial flag, credit, security score, capped, in critical_failures)
+    let cases: &[(&str, bool, f64, f64, bool, bool)] = &[
+        (
+            "lesser reading: credit kept, no cap",
+            true,
+            0.5,
+            87.5,
+            false,
+            false,
+        ),
+        ("plain graded failure: capped", false, 0.5, 60.0, true, true),
+    ];
+    for &(name, partial, credit, security, capped, listed) in cases {
+        let outcomes = vec![
+            CheckOutcome {
+                status: Status::Fail,
+                credit,
+                partial,
+                ..pass("sec.sqli", "security")
+            },
+            pass("sec.a", "security"),
+            pass("sec.b", "security"),
+            pass("sec.c", "security"),
+        ];
+        let card = grade(&results(outcomes, None), &critical_plan(), None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sec = card.skill(Skill::Security).expect("security is scored");
+        assert_eq!(sec.score, Some(security), "{name}: security");
+        assert_eq!(sec.summary.contains("Capped at 60"), capped, "{name}");
+        assert_eq!(
+            card.critical_failures.contains(&"sec.sqli".to_owned()),
+            listed,
+            "{name}: critical_failures {:?}",
+            card.critical_failures
+        );
+        let check = card
+            .check("sec.sqli")
+            .expect("the check is in the scorecard");
+        assert_eq!(check.partial, partial, "{name}: partial is reported");
+    }
+}
