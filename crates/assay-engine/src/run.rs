@@ -260,14 +260,7 @@ pub async fn run(
                     }
                 }
             }
-            done += 1;
-            progress(Progress::CheckFinished {
-                suite: suite_id.clone(),
-                check: id.clone(),
-                status: outcome.status,
-                done,
-                total,
-            });
+            finished(progress, &outcome, &mut done, total);
             outcomes.push(outcome);
         }
     }
@@ -287,17 +280,27 @@ pub async fn run(
         } else {
             CheckOutcome::error(id, &suite_id, "not a never check", vec![])
         };
-        done += 1;
-        progress(Progress::CheckFinished {
-            suite: suite_id.clone(),
-            check: id.clone(),
-            status: outcome.status,
-            done,
-            total,
-        });
+        finished(progress, &outcome, &mut done, total);
         outcomes.insert((at + inserted).min(outcomes.len()), outcome);
     }
     Ok(outcomes)
+}
+
+/// Counts a finished check and reports it.
+fn finished(
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    outcome: &CheckOutcome,
+    done: &mut usize,
+    total: usize,
+) {
+    *done += 1;
+    progress(Progress::CheckFinished {
+        suite: outcome.suite.clone(),
+        check: outcome.id.clone(),
+        status: outcome.status,
+        done: *done,
+        total,
+    });
 }
 
 fn needs_service(suite: &LoadedSuite) -> bool {
