@@ -12,8 +12,10 @@ use regex::Regex;
 use crate::checks::security::scan;
 use crate::http::Exchange;
 
-/// Exchanges kept before the rules are known (principals registering); beyond, counted.
+/// Exchanges kept before the rules are known (principals registering), and their response
+/// bytes at most; beyond either, exchanges are counted, not scanned.
 const PENDING_CAP: usize = 256;
+const PENDING_BYTES: usize = 8 << 20;
 /// Offending exchanges kept as evidence per rule.
 pub const KEPT_PER_RULE: usize = 8;
 
@@ -55,6 +57,7 @@ pub struct Totals {
 struct State {
     rules: Option<Arc<Vec<Rule>>>,
     pending: Vec<Exchange>,
+    pending_bytes: usize,
     totals: Totals,
     findings: BTreeMap<String, Findings>,
 }
@@ -80,7 +83,9 @@ impl Journal {
             match &s.rules {
                 Some(r) => r.clone(),
                 None => {
-                    if s.pending.len() < PENDING_CAP {
+                    let bytes = ex.response().map_or(0, |r| r.body.len());
+                    if s.pending.len() < PENDING_CAP && s.pending_bytes + bytes <= PENDING_BYTES {
+                        s.pending_bytes += bytes;
                         s.pending.push(ex.clone());
                     } else {
                         s.totals.unscanned += 1;
@@ -100,6 +105,7 @@ impl Journal {
         let pending = match self.state.lock() {
             Ok(mut s) => {
                 s.rules = Some(rules.clone());
+                s.pending_bytes = 0;
                 std::mem::take(&mut s.pending)
             }
             Err(_) => return,
@@ -166,5 +172,74 @@ fn class(ex: &Exchange) -> String {
     match ex.response() {
         Some(r) => format!("{}xx", r.status / 100),
         None => "no response".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Incoming, Outgoing};
+    use std::time::Duration;
+
+    fn exchange(path: &str, status: u16, body: &str) -> Exchange {
+        Exchange {
+            request: Outgoing {
+                method: "GET".into(),
+                path: path.into(),
+                headers: vec![],
+                body: None,
+                timeout: Duration::from_secs(1),
+            },
+            url: format!("http://service{path}"),
+            outcome: Ok(Incoming {
+                status,
+                headers: vec![],
+                body: body.as_bytes().to_vec(),
+                truncated: false,
+                elapsed: Duration::from_millis(1),
+            }),
+        }
+    }
+
+    #[test]
+    fn scans_early_exchanges_when_armed_and_keeps_a_bounded_summary() {
+        let j = Journal::new();
+        j.record(&exchange("/early", 500, "boom"));
+        let rule = Rule {
+            check: "never-5xx".into(),
+            server_error: true,
+            ..Rule::default()
+        };
+        j.arm(vec![rule]);
+        for i in 0..50 {
+            j.record(&exchange(&format!("/late/{i}"), 503, "busy"));
+        }
+        j.record(&exchange("/fine", 200, "{}"));
+        let (found, totals) = j.findings("never-5xx");
+        assert_eq!(found.count, 51, "every 5xx is counted");
+        assert_eq!(
+            found.kept.len(),
+            KEPT_PER_RULE * 2,
+            "the first few are kept"
+        );
+        assert!(
+            matches!(&found.kept[0], Evidence::Note { text } if text == "GET /early: status 500"),
+            "{:?}",
+            found.kept[0]
+        );
+        assert_eq!(totals.exchanges, 52);
+        assert_eq!(totals.by_class.get("5xx"), Some(&51));
+        assert_eq!(totals.by_class.get("2xx"), Some(&1));
+    }
+
+    #[test]
+    fn early_exchanges_beyond_the_byte_cap_are_counted_not_kept() {
+        let j = Journal::new();
+        let big = "x".repeat(3 << 20);
+        for _ in 0..4 {
+            j.record(&exchange("/big", 200, &big));
+        }
+        j.arm(vec![]);
+        assert_eq!(j.findings("any").1.unscanned, 2);
     }
 }
