@@ -578,9 +578,9 @@ pub struct Check {
     pub lifecycle: Option<LifecycleCheck>,
     #[serde(default)]
     pub repository: Option<RepositoryCheck>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub never: Option<NeverCheck>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub growth: Option<GrowthCheck>,
 }
 
@@ -672,7 +672,7 @@ pub struct Step {
     pub repeat: Option<Repeat>,
     /// Lesser readings accepted for partial credit when `expect` does not hold, tried in
     /// order; the check then earns the lowest credit accepted (never a critical failure).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partial: Vec<Located<Lesser>>,
 }
 
@@ -830,7 +830,7 @@ pub struct Expect {
     #[serde(default)]
     pub body: Vec<Predicate>,
     /// The whole body matches this shape: a name of `shapes:` or an inline shape.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<crate::Shape>,
     /// The response must arrive within this time.
     #[serde(default)]
@@ -1311,7 +1311,7 @@ pub struct AuthMatrix {
     #[serde(default = "default_unauthorized")]
     pub expect_status: u16,
     /// Lesser readings accepted for partial credit (e.g. 403 for 0.5).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partial: Vec<Located<Lesser>>,
 }
 
@@ -1445,7 +1445,7 @@ pub struct DatabaseCheck {
     #[serde(default)]
     pub nowhere: Vec<Template>,
     /// The forms of each `nowhere` value searched for (default: `plain` only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forms: Vec<DigestForm>,
     /// Rows read per table at most by `nowhere`.
     #[serde(default = "default_scan_rows")]

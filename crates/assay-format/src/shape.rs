@@ -309,4 +309,40 @@ mod tests {
         assert!(Shape::from_value(&json!({"lsit": "string"})).is_err());
         assert!(Shape::from_value(&json!(5)).is_err());
     }
+
+    #[test]
+    fn tolerant_steps_round_trip_through_yaml_for_the_kit() {
+        let text = r#"
+request: {method: GET, path: /api/user}
+expect:
+  status: [401]
+  shape: {one_of: [error, {object: {"body?": string}, extra: false}]}
+  json:
+    "$.bio": {is: [string, "null"]}
+    "$.tags": {set: [a, b]}
+    "$.body": {optional: {shape: "string?"}}
+partial:
+  - expect: {status: 403}
+    credit: 0.5
+    why: "403 where 401 is asked"
+"#;
+        let path = std::path::Path::new("step.yaml");
+        let step: crate::Step = crate::yaml::parse(path, text).expect("the step parses");
+        assert_eq!(step.partial.len(), 1);
+        let written = crate::yaml::to_string(&step).expect("the step is written");
+        let back: crate::Step = crate::yaml::parse(path, &written).expect("it parses again");
+        // Equal but for where the lesser reading was written.
+        assert_eq!(
+            serde_json::to_value(&back).ok(),
+            serde_json::to_value(&step).ok(),
+            "{written}"
+        );
+        let plain: crate::Step =
+            crate::yaml::parse(path, "request: {method: GET, path: /}\n").expect("parses");
+        let written = crate::yaml::to_string(&plain).expect("written");
+        assert!(
+            !written.contains("partial") && !written.contains("shape"),
+            "{written}"
+        );
+    }
 }
