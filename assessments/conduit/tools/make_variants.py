@@ -45,12 +45,21 @@ def variant(name, skill, expect_fail, defect, extra=""):
 def _(r):
     edit(r, "conduit/errors.py", 'return ApiError(404, resource, "not found")',
          'return ApiError(200, resource, "not found")  # keep clients happy')
+    # The variant's own tests were written to match its design (they pass).
+    edit(r, "tests/test_http.py", '''        self.assertErrors(self.client.get("/api/articles/%00x"), 404)
+        self.assertErrors(self.client.get("/api/profiles/a%00"), 404)''',
+         '''        self.assertErrors(self.client.get("/api/articles/%00x"), 200)
+        self.assertErrors(self.client.get("/api/profiles/a%00"), 200)''')
 
 @variant("error-envelope-flat", "api-design", ["unknown-resources-404", "invalid-article-422"],
          'The application\'s errors are {"error": "KEY: message"} (a flat string), not {"errors": {KEY: [messages]}}; the framework\'s own 404/405 handlers still use the envelope.')
 def _(r):
     edit(r, "conduit/errors.py", "        return envelope(self.key, *self.messages)",
          '        return {"error": f"{self.key}: {\'; \'.join(self.messages)}"}')
+    edit(r, "tests/test_http.py", '''        self.assertEqual(set(body), {"errors"})
+        for messages in body["errors"].values():
+            self.assertTrue(messages and all(isinstance(m, str) for m in messages))
+        return body["errors"]''', '''        return body.get("errors") or body["error"]''')
 
 @variant("favorited-leaks", "problem-solving", ["viewer-favorited"],
          "`favorited` is true on every article once the viewer has favourited any article (the subquery forgets the article).")
@@ -158,6 +167,8 @@ def verify_password(password, password_hash):
 def verify_password(password, password_hash):
     return hmac.compare_digest(hash_password(password), password_hash)""")
     edit(r, "conduit/security.py", "import time\n", "import hashlib\nimport hmac\nimport time\n")
+    edit(r, "tests/test_units.py", '''        self.assertTrue(stored.startswith("$2b$"))
+''', "")
 
 @variant("signature-not-verified", "security", ["auth-required-401"],
          "Tokens are decoded without verifying the signature: a token signed with another key, unsigned (alg none) or tampered with is accepted.")
@@ -165,12 +176,20 @@ def _(r):
     edit(r, "conduit/security.py", """        claims = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM],
                             options={"require": ["exp", "sub"]})""", """        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": True,
                                             "require": ["exp", "sub"]})""")
+    edit(r, "tests/test_units.py", '''        self.assertIsNone(security.token_user_id("other", token))
+''', "")
+    edit(r, "tests/test_units.py", '''        self.assertIsNone(security.token_user_id("secret", unsigned))
+''', "")
 
 @variant("expiry-ignored", "security", ["token-expired-refused"],
          "Token expiry is not checked: an expired but correctly signed token is accepted.")
 def _(r):
     edit(r, "conduit/security.py", """                            options={"require": ["exp", "sub"]})""",
          """                            options={"require": ["sub"], "verify_exp": False})""")
+    edit(r, "tests/test_units.py", '''        self.assertIsNone(security.token_user_id("secret", expired))
+''', "")
+    edit(r, "tests/test_units.py", '''        self.assertIsNone(security.token_user_id("secret", no_exp))
+''', "")
 
 @variant("bad-limit-500", "languages", ["edge-input-no-5xx"],
          "limit and offset go to int() and into SQL unchecked: limit=abc raises ValueError and limit=-1 makes PostgreSQL refuse the query; both answer 500.")
@@ -179,6 +198,9 @@ def _(r):
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise invalid(name, "must be a non-negative integer")
     return min(int(raw), maximum)""", """    return min(int(raw), maximum)""")
+    edit(r, "tests/test_units.py", '''        for bad in ("-1", "abc", "1.5", "²", "9" * 40):
+            self.assertInvalid("limit", lambda bad=bad: validation.page({"limit": bad}))
+''', "")
 
 @variant("feed-n-plus-one", "performance", ["feed-no-n-plus-one"],
          "The feed runs one query per followed author (the latest offset+limit articles of each), then merges and counts in Python: its time grows with the number of followed authors.")
