@@ -889,6 +889,67 @@ async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
     finish(&backend, sandbox).await;
 }
 
+/// Whether the service reaches the database sidecar by name.
+async fn probe_db(sandbox: &Sandbox) -> String {
+    get_text(sandbox, "/probe?host=db&port=5432", Duration::from_secs(10)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_can_go_away_under_the_service_and_start_after_it() {
+    let backend = backend().await;
+    ensure_images(
+        &backend,
+        &ImageRecipe::standard(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sandbox-images")),
+    )
+    .await
+    .expect("sidecar images");
+    let image = image(&backend, "egress").await;
+    let mut spec = spec(&run_id("dbdown"), &image);
+    spec.sidecars
+        .push(SidecarSpec::postgres("db", "app", "secret", "app"));
+    let mut sandbox = start(&backend, spec).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+    assert_eq!(probe_db(&sandbox).await, "connected");
+
+    // Restarted mid-run: down for a while, then ready again, reachable by name and from
+    // the host; the service kept running.
+    let before = Instant::now();
+    sandbox
+        .restart_sidecar("db", Duration::from_secs(2))
+        .await
+        .expect("restart the database");
+    assert!(before.elapsed() >= Duration::from_secs(2));
+    assert!(sandbox.is_healthy());
+    assert_eq!(probe_db(&sandbox).await, "connected");
+    let db = sandbox.sidecar_addr("db").expect("db address");
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(SocketAddr::new(db, 5432)),
+    )
+    .await
+    .expect("in time")
+    .expect("the host reaches the restarted sidecar");
+
+    // Held back: the service starts first, the database 3 s later; health is judged after.
+    let before = Instant::now();
+    let failure = sandbox
+        .start_service_before_sidecar("db", Duration::from_secs(3))
+        .await
+        .expect("start the service before the database");
+    assert_eq!(failure, None);
+    assert!(before.elapsed() >= Duration::from_secs(3));
+    assert_eq!(probe_db(&sandbox).await, "connected");
+
+    // An unknown sidecar is our error, not the candidate's.
+    assert!(
+        sandbox
+            .restart_sidecar("cache", Duration::ZERO)
+            .await
+            .is_err()
+    );
+    finish(&backend, sandbox).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Misbehaving services
 

@@ -321,6 +321,9 @@ fn unmet_needs(check: &Check, done: &[CheckOutcome]) -> Option<String> {
     (!unmet.is_empty()).then(|| format!("skipped: needs {} to pass first", unmet.join(", ")))
 }
 
+/// Time allowed for a restarted sidecar to become ready again.
+const SIDECAR_READY: Duration = Duration::from_secs(60);
+
 /// The default time limit of a growth check.
 const GROWTH_LIMIT: Duration = Duration::from_secs(300);
 
@@ -341,7 +344,18 @@ fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
                 .unwrap_or_default();
             base + phase * 3 + seeding
         }
-        Some(CheckKind::Lifecycle(_)) => base + shared.assessment.file.service.health.timeout.0,
+        Some(CheckKind::Lifecycle(l)) => {
+            let health = shared.assessment.file.service.health.timeout.0;
+            // Acting on the database adds its time down and its readiness.
+            let database = match l.action {
+                assay_format::LifecycleAction::DatabaseRestart
+                | assay_format::LifecycleAction::DatabaseLate => {
+                    l.down_for.map(|d| d.0).unwrap_or(Duration::from_secs(5)) + SIDECAR_READY
+                }
+                _ => Duration::ZERO,
+            };
+            base + health + database
+        }
         // Growing the data takes many requests; a check's own `timeout` still rules.
         Some(CheckKind::Growth(_)) if check.timeout.is_none() => base.max(GROWTH_LIMIT),
         _ => base,

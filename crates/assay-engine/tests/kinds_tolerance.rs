@@ -411,3 +411,24 @@ async fn a_lax_service_gets_partial_credit_and_never_findings_with_evidence() {
         "excerpts redact the password"
     );
 }
+
+#[tokio::test]
+async fn acting_on_the_database_where_the_sandbox_cannot_is_our_error() {
+    // The test service cannot stop sidecars: the check is an error (we could not judge),
+    // never the candidate's failure. The real thing runs in tests/it/sandbox.rs.
+    let server = TestServer::start(|_req: Req| Reply::json(200, json!({}))).await;
+    let fixture = kinds_common::Fixture::http(server.url());
+    let shared = fixture.shared();
+    let mut cx = kinds_common::cx(&shared);
+    for action in ["database_restart", "database_late"] {
+        let spec: assay_format::LifecycleCheck =
+            kinds_common::spec(&format!("action: {action}\ndown_for: 1s\n"));
+        let v = assay_engine::checks::lifecycle::run(&mut cx, &spec).await;
+        assert_eq!(v.status, Status::Error, "{action}: {v:?}");
+        assert!(
+            v.message.contains("`db`"),
+            "{action}: the database sidecar is named: {}",
+            v.message
+        );
+    }
+}

@@ -1503,6 +1503,14 @@ pub struct LifecycleCheck {
     /// Steps after the action (persistence after a restart).
     #[serde(default)]
     pub after: Vec<Located<Step>>,
+    /// The sidecar `database_restart` and `database_late` act on (default: the one named
+    /// in `database.sidecar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<String>,
+    /// How long the sidecar stays down (`database_restart`) or starts after the service
+    /// (`database_late`); default 5s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_for: Option<Dur>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -1516,6 +1524,12 @@ pub enum LifecycleAction {
     Startup,
     /// Judge the peak memory seen so far.
     PeakMemory,
+    /// Stop the database sidecar, keep it down for `down_for`, start it again; the service
+    /// keeps running and must serve again (`after` steps).
+    DatabaseRestart,
+    /// Stop the service and the database; start the service while the database refuses
+    /// connections, the database `down_for` later; the service must become healthy.
+    DatabaseLate,
 }
 
 // ----- repository ----------------------------------------------------------------------

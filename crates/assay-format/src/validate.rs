@@ -89,6 +89,9 @@ struct Validator<'a> {
     shapes: BTreeSet<String>,
     /// What is in scope for run-wide (`never`) checks: global variables and principals.
     global: Scope,
+    /// Names of the sidecars, and the one `database` checks use.
+    sidecars: BTreeSet<String>,
+    database_sidecar: Option<String>,
 }
 
 impl Validator<'_> {
@@ -456,6 +459,33 @@ impl Validator<'_> {
             Some(CheckKind::Lifecycle(l)) => {
                 let s = self.steps(&scope, &l.before);
                 self.steps(&s, &l.after);
+                let on_database = matches!(
+                    l.action,
+                    LifecycleAction::DatabaseRestart | LifecycleAction::DatabaseLate
+                );
+                if on_database && l.sidecar.is_none() && self.database_sidecar.is_none() {
+                    self.at(
+                        loc,
+                        format!("`{:?}` needs a sidecar to act on", l.action),
+                        Some("add `sidecar: db`, or the assessment's `database:` settings"),
+                    );
+                }
+                if let Some(name) = &l.sidecar
+                    && !self.sidecars.contains(name)
+                {
+                    self.at(
+                        loc,
+                        format!("`sidecar: {name}` is not a sidecar of the assessment"),
+                        None,
+                    );
+                }
+                if !on_database && (l.sidecar.is_some() || l.down_for.is_some()) {
+                    self.at(
+                        loc,
+                        "`sidecar` and `down_for` go with `database_restart` and `database_late`",
+                        None,
+                    );
+                }
             }
             Some(CheckKind::Repository(r)) => {
                 let set = [
@@ -602,6 +632,8 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
         has_database: f.database.is_some(),
         shapes: f.shapes.keys().cloned().collect(),
         global: Scope::default(),
+        sidecars: f.sidecars.keys().cloned().collect(),
+        database_sidecar: f.database.as_ref().map(|d| d.sidecar.clone()),
     };
     for (name, shape) in &f.shapes {
         if crate::SHAPE_TYPES.contains(&name.as_str()) || name.is_empty() || name.ends_with('?') {
@@ -745,6 +777,8 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
             has_database: f.database.is_some(),
             shapes: v.shapes.clone(),
             global: global.clone(),
+            sidecars: v.sidecars.clone(),
+            database_sidecar: v.database_sidecar.clone(),
         };
         let s = &suite.file;
         if !suite_ids.insert(s.suite.value.clone()) {

@@ -305,6 +305,16 @@ const CASES: &[Case] = &[
         message: "`forms` says how `nowhere` values are searched",
     },
     Case {
+        name: "a database restart naming no sidecar",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: db-down\n    title: Db down\n    skills: {devops: 1}\n    lifecycle: {action: database_restart, sidecar: cache}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "`sidecar: cache` is not a sidecar of the assessment",
+    },
+    Case {
         name: "default profile that does not exist",
         edit: (
             File::Assessment,
