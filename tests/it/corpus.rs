@@ -1,10 +1,11 @@
-//! The known-answer corpus of ledger-api: the reference solution, each single-defect
-//! variant (a patch on the reference) and three broken submissions, graded end to end with
-//! real Docker, a real PostgreSQL sidecar and real HTTP, in test mode with a fixed seed.
+//! The known-answer corpora of ledger-api and conduit: each reference solution, each
+//! single-defect variant (a patch on its reference) and three broken submissions, graded end
+//! to end with real Docker, a real PostgreSQL sidecar and real HTTP, in test mode with a
+//! fixed seed.
 //!
-//! The reference is graded once per test session (cached under `target/assay-corpus/`, keyed
-//! by nextest's run id) and every variant is compared with that run, not with figures
-//! written down here. Corpus tests run one at a time (the `corpus` test group in
+//! Each reference is graded once per test session (cached under `target/assay-corpus/`,
+//! keyed by assessment and nextest's run id) and every variant is compared with its
+//! reference's run, not with figures written down here. Corpus tests run one at a time (the `corpus` test group in
 //! `.config/nextest.toml`) so that load checks are not measured against each other.
 
 use std::path::{Path, PathBuf};
@@ -21,8 +22,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn assessment_dir() -> PathBuf {
-    root().join("assessments/ledger-api")
+const LEDGER: &str = "ledger-api";
+const CONDUIT: &str = "conduit";
+
+fn assessment_dir(assessment: &str) -> PathBuf {
+    root().join("assessments").join(assessment)
 }
 
 /// A scratch directory that lives as long as the test.
@@ -36,19 +40,19 @@ fn scratch() -> tempfile::TempDir {
 /// Our own fixture: a copy of the reference with `variant`'s patch applied (none for the
 /// reference), made into a git repository with a good or sloppy history. Nothing of a
 /// submission is executed on the host; `patch` and `git` run on files we ship.
-fn submission(variant: Option<&str>, work: &Path) -> PathBuf {
+fn submission(assessment: &str, variant: Option<&str>, work: &Path) -> PathBuf {
     let src = work.join("src");
     std::fs::create_dir_all(&src).expect("create the fixture directory");
     let copied = Command::new("cp")
         .arg("-a")
-        .arg(assessment_dir().join("reference"))
+        .arg(assessment_dir(assessment).join("reference"))
         .arg(src.join("reference"))
         .status()
         .expect("cp runs");
     assert!(copied.success(), "copying the reference failed");
     let mut style = "good";
     if let Some(v) = variant {
-        let dir = assessment_dir().join("variants").join(v);
+        let dir = assessment_dir(assessment).join("variants").join(v);
         let patch = std::fs::File::open(dir.join("changes.patch")).expect("the variant's patch");
         let applied = Command::new("patch")
             .args(["-s", "-p0"])
@@ -85,8 +89,9 @@ fn repo(src: &Path, dest: &Path, style: &str) -> PathBuf {
 }
 
 /// Grades `submission` end to end: the pipeline's results and the scorecard.
-fn grade(submission: &Path) -> (RunResults, Scorecard) {
-    let assessment = assay_format::load(&assessment_dir()).expect("ledger-api is valid");
+fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
+    let assessment = assay_format::load(&assessment_dir(assessment))
+        .unwrap_or_else(|d| panic!("{assessment} is invalid:\n{d}"));
     let plan = assessment.grading_plan();
     let request = RunRequest {
         assessment,
@@ -113,13 +118,14 @@ fn grade(submission: &Path) -> (RunResults, Scorecard) {
 }
 
 /// The reference's scorecard of this test session, graded once and shared through a file.
-fn reference() -> Scorecard {
+fn reference(assessment: &str) -> Scorecard {
     let session =
         std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
     let dir = root().join("target/assay-corpus");
     std::fs::create_dir_all(&dir).expect("create target/assay-corpus");
-    let path = dir.join(format!("reference-{session}-{SEED}.json"));
-    let lock = std::fs::File::create(dir.join("reference.lock")).expect("the lock file");
+    let path = dir.join(format!("reference-{assessment}-{session}-{SEED}.json"));
+    let lock = std::fs::File::create(dir.join(format!("reference-{assessment}.lock")))
+        .expect("the lock file");
     lock.lock().expect("lock the reference cache");
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(card) = serde_json::from_str(&text)
@@ -127,7 +133,7 @@ fn reference() -> Scorecard {
         return card;
     }
     let work = scratch();
-    let (_, card) = grade(&submission(None, work.path()));
+    let (_, card) = grade(assessment, &submission(assessment, None, work.path()));
     std::fs::write(
         &path,
         serde_json::to_vec(&card).expect("a scorecard serialises"),
@@ -151,9 +157,9 @@ fn failed(card: &Scorecard) -> Vec<&str> {
 /// One variant: graded, it loses at least 20 points on the skill its defect belongs to,
 /// fails every check aimed at that defect (`variant.yaml`'s `skill` and `expect_fail`), and
 /// does not pass (those checks are critical).
-fn check_variant(id: &str) {
+fn check_variant(assessment: &str, id: &str) {
     let meta = std::fs::read_to_string(
-        assessment_dir()
+        assessment_dir(assessment)
             .join("variants")
             .join(id)
             .join("variant.yaml"),
@@ -178,9 +184,9 @@ fn check_variant(id: &str) {
         "variant {id} names no check aimed at its defect"
     );
 
-    let reference = reference();
+    let reference = reference(assessment);
     let work = scratch();
-    let (_, card) = grade(&submission(Some(id), work.path()));
+    let (_, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
     let failed = failed(&card);
     for check in &expect_fail {
         assert!(
@@ -200,17 +206,17 @@ fn check_variant(id: &str) {
 }
 
 macro_rules! variants {
-    ($($name:ident => $id:literal,)*) => {
+    ($assessment:expr; $($name:ident => $id:literal,)*) => {
         $(
             #[test]
             fn $name() {
-                check_variant($id);
+                check_variant($assessment, $id);
             }
         )*
     };
 }
 
-variants! {
+variants! { LEDGER;
     variant_sql_injection => "sql-injection",
     variant_no_ownership_check => "no-ownership-check",
     variant_plaintext_passwords => "plaintext-passwords",
@@ -226,19 +232,66 @@ variants! {
     variant_sloppy_repo => "sloppy-repo",
 }
 
+variants! { CONDUIT;
+    conduit_bad_limit_500 => "bad-limit-500",
+    conduit_count_is_page_length => "count-is-page-length",
+    conduit_duplicate_title_500 => "duplicate-title-500",
+    conduit_error_envelope_flat => "error-envelope-flat",
+    conduit_expiry_ignored => "expiry-ignored",
+    conduit_favorite_race => "favorite-race",
+    conduit_favorited_leaks => "favorited-leaks",
+    conduit_favorites_double_count => "favorites-double-count",
+    conduit_feed_everyone => "feed-everyone",
+    conduit_feed_n_plus_one => "feed-n-plus-one",
+    conduit_filters_or => "filters-or",
+    conduit_md5_passwords => "md5-passwords",
+    conduit_non_author_can_edit => "non-author-can-edit",
+    conduit_not_found_is_200 => "not-found-is-200",
+    conduit_offset_is_page_number => "offset-is-page-number",
+    conduit_oldest_first => "oldest-first",
+    conduit_signature_not_verified => "signature-not-verified",
+    conduit_sigterm_ignored => "sigterm-ignored",
+}
+
+/// Every folder under `variants/` has a test above: a new variant cannot be forgotten.
+#[test]
+fn every_variant_is_in_the_corpus() {
+    let source = include_str!("corpus.rs");
+    for assessment in [LEDGER, CONDUIT] {
+        let dir = assessment_dir(assessment).join("variants");
+        for entry in std::fs::read_dir(&dir).expect("the variants folder") {
+            let name = entry.expect("a folder entry").file_name();
+            let name = name.to_string_lossy();
+            assert!(
+                source.contains(&format!("=> \"{name}\",")),
+                "{assessment}: variant {name} has no corpus test"
+            );
+        }
+    }
+}
+
 #[test]
 fn reference_passes_backend_senior_with_every_skill_at_80() {
-    let card = reference();
+    check_reference(LEDGER);
+}
+
+#[test]
+fn conduit_reference_passes_backend_senior_with_every_skill_at_80() {
+    check_reference(CONDUIT);
+}
+
+fn check_reference(assessment: &str) {
+    let card = reference(assessment);
     assert!(
         card.passed,
-        "the reference must pass {PROFILE}: overall {}",
+        "the {assessment} reference must pass {PROFILE}: overall {}",
         card.overall
     );
     for skill in &card.skills {
         if let Some(s) = skill.score {
             assert!(
                 s >= 80.0,
-                "the reference scores {s} on {}: {}",
+                "the {assessment} reference scores {s} on {}: {}",
                 skill.id,
                 skill.summary
             );
@@ -250,9 +303,9 @@ fn reference_passes_backend_senior_with_every_skill_at_80() {
 /// Same seed, same submission: the same verdict on every check that measures no latency.
 #[test]
 fn the_same_seed_gives_the_same_results() {
-    let first = reference();
+    let first = reference(LEDGER);
     let work = scratch();
-    let (_, second) = grade(&submission(None, work.path()));
+    let (_, second) = grade(LEDGER, &submission(LEDGER, None, work.path()));
     let load_checks = [
         "perf-account-read",
         "perf-transactions-page",
@@ -274,7 +327,7 @@ fn the_same_seed_gives_the_same_results() {
 fn check_broken(fixture: &str, reason: &str) -> Scorecard {
     let work = scratch();
     let src = root().join("tests/fixtures/corpus").join(fixture);
-    let (results, card) = grade(&repo(&src, &work.path().join("repo"), "good"));
+    let (results, card) = grade(LEDGER, &repo(&src, &work.path().join("repo"), "good"));
     assert!(!card.passed, "{fixture} must not pass");
     assert!(card.overall < 30.0, "{fixture} scored {}", card.overall);
     let failure = results
@@ -321,7 +374,7 @@ fn a_submission_that_never_becomes_healthy_is_graded() {
 fn a_submission_that_answers_500_is_graded() {
     let work = scratch();
     let src = root().join("tests/fixtures/corpus/all-500");
-    let (results, card) = grade(&repo(&src, &work.path().join("repo"), "good"));
+    let (results, card) = grade(LEDGER, &repo(&src, &work.path().join("repo"), "good"));
     assert!(results.sandbox.became_healthy && results.sandbox.failure.is_none());
     assert!(
         !card.passed && card.overall < 30.0,

@@ -852,8 +852,8 @@ async fn egress_to_the_grading_host_is_dropped() {
     finish(&backend, sandbox).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
+/// A healthy sandbox of the `egress` fixture beside a PostgreSQL sidecar named `db`.
+async fn with_postgres(name: &str) -> (DockerBackend, Sandbox) {
     let backend = backend().await;
     ensure_images(
         &backend,
@@ -862,7 +862,7 @@ async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
     .await
     .expect("sidecar images");
     let image = image(&backend, "egress").await;
-    let mut spec = spec(&run_id("sidecar"), &image);
+    let mut spec = spec(&run_id(name), &image);
     spec.sidecars
         .push(SidecarSpec::postgres("db", "app", "secret", "app"));
     spec.service.env.insert(
@@ -871,13 +871,16 @@ async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
     );
     let sandbox = start(&backend, spec).await;
     assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
-    let probe = get_text(
-        &sandbox,
-        "/probe?host=db&port=5432",
-        Duration::from_secs(10),
-    )
-    .await;
-    assert_eq!(probe, "connected");
+    (backend, sandbox)
+}
+
+/// Whether the service reaches the database sidecar by name.
+async fn probe_db(sandbox: &Sandbox) -> String {
+    get_text(sandbox, "/probe?host=db&port=5432", Duration::from_secs(10)).await
+}
+
+/// The grading host reaches the database sidecar at its address.
+async fn host_reaches_db(sandbox: &Sandbox) {
     let db = sandbox.sidecar_addr("db").expect("db address");
     tokio::time::timeout(
         Duration::from_secs(5),
@@ -886,6 +889,50 @@ async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
     .await
     .expect("in time")
     .expect("the host reaches the sidecar");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
+    let (backend, sandbox) = with_postgres("sidecar").await;
+    assert_eq!(probe_db(&sandbox).await, "connected");
+    host_reaches_db(&sandbox).await;
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_can_go_away_under_the_service_and_start_after_it() {
+    let (backend, mut sandbox) = with_postgres("dbdown").await;
+    assert_eq!(probe_db(&sandbox).await, "connected");
+
+    // Restarted mid-run: down for a while, then ready again, reachable by name and from
+    // the host; the service kept running.
+    let before = Instant::now();
+    sandbox
+        .restart_sidecar("db", Duration::from_secs(2))
+        .await
+        .expect("restart the database");
+    assert!(before.elapsed() >= Duration::from_secs(2));
+    assert!(sandbox.is_healthy());
+    assert_eq!(probe_db(&sandbox).await, "connected");
+    host_reaches_db(&sandbox).await;
+
+    // Held back: the service starts first, the database 3 s later; health is judged after.
+    let before = Instant::now();
+    let failure = sandbox
+        .start_service_before_sidecar("db", Duration::from_secs(3))
+        .await
+        .expect("start the service before the database");
+    assert_eq!(failure, None);
+    assert!(before.elapsed() >= Duration::from_secs(3));
+    assert_eq!(probe_db(&sandbox).await, "connected");
+
+    // An unknown sidecar is our error, not the candidate's.
+    assert!(
+        sandbox
+            .restart_sidecar("cache", Duration::ZERO)
+            .await
+            .is_err()
+    );
     finish(&backend, sandbox).await;
 }
 

@@ -5,17 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use assay_format::{Assessment, Auth, Located, Request, Step, TokenKind};
+use assay_format::{Assessment, Auth, JwtClaims, Lesser, Located, Request, Step, TokenKind};
 use assay_model::{Evidence, Status};
 use serde_json::Value;
 
-use crate::http::{Client, Exchange, Outgoing};
+use crate::http::{Client, Exchange, Incoming, Outgoing};
 use crate::jwt;
 use crate::service::Service;
 use crate::vars::{RenderError, Vars};
 
 /// Exchanges kept in one check's evidence; later ones are counted, not kept.
 pub const EVIDENCE_EXCHANGES: usize = 24;
+/// Lesser readings named in one check's evidence; later ones are counted.
+const LESSER_NOTES: usize = 5;
 
 /// How the engine was asked to run.
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub struct JwtConfig {
     pub secret: String,
     pub subject_claim: String,
     pub ttl: Duration,
+    /// Where crafted tokens' claims come from.
+    pub claims: JwtClaims,
 }
 
 /// Read-only state shared by every check of a run.
@@ -129,9 +133,31 @@ impl Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct EvidenceLog {
     inner: Arc<Mutex<(Vec<Evidence>, usize)>>,
+    /// Credits of the lesser readings accepted so far.
+    lesser: Arc<Mutex<Vec<f64>>>,
 }
 
 impl EvidenceLog {
+    /// Records that a lesser reading was accepted for `credit`, saying which and why.
+    pub fn accept_lesser(&self, credit: f64, text: String) {
+        let seen = match self.lesser.lock() {
+            Ok(mut g) => {
+                g.push(credit);
+                g.len()
+            }
+            Err(_) => return,
+        };
+        if seen <= LESSER_NOTES {
+            self.note(text);
+        }
+    }
+
+    /// The lowest credit of the lesser readings accepted, if any was.
+    pub fn lesser_credit(&self) -> Option<f64> {
+        let g = self.lesser.lock().ok()?;
+        g.iter().copied().reduce(f64::min)
+    }
+
     pub fn push(&self, e: Evidence) {
         if let Ok(mut g) = self.inner.lock() {
             let is_exchange = matches!(e, Evidence::Exchange { .. });
@@ -152,9 +178,18 @@ impl EvidenceLog {
     }
 
     pub fn take(&self) -> Vec<Evidence> {
+        let lesser = self.lesser.lock().map(|g| g.len()).unwrap_or(0);
         match self.inner.lock() {
             Ok(mut g) => {
                 let mut v = std::mem::take(&mut g.0);
+                if lesser > LESSER_NOTES {
+                    v.push(Evidence::Note {
+                        text: format!(
+                            "{} more lesser readings were accepted and not shown",
+                            lesser - LESSER_NOTES
+                        ),
+                    });
+                }
                 if g.1 > 0 {
                     v.push(Evidence::Note {
                         text: format!("{} more exchanges were made and not kept", g.1),
@@ -223,9 +258,12 @@ impl<'s, 'a> CheckCx<'s, 'a> {
                 ex.outcome.as_ref().err().cloned().unwrap_or_default()
             )),
             Some(resp) => {
-                let fails = crate::expect::judge(&step.expect, resp, &mut self.vars);
+                let shapes = &self.shared.assessment.file.shapes;
+                let fails = crate::expect::judge(&step.expect, resp, &mut self.vars, shapes);
                 let prefix = format!("{} {}", ex.request.method, ex.request.path);
-                reasons.extend(fails.into_iter().map(|f| format!("{prefix}: {f}")));
+                if !fails.is_empty() && !self.lesser_reading(&step.partial, resp, &prefix, &fails) {
+                    reasons.extend(fails.into_iter().map(|f| format!("{prefix}: {f}")));
+                }
                 if reasons.is_empty() {
                     reasons.extend(crate::expect::capture(&step.capture, resp, &mut self.vars));
                 }
@@ -236,6 +274,33 @@ impl<'s, 'a> CheckCx<'s, 'a> {
         } else {
             Err(StepFailure { reasons })
         }
+    }
+
+    /// When `resp` did not hold (`fails` says how), whether one of the lesser readings
+    /// `partial` holds instead; the first that does is accepted and named in the evidence.
+    pub fn lesser_reading(
+        &mut self,
+        partial: &[Located<Lesser>],
+        resp: &Incoming,
+        what: &str,
+        fails: &[String],
+    ) -> bool {
+        let shapes = &self.shared.assessment.file.shapes;
+        for l in partial {
+            if crate::expect::judge(&l.value.expect, resp, &mut self.vars, shapes).is_empty() {
+                self.evidence.accept_lesser(
+                    l.value.credit,
+                    format!(
+                        "lesser reading accepted for {what} (credit {}): {}; full credit needs: {}",
+                        l.value.credit,
+                        l.value.why,
+                        fails.join("; ")
+                    ),
+                );
+                return true;
+            }
+        }
+        false
     }
 
     /// Runs steps in order (each as often as its `repeat` says), stopping at the first
@@ -252,7 +317,8 @@ impl<'s, 'a> CheckCx<'s, 'a> {
         let Some(rep) = &step.repeat else {
             return self.step(step).await.map(|_| ());
         };
-        for _ in 0..rep.times.max(1) {
+        for i in 1..=rep.times.max(1) {
+            self.vars.set("i", Value::from(i));
             self.step(step).await?;
             if let Some(var) = &rep.while_set
                 && self
@@ -345,13 +411,14 @@ pub fn authorization(shared: &Shared<'_>, auth: &Auth) -> Result<Option<String>,
         .or_else(|| shared.principals.keys().next().cloned())
         .unwrap_or_default();
     let principal = shared.principals.get(&who);
+    let scheme = &shared.assessment.file.service.auth_scheme;
+    let own_token = principal
+        .and_then(|p| p.get("token"))
+        .and_then(Value::as_str);
     if let (TokenKind::Valid, Auth::Principal(_)) = (kind, auth) {
         // The principal's own token, as the service issued it.
-        let token = principal
-            .and_then(|p| p.get("token"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| RenderError::Unset(format!("{who}.token")))?;
-        return Ok(Some(format!("Bearer {token}")));
+        let token = own_token.ok_or_else(|| RenderError::Unset(format!("{who}.token")))?;
+        return Ok(Some(format!("{scheme} {token}")));
     }
     let Some(jwt) = &shared.jwt else {
         return Err(RenderError::Malformed(
@@ -363,14 +430,34 @@ pub fn authorization(shared: &Shared<'_>, auth: &Auth) -> Result<Option<String>,
         .and_then(Value::as_str)
         .unwrap_or("unknown");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    Ok(jwt::authorization(
-        kind,
-        &jwt.secret,
-        &jwt.subject_claim,
-        subject,
-        now,
-        jwt.ttl.as_secs() as i64,
-    ))
+    // With `claims: login`, the claims of the principal's own token (whatever their layout);
+    // a token that is not a decodable JWT falls back to minted claims.
+    let base = match jwt.claims {
+        JwtClaims::Login => own_token.and_then(jwt::claims_of),
+        JwtClaims::Minted => None,
+    };
+    let header = match base {
+        Some(claims) => jwt::authorization_from(
+            kind,
+            &jwt.secret,
+            &jwt.subject_claim,
+            claims,
+            now,
+            jwt.ttl.as_secs() as i64,
+        ),
+        None => jwt::authorization(
+            kind,
+            &jwt.secret,
+            &jwt.subject_claim,
+            subject,
+            now,
+            jwt.ttl.as_secs() as i64,
+        ),
+    };
+    Ok(header.map(|h| match h.strip_prefix("Bearer ") {
+        Some(token) => format!("{scheme} {token}"),
+        None => h,
+    }))
 }
 
 /// Percent-encodes a query component.

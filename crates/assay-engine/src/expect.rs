@@ -8,10 +8,12 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use crate::http::Incoming;
+use crate::shape::{Shapes, mismatches};
 use crate::vars::{Vars, value_text};
 
-/// Every way `resp` falls short of `expect`, one sentence each (empty: it holds).
-pub fn judge(expect: &Expect, resp: &Incoming, vars: &mut Vars) -> Vec<String> {
+/// Every way `resp` falls short of `expect`, one sentence each (empty: it holds). `shapes`
+/// are the assessment's named shapes.
+pub fn judge(expect: &Expect, resp: &Incoming, vars: &mut Vars, shapes: &Shapes) -> Vec<String> {
     let mut fails = Vec::new();
     if let Some(status) = &expect.status
         && !status.allows(resp.status)
@@ -33,9 +35,17 @@ pub fn judge(expect: &Expect, resp: &Incoming, vars: &mut Vars) -> Vec<String> {
             Ok(code) => fails.extend(error_shape(json.as_ref(), &code)),
         }
     }
+    if let Some(shape) = &expect.shape {
+        match json.as_ref() {
+            Some(doc) => fails.extend(mismatches(shape, doc, shapes, "$")),
+            None => fails.push(
+                "expected a JSON body of the expected shape, but the body is not JSON".into(),
+            ),
+        }
+    }
     for (name, pred) in &expect.headers {
         let value = resp.header(name).map(|v| Value::String(v.to_owned()));
-        if let Some(f) = predicate(pred, value.as_ref(), vars) {
+        if let Some(f) = predicate(pred, value.as_ref(), vars, shapes) {
             fails.push(format!("header `{name}`: {f}"));
         }
     }
@@ -51,7 +61,7 @@ pub fn judge(expect: &Expect, resp: &Incoming, vars: &mut Vars) -> Vec<String> {
                 let f = match pred {
                     Predicate::Count(n) => (nodes.len() as u64 != *n)
                         .then(|| format!("expected {n} nodes, found {}", nodes.len())),
-                    _ => predicate(pred, nodes.first().copied(), vars),
+                    _ => predicate(pred, nodes.first().copied(), vars, shapes),
                 };
                 if let Some(f) = f {
                     fails.push(format!("`{path}`: {f}"));
@@ -61,7 +71,7 @@ pub fn judge(expect: &Expect, resp: &Incoming, vars: &mut Vars) -> Vec<String> {
     }
     let text = resp.text();
     for pred in &expect.body {
-        if let Some(f) = predicate(pred, Some(&Value::String(text.clone())), vars) {
+        if let Some(f) = predicate(pred, Some(&Value::String(text.clone())), vars, shapes) {
             fails.push(format!("body: {f}"));
         }
     }
@@ -103,7 +113,12 @@ pub fn error_shape(json: Option<&Value>, code: &str) -> Vec<String> {
 }
 
 /// Why `value` fails `pred` (`None`: it holds). `value` is `None` when absent.
-pub fn predicate(pred: &Predicate, value: Option<&Value>, vars: &mut Vars) -> Option<String> {
+pub fn predicate(
+    pred: &Predicate,
+    value: Option<&Value>,
+    vars: &mut Vars,
+    shapes: &Shapes,
+) -> Option<String> {
     let shown = |v: Option<&Value>| {
         v.map(|v| truncate(&v.to_string()))
             .unwrap_or_else(|| "nothing".into())
@@ -186,6 +201,57 @@ pub fn predicate(pred: &Predicate, value: Option<&Value>, vars: &mut Vars) -> Op
         }
         Predicate::Is(ty) => (!value.is_some_and(|v| is_type(v, *ty)))
             .then(|| format!("expected {}, got {}", type_name(*ty), shown(value))),
+        Predicate::IsAnyOf(tys) => (!value.is_some_and(|v| tys.iter().any(|t| is_type(v, *t))))
+            .then(|| {
+                let names: Vec<&str> = tys.iter().map(|t| type_name(*t)).collect();
+                format!("expected {}, got {}", names.join(" or "), shown(value))
+            }),
+        Predicate::Set(want) | Predicate::Includes(want) => {
+            let want: Vec<Value> = match want.iter().map(|w| vars.render_json(w)).collect() {
+                Ok(w) => w,
+                Err(e) => return Some(e.to_string()),
+            };
+            let Some(Value::Array(have)) = value else {
+                return Some(format!("expected an array, got {}", shown(value)));
+            };
+            let holds = |list: &[Value], x: &Value| list.iter().any(|y| loosely_equal(x, y));
+            let missing: Vec<&Value> = want.iter().filter(|w| !holds(have, w)).collect();
+            let extra: Vec<&Value> = match pred {
+                Predicate::Set(_) => have.iter().filter(|h| !holds(&want, h)).collect(),
+                _ => Vec::new(),
+            };
+            (!missing.is_empty() || !extra.is_empty()).then(|| {
+                let list = |v: &[&Value]| {
+                    truncate(&Value::Array(v.iter().map(|x| (*x).clone()).collect()).to_string())
+                };
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("missing {}", list(&missing)));
+                }
+                if !extra.is_empty() {
+                    parts.push(format!("unexpected {}", list(&extra)));
+                }
+                format!(
+                    "expected {} {} (any order), got {}: {}",
+                    if matches!(pred, Predicate::Set(_)) {
+                        "the elements"
+                    } else {
+                        "to include"
+                    },
+                    truncate(&Value::Array(want.clone()).to_string()),
+                    shown(value),
+                    parts.join(", ")
+                )
+            })
+        }
+        Predicate::Shape(shape) => match value {
+            None => Some("expected a value of the expected shape, found nothing".into()),
+            Some(v) => {
+                let m = mismatches(shape, v, shapes, "value");
+                (!m.is_empty()).then(|| m.join("; "))
+            }
+        },
+        Predicate::Optional(inner) => value.and_then(|v| predicate(inner, Some(v), vars, shapes)),
         Predicate::Count(n) | Predicate::Length(n) => {
             let len = match value {
                 Some(Value::Array(a)) => Some(a.len()),
@@ -236,7 +302,7 @@ fn truncate(s: &str) -> String {
     assay_model::truncate_text(s, 200).0
 }
 
-fn type_name(t: ValueType) -> &'static str {
+pub(crate) fn type_name(t: ValueType) -> &'static str {
     match t {
         ValueType::String => "a string",
         ValueType::Number => "a number",
@@ -339,7 +405,7 @@ mod tests {
         let expect: Expect = serde_saphyr_parse(expect_yaml);
         let mut vars = Vars::new(1, "t");
         vars.set("acct", serde_json::json!("A1"));
-        let fails = judge(&expect, &resp(status, body), &mut vars);
+        let fails = judge(&expect, &resp(status, body), &mut vars, &Shapes::new());
         assert_eq!(
             fails.len(),
             expected_failures,
@@ -416,6 +482,80 @@ mod tests {
             0,
         );
         check(r#"{"json": {"$.x": 1}}"#, 200, "not json \u{fffd}", 1);
+    }
+
+    #[test]
+    fn judges_sets_type_lists_optional_values_and_inline_shapes() {
+        let tags = r#"{"tags":["b","a","c"]}"#;
+        check(
+            r#"{"json": {"$.tags": {"set": ["a", "b", "c"]}}}"#,
+            200,
+            tags,
+            0,
+        );
+        check(r#"{"json": {"$.tags": {"set": ["a", "b"]}}}"#, 200, tags, 1);
+        check(
+            r#"{"json": {"$.tags": {"set": ["a", "b", "c", "d"]}}}"#,
+            200,
+            tags,
+            1,
+        );
+        check(
+            r#"{"json": {"$.tags": {"includes": ["c", "a"]}}}"#,
+            200,
+            tags,
+            0,
+        );
+        check(r#"{"json": {"$.tags": {"includes": ["z"]}}}"#, 200, tags, 1);
+        check(
+            r#"{"json": {"$.tags": {"set": ["a"]}}}"#,
+            200,
+            r#"{"tags":"a"}"#,
+            1,
+        );
+        check(
+            r#"{"json": {"$.bio": {"is": ["string", "null"]}}}"#,
+            200,
+            r#"{"bio":null}"#,
+            0,
+        );
+        check(
+            r#"{"json": {"$.bio": {"is": ["string", "null"]}}}"#,
+            200,
+            r#"{"bio":3}"#,
+            1,
+        );
+        check(
+            r#"{"json": {"$.body": {"optional": {"is": "string"}}}}"#,
+            200,
+            "{}",
+            0,
+        );
+        check(
+            r#"{"json": {"$.body": {"optional": {"is": "string"}}}}"#,
+            200,
+            r#"{"body":1}"#,
+            1,
+        );
+        check(
+            r#"{"shape": {"object": {"n": "integer"}}}"#,
+            200,
+            r#"{"n":1}"#,
+            0,
+        );
+        check(
+            r#"{"shape": {"object": {"n": "integer", "m": "string"}}}"#,
+            200,
+            r#"{"n":"x"}"#,
+            2,
+        );
+        check(r#"{"shape": "object"}"#, 200, "<html>", 1);
+        check(
+            r#"{"json": {"$.n": {"shape": "integer?"}}}"#,
+            200,
+            r#"{"n":null}"#,
+            0,
+        );
     }
 
     #[test]

@@ -108,6 +108,8 @@ impl Exchange {
 pub struct Client {
     base: String,
     inner: reqwest::Client,
+    /// Where every exchange is recorded for the run-wide checks.
+    journal: Option<std::sync::Arc<crate::journal::Journal>>,
 }
 
 impl Client {
@@ -122,7 +124,15 @@ impl Client {
         Ok(Self {
             base: base_url.trim_end_matches('/').to_owned(),
             inner,
+            journal: None,
         })
+    }
+
+    /// This client, recording every exchange in `journal`.
+    #[must_use]
+    pub fn with_journal(mut self, journal: std::sync::Arc<crate::journal::Journal>) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -140,11 +150,15 @@ impl Client {
                 req.timeout.as_secs_f64()
             )),
         };
-        Exchange {
+        let ex = Exchange {
             request: req,
             url,
             outcome,
+        };
+        if let Some(j) = &self.journal {
+            j.record(&ex);
         }
+        ex
     }
 
     async fn send_inner(&self, url: &str, req: &Outgoing) -> Result<Incoming, String> {

@@ -18,17 +18,51 @@ pub fn authorization(
     now: i64,
     ttl: i64,
 ) -> Option<String> {
-    let claims = |exp: Option<i64>, sub: &str| {
-        let mut c = serde_json::Map::new();
-        c.insert(subject_claim.to_owned(), Value::String(sub.to_owned()));
+    let mut base = serde_json::Map::new();
+    base.insert(subject_claim.to_owned(), Value::String(subject.to_owned()));
+    authorization_from(kind, secret, subject_claim, base, now, ttl)
+}
+
+/// The claims of a JWT (its payload, decoded), without verifying anything; `None` when
+/// `token` is not a JWT with a JSON object payload.
+pub fn claims_of(token: &str) -> Option<serde_json::Map<String, Value>> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// Like [`authorization`], with `base` claims (e.g. those of a token the service issued,
+/// whose layout the assessment does not know): `iat` and `exp` are set afresh, the subject
+/// claim is replaced only where the kind needs another subject.
+pub fn authorization_from(
+    kind: TokenKind,
+    secret: &str,
+    subject_claim: &str,
+    base: serde_json::Map<String, Value>,
+    now: i64,
+    ttl: i64,
+) -> Option<String> {
+    let subject = base
+        .get(subject_claim)
+        .cloned()
+        .unwrap_or(Value::String("unknown".into()));
+    let claims = |exp: Option<i64>, sub: Value| {
+        let mut c = base.clone();
+        c.insert(subject_claim.to_owned(), sub);
         c.insert("iat".into(), json!(now));
-        if let Some(exp) = exp {
-            c.insert("exp".into(), json!(exp));
-        }
+        match exp {
+            Some(exp) => c.insert("exp".into(), json!(exp)),
+            None => c.remove("exp"),
+        };
         Value::Object(c)
     };
+    let subject = || subject.clone();
+    let other = |s: &str| Value::String(s.to_owned());
     let hs256 = json!({"alg": "HS256", "typ": "JWT"});
-    let valid = claims(Some(now + ttl), subject);
+    let valid = claims(Some(now + ttl), subject());
     let token = match kind {
         TokenKind::Missing => return None,
         TokenKind::Malformed => "not-a-jwt".to_owned(),
@@ -47,7 +81,10 @@ pub fn authorization(
             // Sign for another subject, then swap in the real subject's payload.
             let t = sign(
                 &hs256,
-                &claims(Some(now + ttl), "00000000-0000-4000-8000-000000000000"),
+                &claims(
+                    Some(now + ttl),
+                    other("00000000-0000-4000-8000-000000000000"),
+                ),
                 secret.as_bytes(),
             );
             let parts: Vec<&str> = t.split('.').collect();
@@ -59,13 +96,16 @@ pub fn authorization(
         TokenKind::WrongKey => sign(&hs256, &valid, b"assay-wrong-key-0123456789abcdef"),
         TokenKind::Expired => sign(
             &hs256,
-            &claims(Some(now - 3600), subject),
+            &claims(Some(now - 3600), subject()),
             secret.as_bytes(),
         ),
-        TokenKind::NoExp => sign(&hs256, &claims(None, subject), secret.as_bytes()),
+        TokenKind::NoExp => sign(&hs256, &claims(None, subject()), secret.as_bytes()),
         TokenKind::UnknownSubject => sign(
             &hs256,
-            &claims(Some(now + ttl), "00000000-0000-4000-8000-00000000dead"),
+            &claims(
+                Some(now + ttl),
+                other("00000000-0000-4000-8000-00000000dead"),
+            ),
             secret.as_bytes(),
         ),
     };
@@ -152,5 +192,56 @@ mod tests {
             .get("exp")
             .is_none()
         );
+    }
+
+    #[test]
+    fn crafted_tokens_keep_the_claims_of_the_services_own_token() {
+        // A service's token with its own layout: no `sub`, a nested user.
+        let own = sign(
+            &json!({"alg": "HS256"}),
+            &json!({"user": {"id": 7, "username": "alice"}, "exp": 5000}),
+            b"service-secret",
+        );
+        let base = claims_of(&own).expect("a JWT payload");
+        let payload = |h: Option<String>| {
+            let h = h.expect("a header");
+            decode(
+                h.trim_start_matches("Bearer ")
+                    .split('.')
+                    .nth(1)
+                    .expect("payload"),
+            )
+        };
+        let expired = payload(authorization_from(
+            TokenKind::Expired,
+            "s3cret",
+            "sub",
+            base.clone(),
+            1000,
+            60,
+        ));
+        assert_eq!(expired["user"]["username"], "alice");
+        assert_eq!(expired["exp"], -2600);
+        let valid = payload(authorization_from(
+            TokenKind::Valid,
+            "s3cret",
+            "sub",
+            base.clone(),
+            1000,
+            60,
+        ));
+        assert_eq!(valid["user"]["id"], 7);
+        assert_eq!(valid["exp"], 1060);
+        let unknown = payload(authorization_from(
+            TokenKind::UnknownSubject,
+            "s3cret",
+            "user",
+            base,
+            1000,
+            60,
+        ));
+        assert_ne!(unknown["user"], json!({"id": 7, "username": "alice"}));
+        assert!(claims_of("not-a-jwt").is_none());
+        assert!(claims_of("a.bm90IGpzb24.c").is_none());
     }
 }

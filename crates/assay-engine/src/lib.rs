@@ -4,14 +4,17 @@
 
 pub mod checks;
 pub mod context;
+pub mod digest;
 pub mod expect;
 pub mod expr;
 pub mod http;
+pub mod journal;
 pub mod jwt;
 pub mod load;
 mod repo;
 mod run;
 mod service;
+pub mod shape;
 pub mod vars;
 
 pub use context::{EngineConfig, Verdict};

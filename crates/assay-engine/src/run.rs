@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::context::{CheckCx, EngineConfig, EvidenceLog, JwtConfig, Shared, Verdict};
 use crate::http::Client;
+use crate::journal::Journal;
 use crate::service::Service;
 use crate::vars::Vars;
 use crate::{RepoView, checks};
@@ -59,7 +60,11 @@ pub async fn run(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Vec<CheckOutcome>, EngineError> {
     let file = &assessment.file;
-    let client = Client::new(&service.base_url()).map_err(EngineError::Client)?;
+    // Every exchange of the run passes through the journal, for the `never` checks.
+    let journal = Arc::new(Journal::new());
+    let client = Client::new(&service.base_url())
+        .map_err(EngineError::Client)?
+        .with_journal(journal.clone());
     let mut global = Vars::new(config.seed, &config.run_id);
     let secrets: serde_json::Map<String, Value> = config
         .secrets
@@ -80,6 +85,7 @@ pub async fn run(
                 .map_err(|e| EngineError::Assessment(format!("jwt.secret: {e}")))?,
             subject_claim: j.subject_claim.clone(),
             ttl: j.ttl.0,
+            claims: j.claims,
         }),
         None => None,
     };
@@ -148,10 +154,17 @@ pub async fn run(
         }
     }
 
+    // The run-wide rules, now that the principals (whose passwords they may name) exist;
+    // what was sent before them is scanned now.
+    let (rules, rule_errors) = checks::never::rules(assessment, &mut global);
+    journal.arm(rules);
+
     let total: usize = assessment.suites.iter().map(|s| s.file.checks.len()).sum();
     let mut done = 0usize;
     let mut outcomes: Vec<CheckOutcome> = Vec::with_capacity(total);
     let mut service_down: Option<String> = unavailable;
+    // `never` checks, judged once every suite ran: (position in `outcomes`, suite, check).
+    let mut deferred: Vec<(usize, String, &Check)> = Vec::new();
 
     for suite in &assessment.suites {
         let suite_id = suite.file.suite.value.clone();
@@ -192,6 +205,10 @@ pub async fn run(
                 .as_ref()
                 .is_some_and(|only| !only.contains(&id))
             {
+                continue;
+            }
+            if matches!(check.kind(), Some(CheckKind::Never(_))) {
+                deferred.push((outcomes.len(), suite_id.clone(), check));
                 continue;
             }
             let start = Instant::now();
@@ -243,18 +260,47 @@ pub async fn run(
                     }
                 }
             }
-            done += 1;
-            progress(Progress::CheckFinished {
-                suite: suite_id.clone(),
-                check: id.clone(),
-                status: outcome.status,
-                done,
-                total,
-            });
+            finished(progress, &outcome, &mut done, total);
             outcomes.push(outcome);
         }
     }
+
+    // The run-wide checks, in their places.
+    for (inserted, (at, suite_id, check)) in deferred.into_iter().enumerate() {
+        let id = &check.id.value;
+        let outcome = if let Some(why) = unmet_needs(check, &outcomes) {
+            CheckOutcome::skipped(id, &suite_id, why)
+        } else if let Some(why) = &shared.config.unavailable {
+            CheckOutcome::skipped(id, &suite_id, why.clone())
+        } else if let Some((_, e)) = rule_errors.iter().find(|(c, _)| c == id) {
+            CheckOutcome::error(id, &suite_id, e.clone(), vec![])
+        } else if let Some(CheckKind::Never(spec)) = check.kind() {
+            let (v, evidence) = checks::never::judge(&journal, id, spec);
+            CheckOutcome::with(id, &suite_id, v.status, v.credit, v.message, evidence)
+        } else {
+            CheckOutcome::error(id, &suite_id, "not a never check", vec![])
+        };
+        finished(progress, &outcome, &mut done, total);
+        outcomes.insert((at + inserted).min(outcomes.len()), outcome);
+    }
     Ok(outcomes)
+}
+
+/// Counts a finished check and reports it.
+fn finished(
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    outcome: &CheckOutcome,
+    done: &mut usize,
+    total: usize,
+) {
+    *done += 1;
+    progress(Progress::CheckFinished {
+        suite: outcome.suite.clone(),
+        check: outcome.id.clone(),
+        status: outcome.status,
+        done: *done,
+        total,
+    });
 }
 
 fn needs_service(suite: &LoadedSuite) -> bool {
@@ -275,6 +321,12 @@ fn unmet_needs(check: &Check, done: &[CheckOutcome]) -> Option<String> {
     (!unmet.is_empty()).then(|| format!("skipped: needs {} to pass first", unmet.join(", ")))
 }
 
+/// Time allowed for a restarted sidecar to become ready again.
+const SIDECAR_READY: Duration = Duration::from_secs(60);
+
+/// The default time limit of a growth check.
+const GROWTH_LIMIT: Duration = Duration::from_secs(300);
+
 /// The time limit of a check: its own, the service default, or what a load phase needs.
 fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
     let base = check
@@ -292,7 +344,20 @@ fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
                 .unwrap_or_default();
             base + phase * 3 + seeding
         }
-        Some(CheckKind::Lifecycle(_)) => base + shared.assessment.file.service.health.timeout.0,
+        Some(CheckKind::Lifecycle(l)) => {
+            let health = shared.assessment.file.service.health.timeout.0;
+            // Acting on the database adds its time down and its readiness.
+            let database = match l.action {
+                assay_format::LifecycleAction::DatabaseRestart
+                | assay_format::LifecycleAction::DatabaseLate => {
+                    l.down_for.map(|d| d.0).unwrap_or(Duration::from_secs(5)) + SIDECAR_READY
+                }
+                _ => Duration::ZERO,
+            };
+            base + health + database
+        }
+        // Growing the data takes many requests; a check's own `timeout` still rules.
+        Some(CheckKind::Growth(_)) if check.timeout.is_none() => base.max(GROWTH_LIMIT),
         _ => base,
     }
 }
@@ -336,6 +401,10 @@ async fn run_check(
             Some(CheckKind::Database(d)) => checks::database::run(&mut cx, d).await,
             Some(CheckKind::Lifecycle(l)) => checks::lifecycle::run(&mut cx, l).await,
             Some(CheckKind::Repository(r)) => checks::repository::run(&mut cx, r).await,
+            Some(CheckKind::Growth(g)) => checks::growth::run(&mut cx, g).await,
+            Some(CheckKind::Never(_)) => {
+                Verdict::error("a never check is judged after every suite, not on its own")
+            }
             None => Verdict::error("the check has no kind"),
         }
     };
@@ -346,12 +415,37 @@ async fn run_check(
             limit.as_secs_f64()
         )),
     };
-    CheckOutcome::with(
+    let (verdict, partial) = with_lesser(verdict, evidence.lesser_credit());
+    let mut outcome = CheckOutcome::with(
         id,
         suite_id,
         verdict.status,
         verdict.credit,
         verdict.message,
         evidence.take(),
-    )
+    );
+    outcome.partial = partial;
+    outcome
+}
+
+/// A check that held only through lesser readings earns the lowest of their credits and is
+/// marked partial; a failure stays a failure (critical applies).
+fn with_lesser(verdict: Verdict, lesser: Option<f64>) -> (Verdict, bool) {
+    match (verdict.status, lesser) {
+        (Status::Pass, Some(credit)) => {
+            let message = format!(
+                "{} (partial credit {credit:.2}: a lesser reading was accepted; see the evidence)",
+                verdict.message
+            );
+            (
+                Verdict {
+                    status: Status::Fail,
+                    credit,
+                    message,
+                },
+                true,
+            )
+        }
+        _ => (verdict, false),
+    }
 }

@@ -42,6 +42,25 @@ pub trait Service: Send + Sync {
     /// Start the (stopped) service again and wait until it is healthy; `Ok(false)` when it
     /// did not become healthy in time (a candidate's failure).
     async fn start(&self) -> Result<bool, ControlError>;
+    /// Stops the sidecar `name`, keeps it down for `down_for`, starts it again and waits
+    /// until it is ready (the service keeps running). Backends that cannot do this say so.
+    async fn restart_sidecar(&self, name: &str, down_for: Duration) -> Result<(), ControlError> {
+        let _ = (name, down_for);
+        Err(ControlError("this sandbox cannot restart a sidecar".into()))
+    }
+    /// Stops the service and the sidecar `name`, starts the service while the sidecar is
+    /// down and the sidecar `delay` later; `Ok(false)` when the service did not become
+    /// healthy in time (a candidate's failure).
+    async fn start_before_sidecar(
+        &self,
+        name: &str,
+        delay: Duration,
+    ) -> Result<bool, ControlError> {
+        let _ = (name, delay);
+        Err(ControlError(
+            "this sandbox cannot hold a sidecar back".into(),
+        ))
+    }
     /// Peak memory of the service so far, in bytes.
     async fn peak_memory(&self) -> Option<u64>;
     /// The last `cap` bytes of the service's output, lossy UTF-8.

@@ -122,7 +122,31 @@ async fn postgres() -> Option<(Container, IpAddr)> {
     Some((container, ip))
 }
 
+const BOB: &str = "BobPw3vN8rT5wY1c";
+
 async fn setup(ip: IpAddr) {
+    exec(
+        ip,
+        &format!(
+            r#"
+            CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, password varchar(200) NOT NULL, profile jsonb);
+            INSERT INTO users (email, password, profile) VALUES
+              ('alice@example.test', 'AlicePw7xQ2mZ9kL', '{{"theme": "dark"}}'),
+              ('bob@example.test', '$2b$12$KIXQJ8zC1y4s0m5eW3qZ7u1fZk2Qy0w8Yk9bq3xV1oN2pR4sT6uW', NULL);
+            CREATE TABLE accounts (id serial PRIMARY KEY, balance numeric(18,2) NOT NULL);
+            CREATE TABLE accounts_float (id serial PRIMARY KEY, balance double precision NOT NULL);
+            INSERT INTO accounts (balance) VALUES (10.10), (0.20);
+            CREATE SCHEMA audit;
+            CREATE TABLE audit.log (id serial PRIMARY KEY, entry jsonb NOT NULL);
+            INSERT INTO audit.log (entry) VALUES ('{{"request": {{"token": "{LEAKED}"}}}}');
+            "#
+        ),
+    )
+    .await;
+}
+
+/// Runs `sql` as the test's superuser.
+async fn exec(ip: IpAddr, sql: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let (client, conn) = loop {
         let r = tokio_postgres::Config::new()
@@ -142,23 +166,7 @@ async fn setup(ip: IpAddr) {
         }
     };
     let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!(
-            r#"
-            CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, password varchar(200) NOT NULL, profile jsonb);
-            INSERT INTO users (email, password, profile) VALUES
-              ('alice@example.test', 'AlicePw7xQ2mZ9kL', '{{"theme": "dark"}}'),
-              ('bob@example.test', '$2b$12$KIXQJ8zC1y4s0m5eW3qZ7u1fZk2Qy0w8Yk9bq3xV1oN2pR4sT6uW', NULL);
-            CREATE TABLE accounts (id serial PRIMARY KEY, balance numeric(18,2) NOT NULL);
-            CREATE TABLE accounts_float (id serial PRIMARY KEY, balance double precision NOT NULL);
-            INSERT INTO accounts (balance) VALUES (10.10), (0.20);
-            CREATE SCHEMA audit;
-            CREATE TABLE audit.log (id serial PRIMARY KEY, entry jsonb NOT NULL);
-            INSERT INTO audit.log (entry) VALUES ('{{"request": {{"token": "{LEAKED}"}}}}');
-            "#
-        ))
-        .await
-        .expect("create the test schema");
+    client.batch_execute(sql).await.expect("run the test SQL");
     drop(client);
     let _ = task.await;
 }
@@ -278,6 +286,47 @@ async fn database_checks_against_a_real_postgres() {
     .await;
     assert_eq!(v.status, Status::Fail, "{v:?}");
     assert!((v.credit - 0.5).abs() < 1e-9, "{v:?}");
+
+    // Fast digests, whatever the schema: bob's password stored as an upper-case SHA-256 hex
+    // and as base64 in a table the assessment knows nothing of, as the third row.
+    exec(
+        ip,
+        &format!(
+            "CREATE TABLE legacy_accounts (login text, secret_digest varchar(80), note text);
+             INSERT INTO legacy_accounts VALUES ('x', 'none', NULL), ('y', 'none', NULL),
+               ('bob', upper(encode(sha256(convert_to('{BOB}', 'UTF8')), 'hex')), encode(convert_to('{BOB}', 'UTF8'), 'base64'));"
+        ),
+    )
+    .await;
+    let digests = "nowhere: [\"{{ bob.password }}\"]\nforms: [plain, md5, sha1, sha256, base64]\n";
+    let (v, ev) = check(&f, digests).await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(
+        v.message.contains(
+            "`{{ bob.password }}` as SHA-256 hex is stored in legacy_accounts.secret_digest (1 row)"
+        ),
+        "{}",
+        v.message
+    );
+    assert!(
+        v.message
+            .contains("`{{ bob.password }}` in base64 is stored in legacy_accounts.note"),
+        "{}",
+        v.message
+    );
+    assert!(!v.message.contains("MD5"), "{}", v.message);
+    assert!(
+        queries(&ev)
+            .iter()
+            .any(|(sql, _)| sql.contains("strpos(lower(\"secret_digest\"::text), $1)")),
+        "hex digests are searched case-insensitively"
+    );
+    // Only `max_rows` rows of a table are read: the third row is beyond two.
+    let (v, _) = check(&f, &format!("{digests}max_rows: 2\n")).await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    // The plain form alone does not find a digest.
+    let (v, _) = check(&f, "nowhere: [\"{{ bob.password }}\"]\n").await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
 
     // Infrastructure trouble is an error, not the candidate's failure.
     let (v, _) = check(&fixture(ip, "wrong-password"), "query: SELECT 1\n").await;

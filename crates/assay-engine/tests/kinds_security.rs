@@ -158,6 +158,11 @@ fn app(req: Req, state: &Mutex<State>) -> Reply {
             Some(id) => Reply::json(200, json!({"id": id})),
             None => Reply::error(401, "unauthorized"),
         },
+        // Verifies strictly, but refuses with the framework's default 403.
+        ("GET", ["forbidding", "me"]) => match verify(req.bearer(), Strictness::Strict, KNOWN) {
+            Some(id) => Reply::json(200, json!({"id": id})),
+            None => Reply::error(403, "forbidden"),
+        },
         // Accounts, with an owner check (`own`) or without (`leaky`).
         ("POST", ["accounts"]) => {
             let Some(user) = verify(req.bearer(), Strictness::Strict, KNOWN) else {
@@ -301,6 +306,34 @@ async fn auth_matrix_grades_a_service_accepting_alg_none() {
         .filter(|e| matches!(e, Evidence::Exchange { .. }))
         .count();
     assert_eq!(exchanges, 6, "only the failing cells' exchanges are kept");
+}
+
+#[tokio::test]
+async fn auth_matrix_accepts_a_lesser_reading_for_its_credit() {
+    let s = server().await;
+    let matrix =
+        "auth_matrix:\n  endpoints:\n    - {method: GET, path: /forbidding/me, auth: alice}\n";
+    // Without `partial`, 403 everywhere fails every cell.
+    let (v, _) = check(&s, matrix).await;
+    assert_eq!((v.status, v.credit), (Status::Fail, 0.0), "{v:?}");
+    // With it, every cell holds as a lesser reading, named in the evidence (a few, then
+    // counted); the run turns the pass into partial credit (see kinds_tolerance).
+    let fixture = Fixture::http(s.url());
+    let shared = fixture.shared();
+    let mut cx = cx(&shared);
+    let spec: SecurityCheck = spec(&format!(
+        "{matrix}  partial: [{{expect: {{status: 403}}, credit: 0.5, why: \"403 where 401 is asked\"}}]\n"
+    ));
+    let v = security::run(&mut cx, &spec).await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    assert_eq!(cx.evidence.lesser_credit(), Some(0.5));
+    let ev = notes(&cx.evidence.take());
+    assert!(ev.contains("lesser reading accepted for GET /forbidding/me with a `missing` token (credit 0.5): 403 where 401 is asked"), "{ev}");
+    assert!(ev.contains("6 more lesser readings were accepted"), "{ev}");
+    // A cell that answers neither 401 nor 403 still fails: the weak service lets alg-none in.
+    let weak = "auth_matrix:\n  endpoints:\n    - {method: GET, path: /weak/me, auth: alice}\n  partial: [{expect: {status: 403}, credit: 0.5, why: \"403\"}]\n";
+    let (v, _) = check(&s, weak).await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
 }
 
 #[tokio::test]

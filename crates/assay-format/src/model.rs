@@ -258,6 +258,10 @@ pub struct AssessmentFile {
     /// Users the engine registers and logs in once: `{{ alice.token }}`, `auth: alice`.
     #[serde(default)]
     pub principals: Option<Principals>,
+    /// Shapes of JSON values, by name, reused by `shape: NAME` in any suite (e.g. the
+    /// contract's error envelope, described once).
+    #[serde(default)]
+    pub shapes: BTreeMap<String, Located<crate::Shape>>,
     /// Role profiles: skill weights and pass marks.
     pub profiles: BTreeMap<String, ProfileSpec>,
     /// The profile used when `--profile` is not given.
@@ -322,6 +326,14 @@ pub struct ServiceContract {
     pub request_timeout: Dur,
     #[serde(default)]
     pub limits: SandboxLimits,
+    /// The scheme of the `Authorization` header the engine sends for `auth:` (principals'
+    /// tokens and crafted ones): `Bearer` (the default) or e.g. `Token`.
+    #[serde(default = "default_auth_scheme")]
+    pub auth_scheme: String,
+}
+
+fn default_auth_scheme() -> String {
+    "Bearer".into()
 }
 
 fn default_check_timeout() -> Dur {
@@ -438,6 +450,22 @@ pub struct JwtSettings {
     /// Lifetime of tokens the engine mints.
     #[serde(default = "default_jwt_ttl")]
     pub ttl: Dur,
+    /// Where minted and crafted tokens get their claims: `minted` (the default: the
+    /// subject claim set to the principal's `id`) or `login` (the claims of the token the
+    /// principal got at login, for services whose claim layout the assessment cannot know).
+    #[serde(default)]
+    pub claims: JwtClaims,
+}
+
+/// Where crafted tokens' claims come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JwtClaims {
+    /// `{subject_claim: principal.id, iat, exp}`.
+    #[default]
+    Minted,
+    /// The payload of the principal's own `token`, with `iat` and `exp` refreshed.
+    Login,
 }
 
 fn default_subject_claim() -> String {
@@ -563,6 +591,10 @@ pub struct Check {
     pub lifecycle: Option<LifecycleCheck>,
     #[serde(default)]
     pub repository: Option<RepositoryCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub never: Option<NeverCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub growth: Option<GrowthCheck>,
 }
 
 /// The kind of a check, borrowed from whichever key is set.
@@ -575,6 +607,8 @@ pub enum CheckKind<'a> {
     Database(&'a DatabaseCheck),
     Lifecycle(&'a LifecycleCheck),
     Repository(&'a RepositoryCheck),
+    Never(&'a NeverCheck),
+    Growth(&'a GrowthCheck),
 }
 
 impl CheckKind<'_> {
@@ -587,6 +621,8 @@ impl CheckKind<'_> {
             CheckKind::Database(_) => "database",
             CheckKind::Lifecycle(_) => "lifecycle",
             CheckKind::Repository(_) => "repository",
+            CheckKind::Never(_) => "never",
+            CheckKind::Growth(_) => "growth",
         }
     }
 }
@@ -616,6 +652,12 @@ impl Check {
         if let Some(x) = &self.repository {
             v.push(CheckKind::Repository(x));
         }
+        if let Some(x) = &self.never {
+            v.push(CheckKind::Never(x));
+        }
+        if let Some(x) = &self.growth {
+            v.push(CheckKind::Growth(x));
+        }
         v
     }
 
@@ -641,6 +683,22 @@ pub struct Step {
     /// the step) is not null, e.g. to walk cursor pages.
     #[serde(default)]
     pub repeat: Option<Repeat>,
+    /// Lesser readings accepted for partial credit when `expect` does not hold, tried in
+    /// order; the check then earns the lowest credit accepted (never a critical failure).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<Located<Lesser>>,
+}
+
+/// A lesser reading of a step or probe: what it answered instead, the credit that earns,
+/// and why it is worth anything (shown in the evidence).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lesser {
+    pub expect: Expect,
+    /// Credit in 0..1 (exclusive) the check earns at most when this reading is taken.
+    pub credit: f64,
+    /// Why this reading earns some credit, e.g. "403 where 401 is asked".
+    pub why: String,
 }
 
 /// Repetition of a step.
@@ -784,6 +842,9 @@ pub struct Expect {
     /// Predicates on the raw body text.
     #[serde(default)]
     pub body: Vec<Predicate>,
+    /// The whole body matches this shape: a name of `shapes:` or an inline shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<crate::Shape>,
     /// The response must arrive within this time.
     #[serde(default)]
     pub within: Option<Dur>,
@@ -840,6 +901,17 @@ pub enum Predicate {
     Gte(f64),
     Lt(f64),
     Lte(f64),
+    /// `is: [string, null]`: of one of these types.
+    #[serde(rename = "is")]
+    IsAnyOf(Vec<ValueType>),
+    /// An array with the same elements as this list, in any order (duplicates ignored).
+    Set(Vec<serde_json::Value>),
+    /// An array holding each of these elements, anywhere.
+    Includes(Vec<serde_json::Value>),
+    /// The value matches a shape (a name of `shapes:` or an inline shape).
+    Shape(crate::Shape),
+    /// Absent, or the inner predicate holds.
+    Optional(Box<Predicate>),
 }
 
 /// The operators a predicate map may name.
@@ -859,72 +931,92 @@ pub const PREDICATE_OPERATORS: &[&str] = &[
     "gte",
     "lt",
     "lte",
+    "set",
+    "includes",
+    "shape",
+    "optional",
 ];
 
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
         let value = serde_json::Value::deserialize(d)?;
-        match value {
-            serde_json::Value::Object(map) => {
-                if map.len() != 1 {
-                    return Err(D::Error::custom(format!(
-                        "a predicate names exactly one operator, found {}: use one of {}",
-                        map.len(),
-                        PREDICATE_OPERATORS.join(", ")
-                    )));
-                }
-                let Some((op, arg)) = map.into_iter().next() else {
-                    return Err(D::Error::custom("empty predicate"));
-                };
-                let bad = |what: &str| D::Error::custom(format!("`{op}` takes {what}"));
-                let text = |arg: serde_json::Value| match arg {
-                    serde_json::Value::String(s) => Ok(s),
-                    serde_json::Value::Number(n) => Ok(n.to_string()),
-                    _ => Err(bad("a string")),
-                };
-                let num = |arg: &serde_json::Value| arg.as_f64().ok_or_else(|| bad("a number"));
-                Ok(match op.as_str() {
-                    "equals" => Predicate::Equals(arg),
-                    "not_equals" => Predicate::NotEquals(arg),
-                    "one_of" => match arg {
-                        serde_json::Value::Array(v) => Predicate::OneOf(v),
-                        _ => return Err(bad("a list")),
-                    },
-                    "contains" => Predicate::Contains(Template(text(arg)?)),
-                    "not_contains" => Predicate::NotContains(Template(text(arg)?)),
-                    "matches" => Predicate::Matches(text(arg)?),
-                    "not_matches" => Predicate::NotMatches(text(arg)?),
-                    "is" => {
-                        let s = text(arg)?;
-                        Predicate::Is(ValueType::parse(&s).ok_or_else(|| {
-                            D::Error::custom(format!(
-                                "unknown type `{s}`: use one of {}",
-                                ValueType::NAMES.join(", ")
-                            ))
-                        })?)
-                    }
-                    "exists" => {
-                        Predicate::Exists(arg.as_bool().ok_or_else(|| bad("true or false"))?)
-                    }
-                    "count" => Predicate::Count(arg.as_u64().ok_or_else(|| bad("a whole number"))?),
-                    "length" => {
-                        Predicate::Length(arg.as_u64().ok_or_else(|| bad("a whole number"))?)
-                    }
-                    "gt" => Predicate::Gt(num(&arg)?),
-                    "gte" => Predicate::Gte(num(&arg)?),
-                    "lt" => Predicate::Lt(num(&arg)?),
-                    "lte" => Predicate::Lte(num(&arg)?),
-                    other => {
-                        return Err(D::Error::custom(format!(
-                            "unknown predicate `{other}`: use one of {}",
-                            PREDICATE_OPERATORS.join(", ")
-                        )));
-                    }
-                })
-            }
-            scalar => Ok(Predicate::Equals(scalar)),
+        Predicate::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Predicate {
+    /// Parses a predicate from its JSON form: a scalar means `equals`, a map names one
+    /// operator.
+    pub fn from_value(value: serde_json::Value) -> Result<Predicate, String> {
+        let serde_json::Value::Object(map) = value else {
+            return Ok(Predicate::Equals(value));
+        };
+        if map.len() != 1 {
+            return Err(format!(
+                "a predicate names exactly one operator, found {}: use one of {}",
+                map.len(),
+                PREDICATE_OPERATORS.join(", ")
+            ));
         }
+        let Some((op, arg)) = map.into_iter().next() else {
+            return Err("empty predicate".into());
+        };
+        let bad = |what: &str| format!("`{op}` takes {what}");
+        let text = |arg: serde_json::Value| match arg {
+            serde_json::Value::String(s) => Ok(s),
+            serde_json::Value::Number(n) => Ok(n.to_string()),
+            _ => Err(bad("a string")),
+        };
+        let list = |arg: serde_json::Value| match arg {
+            serde_json::Value::Array(v) => Ok(v),
+            _ => Err(bad("a list")),
+        };
+        let num = |arg: &serde_json::Value| arg.as_f64().ok_or_else(|| bad("a number"));
+        let ty = |s: &str| {
+            ValueType::parse(s).ok_or_else(|| {
+                format!(
+                    "unknown type `{s}`: use one of {}",
+                    ValueType::NAMES.join(", ")
+                )
+            })
+        };
+        Ok(match op.as_str() {
+            "equals" => Predicate::Equals(arg),
+            "not_equals" => Predicate::NotEquals(arg),
+            "one_of" => Predicate::OneOf(list(arg)?),
+            "contains" => Predicate::Contains(Template(text(arg)?)),
+            "not_contains" => Predicate::NotContains(Template(text(arg)?)),
+            "matches" => Predicate::Matches(text(arg)?),
+            "not_matches" => Predicate::NotMatches(text(arg)?),
+            "is" => match arg {
+                serde_json::Value::Array(v) if !v.is_empty() => Predicate::IsAnyOf(
+                    v.into_iter()
+                        .map(|t| text(t).and_then(|s| ty(&s)))
+                        .collect::<Result<_, _>>()?,
+                ),
+                serde_json::Value::Array(_) => {
+                    return Err(bad("a type or a non-empty list of types"));
+                }
+                other => Predicate::Is(ty(&text(other)?)?),
+            },
+            "exists" => Predicate::Exists(arg.as_bool().ok_or_else(|| bad("true or false"))?),
+            "count" => Predicate::Count(arg.as_u64().ok_or_else(|| bad("a whole number"))?),
+            "length" => Predicate::Length(arg.as_u64().ok_or_else(|| bad("a whole number"))?),
+            "gt" => Predicate::Gt(num(&arg)?),
+            "gte" => Predicate::Gte(num(&arg)?),
+            "lt" => Predicate::Lt(num(&arg)?),
+            "lte" => Predicate::Lte(num(&arg)?),
+            "set" => Predicate::Set(list(arg)?),
+            "includes" => Predicate::Includes(list(arg)?),
+            "shape" => Predicate::Shape(crate::Shape::from_value(&arg)?),
+            "optional" => Predicate::Optional(Box::new(Predicate::from_value(arg)?)),
+            other => {
+                return Err(format!(
+                    "unknown predicate `{other}`: use one of {}",
+                    PREDICATE_OPERATORS.join(", ")
+                ));
+            }
+        })
     }
 }
 
@@ -950,6 +1042,23 @@ impl ValueType {
         "string", "number", "integer", "boolean", "null", "array", "object", "uuid", "rfc3339",
         "money", "email",
     ];
+
+    /// The name it is written with.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Number => "number",
+            ValueType::Integer => "integer",
+            ValueType::Boolean => "boolean",
+            ValueType::Null => "null",
+            ValueType::Array => "array",
+            ValueType::Object => "object",
+            ValueType::Uuid => "uuid",
+            ValueType::Rfc3339 => "rfc3339",
+            ValueType::Money => "money",
+            ValueType::Email => "email",
+        }
+    }
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -1214,6 +1323,9 @@ pub struct AuthMatrix {
     /// The status every attempt must get.
     #[serde(default = "default_unauthorized")]
     pub expect_status: u16,
+    /// Lesser readings accepted for partial credit (e.g. 403 for 0.5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<Located<Lesser>>,
 }
 
 fn default_unauthorized() -> u16 {
@@ -1345,6 +1457,31 @@ pub struct DatabaseCheck {
     /// appear (e.g. a principal's plaintext password).
     #[serde(default)]
     pub nowhere: Vec<Template>,
+    /// The forms of each `nowhere` value searched for (default: `plain` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forms: Vec<DigestForm>,
+    /// Rows read per table at most by `nowhere`.
+    #[serde(default = "default_scan_rows")]
+    pub max_rows: u64,
+}
+
+fn default_scan_rows() -> u64 {
+    100_000
+}
+
+/// A form in which a secret may be stored or answered: as is, as a fast unsalted digest
+/// (hex), or base64.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestForm {
+    Plain,
+    Md5,
+    Sha1,
+    Sha256,
+    Sha512,
+    Base64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
@@ -1379,6 +1516,14 @@ pub struct LifecycleCheck {
     /// Steps after the action (persistence after a restart).
     #[serde(default)]
     pub after: Vec<Located<Step>>,
+    /// The sidecar `database_restart` and `database_late` act on (default: the one named
+    /// in `database.sidecar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<String>,
+    /// How long the sidecar stays down (`database_restart`) or starts after the service
+    /// (`database_late`); default 5s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_for: Option<Dur>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -1392,6 +1537,12 @@ pub enum LifecycleAction {
     Startup,
     /// Judge the peak memory seen so far.
     PeakMemory,
+    /// Stop the database sidecar, keep it down for `down_for`, start it again; the service
+    /// keeps running and must serve again (`after` steps).
+    DatabaseRestart,
+    /// Stop the service and the database; start the service while the database refuses
+    /// connections, the database `down_for` later; the service must become healthy.
+    DatabaseLate,
 }
 
 // ----- repository ----------------------------------------------------------------------
@@ -1493,4 +1644,70 @@ pub struct StackRule {
     /// Frameworks recognised as such (e.g. `flask`, `fastapi`, `axum`, `express`).
     #[serde(default)]
     pub frameworks: Vec<String>,
+}
+
+// ----- never ---------------------------------------------------------------------------
+
+/// Rules no response of the whole run may break, judged after every suite ran over a
+/// bounded summary of every exchange the engine sent. At least one rule is set.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NeverCheck {
+    /// No response has a 5xx status.
+    #[serde(default)]
+    pub server_error: bool,
+    /// No body shows a stack trace, SQL text or a source path (the leakage probe's patterns).
+    #[serde(default)]
+    pub leak: bool,
+    /// Extra regular expressions no body may match.
+    #[serde(default)]
+    pub forbid: Vec<String>,
+    /// Secrets no body may contain: as is, or as their MD5/SHA-1/SHA-256/SHA-512 hex or
+    /// base64 (templates over global variables and principals, e.g. `{{ alice.password }}`).
+    #[serde(default)]
+    pub reveal: Vec<Template>,
+    /// No body contains a password hash string (bcrypt, argon2, scrypt, PBKDF2).
+    #[serde(default)]
+    pub hashes: bool,
+}
+
+// ----- growth --------------------------------------------------------------------------
+
+/// How a request's latency grows with the data behind it: grow the data step by step,
+/// measure at two sizes, judge the ratio of medians (an N+1 pattern grows it).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthCheck {
+    /// Steps once, before growing (captures in scope below).
+    #[serde(default)]
+    pub before: Vec<Located<Step>>,
+    /// Steps run once per unit of growth; `{{ n }}` is the unit (1, 2, …).
+    pub grow: Vec<Located<Step>>,
+    /// The two sizes measured, smaller first (e.g. `[1, 50]`).
+    pub sizes: Vec<u32>,
+    /// The request measured; every sample must hold.
+    pub measure: Step,
+    /// Unmeasured requests before each size's samples.
+    #[serde(default = "default_growth_warmup")]
+    pub warmup: u32,
+    /// Measured requests per size; the median is judged.
+    #[serde(default = "default_growth_samples")]
+    pub samples: u32,
+    /// Median at the larger size / median at the smaller: `target` full credit, `floor` none.
+    pub ratio: Band,
+    /// A difference of medians this small passes whatever the ratio (timer noise).
+    #[serde(default = "default_growth_allowance")]
+    pub allowance: Dur,
+}
+
+fn default_growth_warmup() -> u32 {
+    3
+}
+
+fn default_growth_samples() -> u32 {
+    21
+}
+
+fn default_growth_allowance() -> Dur {
+    Dur(Duration::from_millis(5))
 }

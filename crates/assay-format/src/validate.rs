@@ -85,6 +85,13 @@ struct Validator<'a> {
     file: &'a Path,
     /// The assessment has `database` settings (for SQL seeding).
     has_database: bool,
+    /// Names of `shapes:`.
+    shapes: BTreeSet<String>,
+    /// What is in scope for run-wide (`never`) checks: global variables and principals.
+    global: Scope,
+    /// Names of the sidecars, and the one `database` checks use.
+    sidecars: BTreeSet<String>,
+    database_sidecar: Option<String>,
 }
 
 impl Validator<'_> {
@@ -187,8 +194,59 @@ impl Validator<'_> {
     }
 
     fn step(&mut self, loc: Loc, scope: &Scope, step: &Step) {
+        // A repeated step knows its repetition, `{{ i }}` (1, 2, …).
+        let repeated;
+        let scope = if step.repeat.is_some() {
+            repeated = scope.with(["i".to_owned()]);
+            &repeated
+        } else {
+            scope
+        };
         self.request(loc, scope, &step.request);
         self.expect(loc, scope, &step.expect);
+        self.lesser(scope, &step.partial);
+    }
+
+    /// Lesser readings: a credit strictly between 0 and 1, a reason, a valid expectation.
+    fn lesser(&mut self, scope: &Scope, partial: &[Located<Lesser>]) {
+        for l in partial {
+            if !(l.value.credit.is_finite() && l.value.credit > 0.0 && l.value.credit < 1.0) {
+                self.at(
+                    l.loc,
+                    format!(
+                        "the credit of a lesser reading must be between 0 and 1 (exclusive), not {}",
+                        l.value.credit
+                    ),
+                    Some("full credit is `expect` itself; a reading worth nothing needs no entry"),
+                );
+            }
+            if l.value.why.trim().is_empty() {
+                self.at(
+                    l.loc,
+                    "a lesser reading says `why` it earns credit",
+                    Some("e.g. `why: \"403 where 401 is asked: a common framework default\"`"),
+                );
+            }
+            self.expect(l.loc, scope, &l.value.expect);
+        }
+    }
+
+    /// A shape: every name it uses is a type or a key of `shapes:`.
+    fn shape(&mut self, loc: Loc, shape: &crate::Shape) {
+        let mut names = BTreeSet::new();
+        shape.references(&mut names);
+        for n in names {
+            if !self.shapes.contains(&n) {
+                self.at(
+                    loc,
+                    format!("unknown shape `{n}`"),
+                    Some(&format!(
+                        "use a type ({}) or define it under `shapes:` in assessment.yaml",
+                        crate::SHAPE_TYPES.join(", ")
+                    )),
+                );
+            }
+        }
     }
 
     fn expect(&mut self, loc: Loc, scope: &Scope, e: &Expect) {
@@ -202,6 +260,9 @@ impl Validator<'_> {
             .chain(e.body.iter())
         {
             self.predicate(loc, scope, p);
+        }
+        if let Some(shape) = &e.shape {
+            self.shape(loc, shape);
         }
         for path in e.json.keys() {
             if !path.starts_with('$') {
@@ -218,7 +279,11 @@ impl Validator<'_> {
         match p {
             Predicate::Contains(t) | Predicate::NotContains(t) => self.template(loc, scope, t),
             Predicate::Equals(v) | Predicate::NotEquals(v) => self.json(loc, scope, v),
-            Predicate::OneOf(vs) => vs.iter().for_each(|v| self.json(loc, scope, v)),
+            Predicate::OneOf(vs) | Predicate::Set(vs) | Predicate::Includes(vs) => {
+                vs.iter().for_each(|v| self.json(loc, scope, v))
+            }
+            Predicate::Shape(shape) => self.shape(loc, shape),
+            Predicate::Optional(inner) => self.predicate(loc, scope, inner),
             Predicate::Matches(r) | Predicate::NotMatches(r) if r.is_empty() => {
                 self.at(loc, "empty regular expression", None);
             }
@@ -280,7 +345,7 @@ impl Validator<'_> {
                     }
                 ),
                 Some(
-                    "add one of http, concurrent, load, security, database, lifecycle, repository",
+                    "add one of http, concurrent, load, security, database, lifecycle, repository, never, growth",
                 ),
             );
         }
@@ -318,6 +383,16 @@ impl Validator<'_> {
             Some(CheckKind::Load(l)) => {
                 scope = self.steps(&scope, &l.before);
                 if let Some(seed) = &l.seed {
+                    if !(1..=256).contains(&seed.concurrency) {
+                        self.at(
+                            loc,
+                            format!(
+                                "`seed.concurrency` must be 1 to 256, not {}",
+                                seed.concurrency
+                            ),
+                            None,
+                        );
+                    }
                     match (&seed.request, &seed.sql) {
                         (Some(r), None) => self.request(loc, &scope.with(["n".to_owned()]), r),
                         (None, Some(sql)) => {
@@ -370,10 +445,47 @@ impl Validator<'_> {
                 if d.query.is_none() && d.nowhere.is_empty() {
                     self.at(loc, "a database check needs a `query` or `nowhere`", None);
                 }
+                if !d.forms.is_empty() && d.nowhere.is_empty() {
+                    self.at(
+                        loc,
+                        "`forms` says how `nowhere` values are searched; add `nowhere`",
+                        None,
+                    );
+                }
+                if d.max_rows == 0 {
+                    self.at(loc, "`max_rows` must be at least 1", None);
+                }
             }
             Some(CheckKind::Lifecycle(l)) => {
                 let s = self.steps(&scope, &l.before);
                 self.steps(&s, &l.after);
+                let on_database = matches!(
+                    l.action,
+                    LifecycleAction::DatabaseRestart | LifecycleAction::DatabaseLate
+                );
+                if on_database && l.sidecar.is_none() && self.database_sidecar.is_none() {
+                    self.at(
+                        loc,
+                        format!("`{:?}` needs a sidecar to act on", l.action),
+                        Some("add `sidecar: db`, or the assessment's `database:` settings"),
+                    );
+                }
+                if let Some(name) = &l.sidecar
+                    && !self.sidecars.contains(name)
+                {
+                    self.at(
+                        loc,
+                        format!("`sidecar: {name}` is not a sidecar of the assessment"),
+                        None,
+                    );
+                }
+                if !on_database && (l.sidecar.is_some() || l.down_for.is_some()) {
+                    self.at(
+                        loc,
+                        "`sidecar` and `down_for` go with `database_restart` and `database_late`",
+                        None,
+                    );
+                }
             }
             Some(CheckKind::Repository(r)) => {
                 let set = [
@@ -393,7 +505,68 @@ impl Validator<'_> {
                     self.at(loc, "a repository check sets exactly one rule", Some("one of readme, tests, run_tests, migrations, dockerfile, history, no_tracked, stack"));
                 }
             }
+            Some(CheckKind::Never(n)) => self.never(loc, n),
+            Some(CheckKind::Growth(g)) => self.growth(loc, &scope, g),
             None => {}
+        }
+    }
+
+    fn never(&mut self, loc: Loc, n: &NeverCheck) {
+        if !n.server_error && !n.leak && !n.hashes && n.forbid.is_empty() && n.reveal.is_empty() {
+            self.at(
+                loc,
+                "a never check sets at least one rule",
+                Some("server_error, leak, forbid, reveal or hashes"),
+            );
+        }
+        if n.forbid.iter().any(String::is_empty) {
+            self.at(loc, "empty regular expression in `forbid`", None);
+        }
+        let global = self.global.clone();
+        for t in &n.reveal {
+            if t.as_str().trim().is_empty() {
+                self.at(
+                    loc,
+                    "an empty value in `reveal` would match every body",
+                    None,
+                );
+            }
+            // Judged over the whole run: only what every suite sees is in scope.
+            self.template(loc, &global, t);
+        }
+    }
+
+    fn growth(&mut self, loc: Loc, scope: &Scope, g: &GrowthCheck) {
+        let scope = self.steps(scope, &g.before);
+        if g.grow.is_empty() {
+            self.at(loc, "a growth check needs `grow` steps", None);
+        }
+        let after = self.steps(&scope.with(["n".to_owned()]), &g.grow);
+        self.step(loc, &after, &g.measure);
+        match g.sizes.as_slice() {
+            [small, large] if 0 < *small && small < large && *large <= 10_000 => {}
+            _ => self.at(
+                loc,
+                format!(
+                    "`sizes` must be two sizes, smaller first, 1 to 10000: found {:?}",
+                    g.sizes
+                ),
+                Some("e.g. `sizes: [1, 50]`"),
+            ),
+        }
+        if !(1..=1000).contains(&g.samples) {
+            self.at(loc, "`samples` must be 1 to 1000", None);
+        }
+        if g.warmup > 100 {
+            self.at(loc, "`warmup` must be at most 100", None);
+        }
+        let r = g.ratio;
+        if !(r.target.is_finite() && r.floor.is_finite() && 1.0 <= r.target && r.target < r.floor) {
+            self.at(
+                loc,
+                "`ratio` needs 1 <= target < floor (larger ratios are worse)",
+                Some("e.g. `ratio: {target: 2, floor: 6}`"),
+            );
         }
     }
 
@@ -416,6 +589,7 @@ impl Validator<'_> {
         if let Some(m) = &s.auth_matrix {
             let sc = self.steps(scope, &m.before);
             m.endpoints.iter().for_each(|r| self.request(loc, &sc, r));
+            self.lesser(&sc, &m.partial);
         }
         if let Some(o) = &s.ownership {
             let sc = self.steps(scope, &o.before);
@@ -456,7 +630,33 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
         problems: Vec::new(),
         file: root_path,
         has_database: f.database.is_some(),
+        shapes: f.shapes.keys().cloned().collect(),
+        global: Scope::default(),
+        sidecars: f.sidecars.keys().cloned().collect(),
+        database_sidecar: f.database.as_ref().map(|d| d.sidecar.clone()),
     };
+    for (name, shape) in &f.shapes {
+        if crate::SHAPE_TYPES.contains(&name.as_str()) || name.is_empty() || name.ends_with('?') {
+            v.at(
+                shape.loc,
+                format!("`{name}` cannot name a shape: it is a type name or ends with `?`"),
+                Some("pick another name, e.g. `error_body`"),
+            );
+        }
+        v.shape(shape.loc, &shape.value);
+    }
+    let scheme = &f.service.auth_scheme;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        v.at(
+            Loc::default(),
+            format!("`service.auth_scheme` `{scheme}` is not an HTTP auth scheme"),
+            Some("write one word, e.g. `Bearer` or `Token`"),
+        );
+    }
 
     // Global scope.
     let mut global = Scope {
@@ -566,13 +766,19 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
     }
 
     // Suites.
-    let mut check_ids: BTreeMap<String, ()> = BTreeMap::new();
+    v.global = global.clone();
+    // Check id → whether it is a run-wide (`never`) check, judged after every suite.
+    let mut check_ids: BTreeMap<String, bool> = BTreeMap::new();
     let mut suite_ids = BTreeSet::new();
     for suite in &a.suites {
         let mut sv = Validator {
             problems: Vec::new(),
             file: &suite.path,
             has_database: f.database.is_some(),
+            shapes: v.shapes.clone(),
+            global: global.clone(),
+            sidecars: v.sidecars.clone(),
+            database_sidecar: v.database_sidecar.clone(),
         };
         let s = &suite.file;
         if !suite_ids.insert(s.suite.value.clone()) {
@@ -590,7 +796,16 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
         for check in &s.checks {
             let c = &check.value;
             for need in &c.needs {
-                if !check_ids.contains_key(&need.value) {
+                if check_ids.get(&need.value) == Some(&true) {
+                    sv.at(
+                        need.loc,
+                        format!(
+                            "`needs` names `{}`, a never check, which is judged after every suite",
+                            need.value
+                        ),
+                        Some("nothing can wait for a run-wide check; drop it from `needs`"),
+                    );
+                } else if !check_ids.contains_key(&need.value) {
                     sv.at(
                         need.loc,
                         format!(
@@ -601,7 +816,10 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
                     );
                 }
             }
-            if check_ids.insert(c.id.value.clone(), ()).is_some() {
+            if check_ids
+                .insert(c.id.value.clone(), c.never.is_some())
+                .is_some()
+            {
                 sv.at(
                     c.id.loc,
                     format!("check id `{}` is used twice", c.id.value),

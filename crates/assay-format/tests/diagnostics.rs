@@ -185,6 +185,136 @@ const CASES: &[Case] = &[
         message: "a seed sets exactly one of `request` (through the API) and `sql`",
     },
     Case {
+        name: "a shape that is not defined",
+        edit: (
+            File::Suite,
+            "expect: {status: 200}",
+            "expect: {status: 200, shape: profil}",
+        ),
+        at: (File::Suite, 8, 9),
+        message: "unknown shape `profil`",
+    },
+    Case {
+        name: "a shape with an unknown key",
+        edit: (
+            File::Assessment,
+            "default_profile: default",
+            "shapes:\n  error: {object: {errors: {lsit: string}}}\ndefault_profile: default",
+        ),
+        at: (File::Assessment, 25, 10),
+        message: "`errors`: unknown shape key `lsit`",
+    },
+    Case {
+        name: "a shape named like a type",
+        edit: (
+            File::Assessment,
+            "default_profile: default",
+            "shapes:\n  string: {object: {}}\ndefault_profile: default",
+        ),
+        at: (File::Assessment, 25, 11),
+        message: "`string` cannot name a shape",
+    },
+    Case {
+        name: "a predicate type list with an unknown type",
+        edit: (
+            File::Suite,
+            "expect: {status: 200}",
+            "expect: {status: 200, json: {\"$.bio\": {is: [string, nul]}}}",
+        ),
+        at: (File::Suite, 9, 47),
+        message: "unknown type `nul`",
+    },
+    Case {
+        name: "a lesser reading worth full credit",
+        edit: (
+            File::Suite,
+            "        expect: {status: 200}\n",
+            "        expect: {status: 401}\n        partial: [{expect: {status: 403}, credit: 1, why: close enough}]\n",
+        ),
+        at: (File::Suite, 10, 19),
+        message: "the credit of a lesser reading must be between 0 and 1",
+    },
+    Case {
+        name: "a lesser reading without a reason",
+        edit: (
+            File::Suite,
+            "        expect: {status: 200}\n",
+            "        expect: {status: 401}\n        partial: [{expect: {status: 403}, credit: 0.5, why: \"\"}]\n",
+        ),
+        at: (File::Suite, 10, 19),
+        message: "a lesser reading says `why`",
+    },
+    Case {
+        name: "a never check with no rule",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: never-5xx\n    title: Never\n    skills: {api-design: 1}\n    never: {}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "a never check sets at least one rule",
+    },
+    Case {
+        name: "a never check naming a suite capture",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: never-5xx\n    title: Never\n    skills: {api-design: 1}\n    never: {reveal: [\"{{ first }}\"]}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "undefined variable `{{ first }}`",
+    },
+    Case {
+        name: "needs naming a never check",
+        edit: (
+            File::Suite,
+            "checks:\n  - id: health\n    title: Health\n",
+            "checks:\n  - id: n5\n    title: N\n    skills: {api-design: 1}\n    never: {server_error: true}\n  - id: health\n    title: Health\n    needs: [n5]\n",
+        ),
+        at: (File::Suite, 10, 13),
+        message: "`needs` names `n5`, a never check",
+    },
+    Case {
+        name: "a growth check with sizes in the wrong order",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: feed\n    title: Feed\n    skills: {performance: 1}\n    growth:\n      grow: [{request: {method: POST, path: \"/follow/{{ n }}\"}}]\n      sizes: [50, 1]\n      measure: {request: {method: GET, path: /feed}}\n      ratio: {target: 2, floor: 6}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "`sizes` must be two sizes, smaller first",
+    },
+    Case {
+        name: "a growth step using `n` outside `grow`",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: feed\n    title: Feed\n    skills: {performance: 1}\n    growth:\n      before: [{request: {method: POST, path: \"/follow/{{ n }}\"}}]\n      grow: [{request: {method: POST, path: /x}}]\n      sizes: [1, 50]\n      measure: {request: {method: GET, path: /feed}}\n      ratio: {target: 2, floor: 6}\n",
+        ),
+        at: (File::Suite, 8, 16),
+        message: "undefined variable `{{ n }}`",
+    },
+    Case {
+        name: "digest forms without values",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: db\n    title: Db\n    skills: {security: 1}\n    database: {query: SELECT 1, forms: [md5]}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "`forms` says how `nowhere` values are searched",
+    },
+    Case {
+        name: "a database restart naming no sidecar",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: db-down\n    title: Db down\n    skills: {devops: 1}\n    lifecycle: {action: database_restart, sidecar: cache}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "`sidecar: cache` is not a sidecar of the assessment",
+    },
+    Case {
         name: "default profile that does not exist",
         edit: (
             File::Assessment,

@@ -23,7 +23,8 @@ pub const NOT_RUN: &str = "not run: the runner reported no result for this check
 ///   a `skipped` or `error` check counts credit 0 but keeps its weight in the denominator,
 ///   so a submission that crashes or does not build cannot score well by running less;
 /// - a check may be critical for some of its skills: while it fails (or errs), those skills
-///   score at most [`CRITICAL_CAP`], and their summary names the check;
+///   score at most [`CRITICAL_CAP`], and their summary names the check; a check that earned
+///   partial credit for a lesser reading (`partial`) is not a critical failure;
 /// - a skill no check evidences is not assessed: score `null`, coverage 0, and it is left
 ///   out of the overall, whose profile weights are renormalised over the assessed skills;
 /// - the overall is the profile-weighted mean of the skill scores as written (one decimal),
@@ -72,7 +73,7 @@ pub fn grade(
     let critical_failures: Vec<String> = checks
         .iter()
         .zip(&plan.checks)
-        .filter(|(c, p)| !p.critical.is_empty() && matches!(c.status, Status::Fail | Status::Error))
+        .filter(|(c, p)| !p.critical.is_empty() && is_critical_failure(c))
         .map(|(c, _)| c.id.clone())
         .collect();
 
@@ -209,6 +210,7 @@ fn checked(
         credit: effective_credit(outcome.status, outcome.credit),
         message: outcome.message.clone(),
         duration_ms: outcome.duration_ms,
+        partial: outcome.partial && outcome.status == Status::Fail,
         evidence: outcome.evidence.clone(),
     }
 }
@@ -224,8 +226,15 @@ fn not_run(planned: &PlannedCheck, weights: &BTreeMap<Skill, f64>) -> CheckResul
         credit: 0.0,
         message: NOT_RUN.to_owned(),
         duration_ms: 0,
+        partial: false,
         evidence: Vec::new(),
     }
+}
+
+/// Whether a check counts as failed for `critical`: it failed or errored, and not merely
+/// with a lesser reading the assessment accepts for partial credit.
+fn is_critical_failure(c: &CheckResult) -> bool {
+    matches!(c.status, Status::Fail | Status::Error) && !c.partial
 }
 
 /// The most a skill scores while a check critical for it has failed.
@@ -267,9 +276,7 @@ fn score_skill(
     let critical_failures: Vec<&str> = checks
         .iter()
         .zip(planned)
-        .filter(|(c, p)| {
-            p.critical.contains(&skill) && matches!(c.status, Status::Fail | Status::Error)
-        })
+        .filter(|(c, p)| p.critical.contains(&skill) && is_critical_failure(c))
         .map(|(c, _)| c.id.as_str())
         .collect();
     let (score, summary) = if evidence.is_empty() {

@@ -177,6 +177,10 @@ pub struct CheckResult {
     pub message: String,
     /// Wall time the check took, in milliseconds.
     pub duration_ms: u64,
+    /// A lesser reading earned partial credit (the evidence names it): never a critical
+    /// failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     /// The requests, responses, measurements, files and logs behind the verdict
     /// (candidate-controlled: escape when rendering).
     pub evidence: Vec<Evidence>,

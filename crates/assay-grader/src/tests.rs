@@ -640,14 +640,7 @@ fn a_failed_critical_check_caps_its_skills_only() {
         ),
     ];
     for &(name, status, credit, security, databases, capped) in cases {
-        let outcomes = vec![
-            outcome("sec.sqli", status, credit),
-            pass("sec.a", "security"),
-            pass("sec.b", "security"),
-            pass("sec.c", "security"),
-        ];
-        let card = grade(&results(outcomes, None), &critical_plan(), None)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let card = grade_critical_plan(name, outcome("sec.sqli", status, credit));
         let sec = card.skill(Skill::Security).expect("security is scored");
         assert_eq!(sec.score, Some(security), "{name}: security");
         assert_eq!(
@@ -667,4 +660,55 @@ fn a_failed_critical_check_caps_its_skills_only() {
             assert!(card.passed, "{name}: all passed, overall {}", card.overall);
         }
     }
+}
+
+#[test]
+fn partial_credit_for_a_lesser_reading_is_never_a_critical_failure() {
+    // (case, partial flag, credit, security score, capped, in critical_failures)
+    let cases: &[(&str, bool, f64, f64, bool, bool)] = &[
+        (
+            "lesser reading: credit kept, no cap",
+            true,
+            0.5,
+            87.5,
+            false,
+            false,
+        ),
+        ("plain graded failure: capped", false, 0.5, 60.0, true, true),
+    ];
+    for &(name, partial, credit, security, capped, listed) in cases {
+        let sqli = CheckOutcome {
+            status: Status::Fail,
+            credit,
+            partial,
+            ..pass("sec.sqli", "security")
+        };
+        let card = grade_critical_plan(name, sqli);
+        let sec = card.skill(Skill::Security).expect("security is scored");
+        assert_eq!(sec.score, Some(security), "{name}: security");
+        assert_eq!(sec.summary.contains("Capped at 60"), capped, "{name}");
+        assert_eq!(
+            card.critical_failures.contains(&"sec.sqli".to_owned()),
+            listed,
+            "{name}: critical_failures {:?}",
+            card.critical_failures
+        );
+        let check = card
+            .check("sec.sqli")
+            .expect("the check is in the scorecard");
+        assert_eq!(check.partial, partial, "{name}: partial is reported");
+    }
+}
+
+/// Grades [`critical_plan`] with `sqli` as the critical check's outcome and the other
+/// three security checks passing.
+fn grade_critical_plan(name: &str, sqli: CheckOutcome) -> Scorecard {
+    let outcomes = vec![
+        sqli,
+        pass("sec.a", "security"),
+        pass("sec.b", "security"),
+        pass("sec.c", "security"),
+    ];
+    grade(&results(outcomes, None), &critical_plan(), None)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }

@@ -46,6 +46,15 @@ pub struct CheckOutcome {
     pub evidence: Vec<Evidence>,
     /// Wall time the check took, in milliseconds.
     pub duration_ms: u64,
+    /// The credit is below 1 because the submission gave a lesser reading the assessment
+    /// accepts for partial credit (a step's `partial`), not because it failed the rule: never
+    /// a critical failure.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partial: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl CheckOutcome {
@@ -106,6 +115,7 @@ impl CheckOutcome {
             message: message.into(),
             evidence,
             duration_ms: 0,
+            partial: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use assay_format::{DatabaseCheck, RowsExpect, Template};
+use assay_format::{DatabaseCheck, DigestForm, RowsExpect, Template};
 use assay_model::{Evidence, truncate_text};
 use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
@@ -160,7 +160,12 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
     }
     if !spec.nowhere.is_empty() {
         parts += 1;
-        match nowhere(cx, &conn.client, &spec.nowhere).await {
+        let forms = if spec.forms.is_empty() {
+            vec![DigestForm::Plain]
+        } else {
+            spec.forms.clone()
+        };
+        match nowhere(cx, &conn.client, &spec.nowhere, &forms, spec.max_rows).await {
             Err(DbError::Infra(e)) | Err(DbError::Schema(e)) => return Verdict::error(e),
             Ok((searched, found)) => {
                 if found.is_empty() {
@@ -346,7 +351,12 @@ fn judge_rows(
     let mut bad_rows = 0usize;
     for (i, row) in rows.iter().enumerate() {
         for (column, pred) in &expect.each {
-            if let Some(f) = crate::expect::predicate(pred, row.get(column), &mut cx.vars) {
+            if let Some(f) = crate::expect::predicate(
+                pred,
+                row.get(column),
+                &mut cx.vars,
+                &cx.shared.assessment.file.shapes,
+            ) {
                 bad_rows += 1;
                 if bad_rows <= SHOWN_FAILURES {
                     fails.push(format!("row {}, column `{column}`: {f}", i + 1));
@@ -376,12 +386,15 @@ const TEXT_COLUMNS: &str = "SELECT c.table_schema, c.table_name, c.column_name \
             OR c.udt_name IN ('citext', '_text', '_varchar', '_bpchar', '_citext')) \
      ORDER BY c.table_schema, c.table_name, c.ordinal_position";
 
-/// Searches every text-like column for each value; returns how many columns were searched
-/// and a finding per (value, column).
+/// Searches every text-like column for each value in each of `forms` (at most `max_rows`
+/// rows per table); returns how many columns were searched and a finding per (value,
+/// column).
 async fn nowhere(
     cx: &mut CheckCx<'_, '_>,
     client: &Client,
     values: &[Template],
+    forms: &[DigestForm],
+    max_rows: u64,
 ) -> Result<(usize, Vec<String>), DbError> {
     let mut rendered = Vec::new();
     for t in values {
@@ -394,7 +407,12 @@ async fn nowhere(
                 .note(format!("`{}` is empty; not searched", t.as_str()));
             continue;
         }
-        rendered.push((t.as_str().to_owned(), v));
+        for form in forms {
+            let what = crate::digest::forms(&format!("`{}`", t.as_str()), &v, &[*form]);
+            for (label, needle) in what {
+                rendered.push((label, needle, crate::digest::is_hex(*form)));
+            }
+        }
     }
     let (_, listing) = query_rows(client, TEXT_COLUMNS).await?;
     let mut tables: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -419,19 +437,32 @@ async fn nowhere(
     ));
     let mut found = Vec::new();
     for ((schema, table), columns) in tables.iter().take(MAX_TABLES) {
-        let from = format!("{}.{}", ident(schema), ident(table));
+        // At most `max_rows` rows of each table are read.
+        let from = format!(
+            "(SELECT * FROM {}.{} LIMIT {max_rows}) AS scanned",
+            ident(schema),
+            ident(table)
+        );
         let shown_table = if schema == "public" {
             table.clone()
         } else {
             format!("{schema}.{table}")
         };
-        let counts = columns
-            .iter()
-            .map(|c| format!("count(*) FILTER (WHERE strpos({}::text, $1) > 0)", ident(c)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT {counts} FROM {from}");
-        for (template, value) in &rendered {
+        for (template, value, hex) in &rendered {
+            // Hex digests are searched case-insensitively (the needle is lowercase).
+            let cell = |c: &str| {
+                if *hex {
+                    format!("lower({}::text)", ident(c))
+                } else {
+                    format!("{}::text", ident(c))
+                }
+            };
+            let counts = columns
+                .iter()
+                .map(|c| format!("count(*) FILTER (WHERE strpos({}, $1) > 0)", cell(c)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("SELECT {counts} FROM {from}");
             let rows = tokio::time::timeout(QUERY_TIMEOUT, client.query(&sql, &[value]))
                 .await
                 .map_err(|_| DbError::Infra(format!("searching {shown_table} timed out")))?
@@ -443,12 +474,13 @@ async fn nowhere(
                     continue;
                 }
                 found.push(format!(
-                    "`{template}` is stored in {shown_table}.{column} ({n} row{})",
+                    "{template} is stored in {shown_table}.{column} ({n} row{})",
                     if n == 1 { "" } else { "s" }
                 ));
                 let sample_sql = format!(
-                    "SELECT {col}::text FROM {from} WHERE strpos({col}::text, $1) > 0 LIMIT 5",
-                    col = ident(column)
+                    "SELECT {col}::text FROM {from} WHERE strpos({cell}, $1) > 0 LIMIT 5",
+                    col = ident(column),
+                    cell = cell(column)
                 );
                 let sample =
                     tokio::time::timeout(QUERY_TIMEOUT, client.query(&sample_sql, &[value]))
@@ -466,7 +498,7 @@ async fn nowhere(
                     })
                     .collect();
                 cx.evidence.note(format!(
-                    "`{template}` (redacted: {shown}) found in {shown_table}.{column}; $1 below is that value"
+                    "{template} (redacted: {shown}) found in {shown_table}.{column}; $1 below is that value"
                 ));
                 cx.evidence.push(Evidence::Query {
                     sql: sample_sql,

@@ -97,6 +97,59 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
                 Err(e) => return Verdict::error(format!("could not start the service again: {e}")),
             }
         }
+        LifecycleAction::DatabaseRestart | LifecycleAction::DatabaseLate => {
+            let Some(name) = spec.sidecar.clone().or_else(|| {
+                cx.shared
+                    .assessment
+                    .file
+                    .database
+                    .as_ref()
+                    .map(|d| d.sidecar.clone())
+            }) else {
+                return Verdict::error("no sidecar to act on: name one with `sidecar:`");
+            };
+            let down_for = spec.down_for.map(|d| d.0).unwrap_or(Duration::from_secs(5));
+            if spec.action == LifecycleAction::DatabaseRestart {
+                if let Err(e) = service.restart_sidecar(&name, down_for).await {
+                    return Verdict::error(format!("could not restart the sidecar `{name}`: {e}"));
+                }
+                cx.evidence.note(format!(
+                    "the sidecar `{name}` was stopped, kept down {:.0} s and started again while the service ran",
+                    down_for.as_secs_f64()
+                ));
+                Verdict::pass(format!(
+                    "the sidecar `{name}` restarted under the running service"
+                ))
+            } else {
+                match service.start_before_sidecar(&name, down_for).await {
+                    Ok(true) => {
+                        cx.evidence.note(format!(
+                            "the service was started while `{name}` was down; `{name}` started {:.0} s later",
+                            down_for.as_secs_f64()
+                        ));
+                        Verdict::pass(format!(
+                            "the service started while `{name}` refused connections and became healthy once it came up"
+                        ))
+                    }
+                    Ok(false) => {
+                        let logs = service.logs(4096).await;
+                        cx.evidence.push(Evidence::Log {
+                            source: "service".into(),
+                            excerpt: logs,
+                        });
+                        return Verdict::fail(format!(
+                            "the service did not become healthy when `{name}` started {:.0} s after it (it must retry while the database refuses connections)",
+                            down_for.as_secs_f64()
+                        ));
+                    }
+                    Err(e) => {
+                        return Verdict::error(format!(
+                            "could not start the service before `{name}`: {e}"
+                        ));
+                    }
+                }
+            }
+        }
         LifecycleAction::Startup => {
             let limit = spec.within.map(|d| d.0.as_secs_f64()).unwrap_or(30.0);
             match service.startup_seconds() {

@@ -318,6 +318,41 @@ async fn seed_sql(
     Ok(())
 }
 
+/// Tries per seed request when the service answers 429 or 503.
+const SEED_TRIES: u32 = 5;
+/// The longest wait between tries (whatever `Retry-After` asks).
+const SEED_MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// Sends a seed request, backing off and trying again while the service answers 429 (too
+/// many requests) or 503 (unavailable): `Retry-After` seconds when given, else 100 ms
+/// doubling. Returns the last exchange and how many retries it took.
+async fn send_with_backoff(
+    client: &crate::http::Client,
+    out: crate::http::Outgoing,
+) -> (crate::http::Exchange, u32) {
+    let mut retries = 0u32;
+    loop {
+        let ex = client.send(out.clone()).await;
+        let busy = ex.response().filter(|r| matches!(r.status, 429 | 503));
+        let Some(resp) = busy else {
+            return (ex, retries);
+        };
+        if retries + 1 >= SEED_TRIES {
+            return (ex, retries);
+        }
+        let asked = resp
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let wait = asked
+            .unwrap_or(Duration::from_millis(100) * 2u32.pow(retries))
+            .min(SEED_MAX_WAIT);
+        retries += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
 async fn seed_data(
     cx: &mut CheckCx<'_, '_>,
     request: &Request,
@@ -337,12 +372,14 @@ async fn seed_data(
     let client = cx.shared.client.clone();
     let mut ok = 0u64;
     let mut first_failure = None;
+    let mut retried = 0u64;
     let mut stream = futures_util::stream::iter(prepared.into_iter().map(|o| {
         let c = client.clone();
-        async move { c.send(o).await }
+        async move { send_with_backoff(&c, o).await }
     }))
     .buffer_unordered(concurrency as usize);
-    while let Some(ex) = stream.next().await {
+    while let Some((ex, retries)) = stream.next().await {
+        retried += u64::from(retries);
         let good = ex.response().is_some_and(|r| match expect {
             Some(s) => s.allows(r.status),
             None => (200..300).contains(&r.status),
@@ -368,6 +405,12 @@ async fn seed_data(
         target: None,
         floor: None,
     });
+    if retried > 0 {
+        cx.evidence.note(format!(
+            "{retried} seed request{} retried after 429 or 503 (backing off, honouring Retry-After)",
+            if retried == 1 { " was" } else { "s were" }
+        ));
+    }
     if let Some(f) = first_failure {
         cx.evidence.push(f);
     }

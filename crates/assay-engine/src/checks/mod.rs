@@ -3,8 +3,10 @@
 
 pub mod concurrent;
 pub mod database;
+pub mod growth;
 pub mod http;
 pub mod lifecycle;
 pub mod load;
+pub mod never;
 pub mod repository;
 pub mod security;

@@ -505,6 +505,7 @@ impl Fixture {
                 secret: JWT_SECRET.into(),
                 subject_claim: "sub".into(),
                 ttl: Duration::from_secs(3600),
+                claims: assay_format::JwtClaims::Minted,
             }),
             request_timeout: Duration::from_secs(5),
             principals: principals(),

@@ -141,6 +141,7 @@ pub fn results(n: usize) -> RunResults {
                 message: format!("what was found for check {i}: {HOSTILE}"),
                 evidence: evidence(i),
                 duration_ms: (i % 1000) as u64,
+                partial: false,
             }
         })
         .collect();

@@ -16,7 +16,8 @@ pub struct SandboxService {
     sandbox: Mutex<Option<Sandbox>>,
     base_url: String,
     startup_seconds: Option<f64>,
-    sidecars: Vec<(String, std::net::IpAddr)>,
+    /// Sidecar addresses, refreshed when a sidecar is restarted.
+    sidecars: std::sync::Mutex<Vec<(String, std::net::IpAddr)>>,
 }
 
 impl std::fmt::Debug for SandboxService {
@@ -48,7 +49,7 @@ impl SandboxService {
             sandbox: Mutex::new(sandbox),
             base_url,
             startup_seconds,
-            sidecars,
+            sidecars: std::sync::Mutex::new(sidecars),
         }
     }
 
@@ -57,6 +58,16 @@ impl SandboxService {
         match self.sandbox.lock().await.take() {
             Some(sb) => sb.finish(log_cap).await.map(Some),
             None => Ok(None),
+        }
+    }
+}
+
+impl SandboxService {
+    /// A restarted sidecar may have a new address.
+    fn refresh_sidecar(&self, sb: &Sandbox, name: &str) {
+        if let (Some(ip), Ok(mut sidecars)) = (sb.sidecar_addr(name), self.sidecars.lock()) {
+            sidecars.retain(|(n, _)| n != name);
+            sidecars.push((name.to_owned(), ip));
         }
     }
 }
@@ -82,7 +93,8 @@ impl Service for SandboxService {
     }
 
     fn sidecar_addr(&self, name: &str, port: u16) -> Option<SocketAddr> {
-        self.sidecars
+        let sidecars = self.sidecars.lock().ok()?;
+        sidecars
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, ip)| SocketAddr::new(*ip, port))
@@ -111,6 +123,33 @@ impl Service for SandboxService {
             .as_mut()
             .ok_or_else(|| ControlError("there is no service to start".into()))?;
         let failure = sb.start_service().await.map_err(control)?;
+        Ok(failure.is_none())
+    }
+
+    async fn restart_sidecar(&self, name: &str, down_for: Duration) -> Result<(), ControlError> {
+        let mut guard = self.sandbox.lock().await;
+        let sb = guard
+            .as_mut()
+            .ok_or_else(|| ControlError("there is no sandbox".into()))?;
+        sb.restart_sidecar(name, down_for).await.map_err(control)?;
+        self.refresh_sidecar(sb, name);
+        Ok(())
+    }
+
+    async fn start_before_sidecar(
+        &self,
+        name: &str,
+        delay: Duration,
+    ) -> Result<bool, ControlError> {
+        let mut guard = self.sandbox.lock().await;
+        let sb = guard
+            .as_mut()
+            .ok_or_else(|| ControlError("there is no service to start".into()))?;
+        let failure = sb
+            .start_service_before_sidecar(name, delay)
+            .await
+            .map_err(control)?;
+        self.refresh_sidecar(sb, name);
         Ok(failure.is_none())
     }
 

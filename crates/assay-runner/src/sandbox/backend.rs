@@ -254,6 +254,21 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;
 
+    /// Sends `signal` to a sidecar; a stopped sidecar is not an error.
+    fn signal_sidecar(
+        &self,
+        run: &Self::Run,
+        sidecar: &str,
+        signal: &str,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
+    /// Starts a stopped sidecar again, same container (not waiting for readiness).
+    fn resume_sidecar(
+        &self,
+        run: &Self::Run,
+        sidecar: &str,
+    ) -> impl Future<Output = Result<(), SandboxError>> + Send;
+
     /// State of a sidecar.
     fn sidecar_state(
         &self,

@@ -1092,24 +1092,25 @@ impl Backend for DockerBackend {
     }
 
     async fn signal_service(&self, run: &DockerRun, signal: &str) -> Result<(), SandboxError> {
-        match self
-            .call(
-                "kill container",
-                self.docker.kill_container(
-                    &run.service(),
-                    Some(KillContainerOptions {
-                        signal: signal.to_owned(),
-                    }),
-                ),
-            )
-            .await
-        {
-            // 409: not running.
-            Err(SandboxError::Docker {
-                status: Some(409), ..
-            }) => Ok(()),
-            other => other,
-        }
+        self.signal_container(&run.service(), signal).await
+    }
+
+    async fn signal_sidecar(
+        &self,
+        run: &DockerRun,
+        sidecar: &str,
+        signal: &str,
+    ) -> Result<(), SandboxError> {
+        self.signal_container(&run.sidecar(sidecar), signal).await
+    }
+
+    async fn resume_sidecar(&self, run: &DockerRun, sidecar: &str) -> Result<(), SandboxError> {
+        self.call(
+            "start container",
+            self.docker
+                .start_container(&run.sidecar(sidecar), None::<StartContainerOptions>),
+        )
+        .await
     }
 
     async fn wait_service_exit(
@@ -1353,6 +1354,28 @@ pub(crate) async fn kill_and_wait<B: Backend>(
 }
 
 impl DockerBackend {
+    /// Sends `signal` to a container; one that is not running is not an error.
+    async fn signal_container(&self, container: &str, signal: &str) -> Result<(), SandboxError> {
+        match self
+            .call(
+                "kill container",
+                self.docker.kill_container(
+                    container,
+                    Some(KillContainerOptions {
+                        signal: signal.to_owned(),
+                    }),
+                ),
+            )
+            .await
+        {
+            // 409: not running.
+            Err(SandboxError::Docker {
+                status: Some(409), ..
+            }) => Ok(()),
+            other => other,
+        }
+    }
+
     /// `docker exec`: output kept to its last `cap` bytes, waiting stops after `timeout`
     /// (exit code `None` then).
     async fn exec_in(

@@ -199,6 +199,102 @@ impl<B: Backend> Sandbox<B> {
     async fn start_sidecar(&mut self, sidecar: &SidecarSpec) -> Result<(), SandboxError> {
         let started = Instant::now();
         self.backend.start_sidecar(&self.run, sidecar).await?;
+        self.wait_sidecar_ready(sidecar, started).await
+    }
+
+    /// Stops the sidecar `name` (SIGTERM, SIGKILL after 10 s), keeps it down for `down_for`,
+    /// starts the same container again and waits until it is ready: the database going
+    /// away and coming back under a running service.
+    pub async fn restart_sidecar(
+        &mut self,
+        name: &str,
+        down_for: Duration,
+    ) -> Result<(), SandboxError> {
+        let sidecar = self.sidecar_spec(name)?;
+        self.stop_sidecar(name).await?;
+        tokio::time::sleep(down_for).await;
+        let started = Instant::now();
+        self.backend.resume_sidecar(&self.run, name).await?;
+        self.wait_sidecar_ready(&sidecar, started).await
+    }
+
+    /// Stops the service and the sidecar `name`, starts the service while the sidecar is
+    /// down, starts the sidecar `delay` later, and waits for the service to become healthy
+    /// (the health limit counts from the service's start): a service must retry while its
+    /// database refuses connections. Returns the failure when it did not come up.
+    pub async fn start_service_before_sidecar(
+        &mut self,
+        name: &str,
+        delay: Duration,
+    ) -> Result<Option<SandboxFailure>, SandboxError> {
+        let sidecar = self.sidecar_spec(name)?;
+        self.stop_service(self.spec.service.stop_grace).await?;
+        self.stop_sidecar(name).await?;
+        let started = Instant::now();
+        self.backend.restart_service(&self.run).await?;
+        self.set_kill_reason(None);
+        self.service_ip = None;
+        self.report.failure = None;
+        tokio::time::sleep(delay).await;
+        self.backend.resume_sidecar(&self.run, name).await?;
+        self.wait_sidecar_ready(&sidecar, Instant::now()).await?;
+        let left = self
+            .spec
+            .service
+            .health
+            .timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(1));
+        self.wait_healthy(left).await
+    }
+
+    fn sidecar_spec(&self, name: &str) -> Result<SidecarSpec, SandboxError> {
+        self.spec
+            .sidecars
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .ok_or_else(|| SandboxError::Invalid(format!("there is no sidecar `{name}`")))
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s; waits until the sidecar has exited.
+    async fn stop_sidecar(&mut self, name: &str) -> Result<(), SandboxError> {
+        const GRACE: Duration = Duration::from_secs(10);
+        let mut deadline = Instant::now() + GRACE;
+        self.backend
+            .signal_sidecar(&self.run, name, "SIGTERM")
+            .await?;
+        let mut killed = false;
+        loop {
+            if !matches!(
+                self.backend.sidecar_state(&self.run, name).await?,
+                WorkloadState::Running
+            ) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                if killed {
+                    return Err(SandboxError::Invalid(format!(
+                        "the sidecar `{name}` did not stop after SIGKILL"
+                    )));
+                }
+                self.backend
+                    .signal_sidecar(&self.run, name, "SIGKILL")
+                    .await?;
+                killed = true;
+                deadline = Instant::now() + GRACE;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls the sidecar's readiness command until it succeeds (from `started`, within the
+    /// sidecar's readiness limit) and records its address.
+    async fn wait_sidecar_ready(
+        &mut self,
+        sidecar: &SidecarSpec,
+        started: Instant,
+    ) -> Result<(), SandboxError> {
         let readiness = &sidecar.readiness;
         let deadline = started + readiness.timeout;
         loop {

@@ -94,7 +94,10 @@ pub(super) async fn run(cx: &mut CheckCx<'_, '_>, spec: &Leakage) -> Verdict {
     let mut forbid = Vec::new();
     for re in &spec.forbid {
         match Regex::new(re) {
-            Ok(r) => forbid.push(r),
+            Ok(r) => forbid.push((
+                format!("text matching the forbidden pattern /{}/", r.as_str()),
+                r,
+            )),
             Err(e) => return Verdict::error(format!("`forbid` has a bad regular expression: {e}")),
         }
     }
@@ -106,7 +109,7 @@ pub(super) async fn run(cx: &mut CheckCx<'_, '_>, spec: &Leakage) -> Verdict {
             p.get("password")
                 .and_then(Value::as_str)
                 .filter(|s| s.len() >= 4)
-                .map(|s| (name.clone(), s.to_owned()))
+                .map(|s| (format!("`{name}`'s password"), s.to_owned()))
         })
         .collect();
 
@@ -127,7 +130,7 @@ pub(super) async fn run(cx: &mut CheckCx<'_, '_>, spec: &Leakage) -> Verdict {
             unanswered.push(label(&ex));
             continue;
         };
-        for (what, excerpt) in scan(resp, &forbid, &passwords) {
+        for (what, excerpt) in scan(resp, true, &forbid, &passwords) {
             let f = format!("{} ({}) shows {what}", label(&ex), resp.status);
             cx.evidence.note(format!("{f}: …{excerpt}…"));
             findings.push(f);
@@ -149,10 +152,14 @@ pub(super) async fn run(cx: &mut CheckCx<'_, '_>, spec: &Leakage) -> Verdict {
 }
 
 /// What `resp` reveals: (what, excerpt around it), one per kind.
-fn scan(
+/// What `resp` (body, decoded JSON strings, headers) reveals, each with an excerpt: the
+/// built-in patterns (stack traces, SQL, paths) when `builtin`, the `extra` patterns
+/// (description, regex) and the `secrets` (description, value; redacted in the excerpt).
+pub(crate) fn scan(
     resp: &Incoming,
-    forbid: &[Regex],
-    passwords: &[(String, String)],
+    builtin: bool,
+    extra: &[(String, Regex)],
+    secrets: &[(String, String)],
 ) -> Vec<(String, String)> {
     let raw = resp.text();
     // JSON bodies are searched decoded too: escaped quotes and `\n` hide patterns.
@@ -182,24 +189,22 @@ fn scan(
         }
     };
     for text in &texts {
-        for (what, re) in PATTERNS.iter() {
+        let patterns = PATTERNS.iter().filter(|_| builtin);
+        for (what, re) in patterns {
             if let Some(m) = re.find(text) {
                 push((*what).to_owned(), around(text, m.start(), m.end(), &[]));
             }
         }
-        for re in forbid {
+        for (what, re) in extra {
             if let Some(m) = re.find(text) {
-                push(
-                    format!("text matching the forbidden pattern /{}/", re.as_str()),
-                    around(text, m.start(), m.end(), &[]),
-                );
+                push(what.clone(), around(text, m.start(), m.end(), &[]));
             }
         }
-        for (name, pw) in passwords {
-            if let Some(start) = text.find(pw.as_str()) {
+        for (what, secret) in secrets {
+            if let Some(start) = text.find(secret.as_str()) {
                 push(
-                    format!("`{name}`'s password"),
-                    around(text, start, start + pw.len(), &[pw.as_str()]),
+                    what.clone(),
+                    around(text, start, start + secret.len(), &[secret.as_str()]),
                 );
             }
         }
@@ -268,8 +273,9 @@ mod tests {
     fn kinds(body: &str) -> Vec<String> {
         scan(
             &resp(500, body),
+            true,
             &[],
-            &[("alice".into(), "s3cretPassw0rd".into())],
+            &[("`alice`'s password".into(), "s3cretPassw0rd".into())],
         )
         .into_iter()
         .map(|(w, _)| w)
@@ -322,8 +328,9 @@ mod tests {
     fn redacts_passwords_in_excerpts() {
         let f = scan(
             &resp(422, r#"{"password":"s3cretPassw0rd"}"#),
+            true,
             &[],
-            &[("alice".into(), "s3cretPassw0rd".into())],
+            &[("`alice`'s password".into(), "s3cretPassw0rd".into())],
         );
         assert!(f.iter().all(|(_, e)| !e.contains("s3cretPassw0rd")));
         assert!(f.iter().any(|(_, e)| e.contains("s3cr…")));

@@ -1,0 +1,1 @@
+"""Conduit: the RealWorld blogging API on Flask and PostgreSQL."""
