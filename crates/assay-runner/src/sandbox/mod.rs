@@ -34,6 +34,7 @@ pub use build::{
     build_submission_with, proxy_build_args,
 };
 pub use context::{ContextReport, SkippedEntry};
+pub use dockerignore::{DockerIgnore, MAX_PATTERNS as DOCKERIGNORE_MAX_PATTERNS};
 pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
 pub use error::SandboxError;
 pub use images::{
