@@ -3,6 +3,8 @@ mod architecture;
 mod batch;
 mod cli;
 mod corpus;
+mod fuzz_smoke;
+mod inert;
 mod intake;
 mod registries;
 mod reports;
