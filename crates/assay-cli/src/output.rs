@@ -233,7 +233,9 @@ impl Output {
             };
             s.push_str(&format!(
                 "  {:<16} {score}  {painted}  {}/{} checks\n",
-                inert::terminal_line(&skill.title), skill.checks_passed, skill.checks_total
+                inert::terminal_line(&skill.title),
+                skill.checks_passed,
+                skill.checks_total
             ));
         }
         let verdict = self.paint(if card.passed { "1;32" } else { "1;31" }, verdict(card));
@@ -261,7 +263,9 @@ impl Output {
 /// left valid and equal: it holds no raw control character, and a `##` (only ever inside
 /// one of its strings) is written `#\u0023`. Other text is sanitised line by line.
 pub fn inert_data(text: &str) -> String {
-    if text.trim_start().starts_with(['{', '[']) && serde_json::from_str::<serde_json::Value>(text).is_ok() {
+    if text.trim_start().starts_with(['{', '['])
+        && serde_json::from_str::<serde_json::Value>(text).is_ok()
+    {
         return json_line(text);
     }
     inert::sanitize(text)

@@ -106,7 +106,10 @@ pub fn terminal(text: &str) -> String {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&cut_line(&break_workflow_commands(line), TERMINAL_LINE_CHARS));
+        out.push_str(&cut_line(
+            &break_workflow_commands(line),
+            TERMINAL_LINE_CHARS,
+        ));
     }
     out
 }

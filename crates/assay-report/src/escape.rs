@@ -122,7 +122,10 @@ mod tests {
         let cases = [
             ("@team please", "@<!-- -->team please"),
             ("mail me@example.com", "mail me@<!-- -->example.com"),
-            ("see http://evil.example/x", "see http:<!-- -->//evil.example/x"),
+            (
+                "see http://evil.example/x",
+                "see http:<!-- -->//evil.example/x",
+            ),
             ("HTTPS://x", "HTTPS:<!-- -->//x"),
             ("www.evil.example", "www<!-- -->.evil.example"),
             ("<https://x>", "&lt;https:<!-- -->//x&gt;"),

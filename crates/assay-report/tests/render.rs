@@ -796,5 +796,8 @@ fn markdown_drives_no_ci_runner_nor_mentions() {
     assert!(!md.contains("@team"), "a mention got through");
     assert!(!md.contains("http://evil"), "an autolink got through");
     assert!(!md.contains("www.evil"), "an autolink got through");
-    assert!(md.contains("\\::error::pwned"), "the command is shown, broken");
+    assert!(
+        md.contains("\\::error::pwned"),
+        "the command is shown, broken"
+    );
 }

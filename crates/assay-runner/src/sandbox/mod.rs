@@ -34,8 +34,8 @@ pub use build::{
     build_submission_with, proxy_build_args,
 };
 pub use context::{ContextReport, SkippedEntry};
-pub use dockerignore::{DockerIgnore, MAX_PATTERNS as DOCKERIGNORE_MAX_PATTERNS};
 pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
+pub use dockerignore::{DockerIgnore, MAX_PATTERNS as DOCKERIGNORE_MAX_PATTERNS};
 pub use error::SandboxError;
 pub use images::{
     BASE_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig, ImagesReport, PruneReport,
