@@ -279,10 +279,10 @@ async fn database_checks_against_a_real_postgres() {
     assert_eq!(v.status, Status::Fail, "{v:?}");
     assert!((v.credit - 0.5).abs() < 1e-9, "{v:?}");
 
-    // A result too large to keep (100,000 rows of 2 KB): at most 10,000 rows are read, the
+    // A result too large to keep (100,000 rows of 1 KB): at most 10,000 rows are read, the
     // count says so, and an exact count cannot be claimed.
     let big =
-        "query: SELECT g::text AS n, repeat('x', 2000) AS pad FROM generate_series(1, 100000) g\n";
+        "query: SELECT g::text AS n, repeat('x', 1000) AS pad FROM generate_series(1, 100000) g\n";
     let (v, ev) = check(&f, &format!("{big}expect: {{min_rows: 1}}\n")).await;
     assert_eq!(v.status, Status::Pass, "{v:?}");
     assert!(v.message.contains("more than 10000 rows"), "{}", v.message);
