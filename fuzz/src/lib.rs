@@ -14,8 +14,11 @@ use assay_report::Format;
 use assay_runner::intake::{IntakeLimits, Submission};
 use assay_runner::sandbox::DockerIgnore;
 
+/// A fuzz target: any bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, for the smoke test.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("archive", archive),
     ("dockerignore", dockerignore),
     ("assessment_yaml", assessment_yaml),

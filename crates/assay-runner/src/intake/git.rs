@@ -245,7 +245,7 @@ fn ensure_small(repo: &gix::Repository, id: ObjectId) -> Result<(), gix::Error> 
 
 fn find_commit<'r>(repo: &'r gix::Repository, id: ObjectId) -> Result<gix::Commit<'r>, gix::Error> {
     ensure_small(repo, id)?;
-    Ok(repo.find_commit(id)?)
+    repo.find_commit(id)
 }
 
 /// Non-tree entries of a tree, by name.

@@ -568,7 +568,8 @@ mod tests {
     /// (blocks), too large, too many patterns. Each is a reason for "did not build".
     #[test]
     fn hostile_dockerignore_files_are_refused_with_a_reason() {
-        let cases: [(&str, fn(&Path), &str); 5] = [
+        type Make = fn(&Path);
+        let cases: [(&str, Make, &str); 5] = [
             (
                 "a link to /dev/zero",
                 |p| std::os::unix::fs::symlink("/dev/zero", p).expect("symlink"),
