@@ -5,7 +5,7 @@ CARGO ?= cargo
 ASSAY := target/release/assay
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test images build lint bench bench-similarity clean-runs
+.PHONY: demo test images build lint bench bench-similarity clean-runs fuzz
 
 build:
 	$(CARGO) build --release --bin assay
@@ -24,6 +24,22 @@ test:
 	$(CARGO) build --bin assay
 	target/debug/assay images build
 	ASSAY_REQUIRE_DOCKER=1 ASSAY_TEST_MODE=1 $(CARGO) nextest run --workspace --no-fail-fast
+
+# libFuzzer through cargo-fuzz: each target of fuzz/ for FUZZ_SECONDS (bounded), starting from
+# the committed seeds (fuzz/corpus/<target>); new inputs go to fuzz/corpus-new/<target>, crashes
+# to fuzz/artifacts/. cargo-fuzz needs nightly features: the nightly toolchain where one is
+# installed, else the pinned stable one with RUSTC_BOOTSTRAP=1. `make test` runs the same
+# targets on stable without libFuzzer (tests/it/fuzz_smoke.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= archive dockerignore assessment_yaml evidence
+FUZZ_CARGO ?= $(shell rustup run nightly rustc --version >/dev/null 2>&1 && echo "cargo +nightly" || echo "env RUSTC_BOOTSTRAP=1 cargo")
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus-new/$$t && \
+	  $(FUZZ_CARGO) fuzz run $$t corpus-new/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -134,7 +134,11 @@ fn dependencies_point_one_way() {
 #[test]
 fn every_rust_file_says_what_it_is_for() {
     let mut missing = Vec::new();
-    let mut stack = vec![root().join("crates"), root().join("tests")];
+    let mut stack = vec![
+        root().join("crates"),
+        root().join("tests"),
+        root().join("fuzz"),
+    ];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

@@ -103,6 +103,26 @@ pub(crate) fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `assay run --test-mode --seed 7 --out WORK/out [FLAGS] ASSESSMENT SUBMISSION`; returns
+/// what it printed and the output folder.
+pub(crate) fn graded(
+    work: &Path,
+    assessment: &Path,
+    submission: &Path,
+    flags: &[&str],
+) -> (Output, PathBuf) {
+    let out = work.join("out");
+    let o = output(
+        assay(work)
+            .args(["run", "--test-mode", "--seed", "7", "--out"])
+            .arg(&out)
+            .args(flags)
+            .arg(assessment)
+            .arg(submission),
+    );
+    (o, out)
+}
+
 /// `assay init DIR` in `work`; returns DIR.
 pub(crate) fn init(work: &Path) -> PathBuf {
     let dir = work.join("counter");

@@ -399,32 +399,38 @@ fn a_single_file_over_the_limit_is_refused() {
 }
 
 #[test]
-fn a_tar_header_bomb_is_stopped_by_the_stream_cap() {
-    // A 4 MiB pax extension header: tar keeps it in memory, so the whole stream is capped.
-    let mut b = tar::Builder::new(Vec::new());
-    let pax = vec![b'p'; 4 * 1024 * 1024];
-    let mut h = tar::Header::new_ustar();
-    h.as_old_mut().name[..9].copy_from_slice(b"PaxHeader");
-    h.set_entry_type(tar::EntryType::XHeader);
-    h.set_size(pax.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    b.append(&h, &pax[..]).expect("append pax");
-    let mut h = tar::Header::new_ustar();
-    h.as_old_mut().name[..5].copy_from_slice(b"a.txt");
-    h.set_size(1);
-    h.set_mode(0o644);
-    h.set_cksum();
-    b.append(&h, &b"a"[..]).expect("append file");
-    let bytes = gz(&b.into_inner().expect("tar"));
-    let s = Scratch::new();
-    let path = s.write("bomb.tgz", &bytes);
-    assert_refused(
-        s.open(&path, &small_limits()),
-        "(archive)",
-        "more than 1 MiB",
-    );
-    s.assert_work_empty();
+fn a_tar_header_bomb_is_stopped_by_the_per_entry_header_cap() {
+    // A 4 MiB pax extension header, then a 4 MiB GNU long name: tar keeps them in memory, so
+    // each entry's headers are capped (64 KiB), whatever the archive's total limit.
+    let pax_bomb = |kind: tar::EntryType, name: &[u8]| {
+        let mut b = tar::Builder::new(Vec::new());
+        let pax = vec![b'p'; 4 * 1024 * 1024];
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_entry_type(kind);
+        h.set_size(pax.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, &pax[..]).expect("append the header bomb");
+        let mut h = tar::Header::new_ustar();
+        h.as_old_mut().name[..5].copy_from_slice(b"a.txt");
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, &b"a"[..]).expect("append file");
+        gz(&b.into_inner().expect("tar"))
+    };
+    for (kind, name) in [
+        (tar::EntryType::XHeader, &b"PaxHeader"[..]),
+        (tar::EntryType::GNULongName, &b"././@LongLink"[..]),
+    ] {
+        for limits in [small_limits(), IntakeLimits::default()] {
+            let s = Scratch::new();
+            let path = s.write("bomb.tgz", &pax_bomb(kind, name));
+            assert_refused(s.open(&path, &limits), "(archive)", "take more than 64 KiB");
+            s.assert_work_empty();
+        }
+    }
 }
 
 /// Replaces every `from` (little-endian u32) after a `sig` record header at `offset` within it.
@@ -683,7 +689,12 @@ fn unknown_files_are_not_archives() {
 
 /// Runs our own `git` to build a fixture (never on a submission under test).
 fn git(repo: &Path, home: &Path, args: &[&str], date: &str) {
-    let out = Command::new("git")
+    git_with(repo, home, args, date, None);
+}
+
+/// [`git`] with `stdin` fed to it; returns what it printed, trimmed.
+fn git_with(repo: &Path, home: &Path, args: &[&str], date: &str, stdin: Option<&[u8]>) -> String {
+    let mut child = Command::new("git")
         .args(args)
         .current_dir(repo)
         .env_clear()
@@ -697,13 +708,29 @@ fn git(repo: &Path, home: &Path, args: &[&str], date: &str) {
         .env("GIT_COMMITTER_EMAIL", "ada@example.com")
         .env("GIT_AUTHOR_DATE", date)
         .env("GIT_COMMITTER_DATE", date)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("the git CLI is needed to build this fixture");
+    let input = child.stdin.take();
+    let feeder = stdin.map(<[u8]>::to_vec).map(|bytes| {
+        std::thread::spawn(move || {
+            if let Some(mut pipe) = input {
+                pipe.write_all(&bytes).expect("feed git");
+            }
+        })
+    });
+    let out = child.wait_with_output().expect("git runs");
+    if let Some(feeder) = feeder {
+        feeder.join().expect("the feeder thread");
+    }
     assert!(
         out.status.success(),
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A repository with three commits (one adds `.env`, the next removes it), then made hostile:
@@ -1075,4 +1102,94 @@ fn inspect_limits_cap_what_is_read() {
             .all(|c| c.files.len() <= 1 && c.files_truncated)
     );
     assert!(history.paths.len() <= 2);
+}
+
+/// A tree of 150,000 entries (5.6 MiB) and a commit with a 100 MiB message, in a repository
+/// whose own configuration tries to lift gix's allocation limit: neither is inflated, the
+/// history is reported incomplete, and the runner stays small.
+#[test]
+fn git_object_bombs_are_not_inflated() {
+    let s = Scratch::new();
+    let repo = s.path().join("bombs");
+    let home = s.path().join("home");
+    fs::create_dir_all(&repo).expect("repo dir");
+    fs::create_dir_all(&home).expect("home dir");
+    let date = "2026-01-02T03:04:05Z";
+    git(&repo, &home, &["init", "-q", "-b", "main"], date);
+    fs::write(repo.join("a.txt"), "a\n").expect("write");
+    git(&repo, &home, &["add", "a.txt"], date);
+    git(&repo, &home, &["commit", "-q", "-m", "first"], date);
+    let blob = git_with(&repo, &home, &["rev-parse", "HEAD:a.txt"], date, None);
+    let listing: String = (0..150_000)
+        .map(|i| format!("100644 blob {blob}\tfile-{i:06}.txt\n"))
+        .collect();
+    let big_tree = git_with(&repo, &home, &["mktree"], date, Some(listing.as_bytes()));
+    let tree_bomb = git_with(
+        &repo,
+        &home,
+        &["commit-tree", &big_tree, "-p", "HEAD", "-m", "wide"],
+        date,
+        None,
+    );
+    let mut config = fs::read_to_string(repo.join(".git/config")).expect("config");
+    config.push_str(
+        "[gitoxide \"objects\"]\n\tallocLimit = 8000000000\n\tallocLimitIfReducedTrust = 0\n",
+    );
+    fs::write(repo.join(".git/config"), config).expect("config");
+
+    git(
+        &repo,
+        &home,
+        &["update-ref", "refs/heads/main", &tree_bomb],
+        date,
+    );
+    let sub = s.open(&repo, &IntakeLimits::default()).expect("opens");
+    let facts = inspect(&sub, &InspectLimits::default());
+    let history = facts.history.as_ref().expect("history");
+    let reason = history.incomplete.clone().unwrap_or_default();
+    assert!(reason.contains("more than the 4 MiB"), "{reason}");
+    assert!(history.commits.is_empty(), "{:?}", history.commits);
+
+    let tree = git_with(&repo, &home, &["rev-parse", "HEAD~1^{tree}"], date, None);
+    let mut body = format!(
+        "tree {tree}\nauthor Ada <a@example.com> 1767323045 +0000\ncommitter Ada <a@example.com> 1767323045 +0000\n\n"
+    )
+    .into_bytes();
+    body.resize(body.len() + 100 * 1024 * 1024, b'a');
+    let message_bomb = git_with(
+        &repo,
+        &home,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "--stdin",
+        ],
+        date,
+        Some(body.as_slice()),
+    );
+    drop(body);
+    git(
+        &repo,
+        &home,
+        &["update-ref", "refs/heads/main", &message_bomb],
+        date,
+    );
+    let sub = s.open(&repo, &IntakeLimits::default()).expect("opens");
+    let facts = inspect(&sub, &InspectLimits::default());
+    // The tip itself is refused: the history is a fact (unreadable), never inflated.
+    match &facts.history {
+        Ok(history) => assert!(
+            history.incomplete.is_some() && history.commits.is_empty(),
+            "the 100 MiB commit was read: {:?}",
+            history.incomplete
+        ),
+        Err(NoHistory::Unreadable { reason }) => {
+            assert!(reason.contains("loose object"), "{reason}");
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+    crate::sandbox::assert_runner_memory();
 }

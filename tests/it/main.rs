@@ -4,6 +4,8 @@ mod batch;
 mod build_network;
 mod cli;
 mod corpus;
+mod fuzz_smoke;
+mod inert;
 mod intake;
 mod registries;
 mod reports;

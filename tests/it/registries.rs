@@ -11,7 +11,7 @@ use assay_runner::sandbox::{
     TrustSource, UPSTREAM_BASE_IMAGE, build_submission, ensure_images, ensure_trusted,
 };
 
-use super::cli::{assay, code, init, json, output, root, text};
+use super::cli::{assay, code, graded, init, json, output, root, text};
 
 fn stack(name: &str) -> PathBuf {
     root().join("examples/stacks").join(name)
@@ -21,14 +21,7 @@ fn stack(name: &str) -> PathBuf {
 fn graded_end_to_end(name: &str) {
     let work = tempfile::tempdir().expect("work dir");
     let assessment = init(work.path());
-    let out = work.path().join("out");
-    let o = output(
-        assay(work.path())
-            .args(["run", "--test-mode", "--seed", "7", "--out"])
-            .arg(&out)
-            .arg(&assessment)
-            .arg(stack(name)),
-    );
+    let (o, out) = graded(work.path(), &assessment, &stack(name), &[]);
     let card = json(&out.join("scorecard.json"));
     let log = card["sandbox"]["build_log"].as_str().unwrap_or_default();
     assert_eq!(

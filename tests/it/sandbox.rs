@@ -180,7 +180,7 @@ async fn assert_clean(backend: &DockerBackend, run: &str) {
 }
 
 /// The test process (one per test under nextest) never grew past 512 MiB.
-fn assert_runner_memory() {
+pub(crate) fn assert_runner_memory() {
     let status = std::fs::read_to_string("/proc/self/status").expect("status");
     let hwm_kib: u64 = status
         .lines()

@@ -1,5 +1,8 @@
 //! Everything assay prints: progress (bars on a terminal, timestamped lines otherwise, JSON
 //! events on request), the per-skill summary, and errors. Respects -q/-v, --color, NO_COLOR.
+//! Every line goes through `assay_model::inert` first: candidate text (build lines, failure
+//! reasons, entry names, health output, check messages) cannot drive the terminal or a CI
+//! runner.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -7,6 +10,7 @@ use std::time::Instant;
 
 use assay_batch::{BatchEvent, BatchReport, Outcome as BatchOutcome};
 use assay_grader::Scorecard;
+use assay_model::inert;
 use assay_runner::pipeline::RunEvent;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -45,12 +49,22 @@ impl Output {
         }
     }
 
-    /// A human summary: standard output, unless that carries JSON events.
+    /// A human summary: standard output, unless that carries JSON events. Printed as it is,
+    /// colours included: its candidate parts were made inert while it was put together.
     fn summary_text(&self, text: &str) {
         if self.events_json {
-            self.plain_err(text.trim_end_matches('\n'));
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("{}", text.trim_end_matches('\n'));
+            }
         } else {
-            self.plain(text);
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{text}");
+                if !text.ends_with('\n') {
+                    println!();
+                }
+            }
         }
     }
 
@@ -65,7 +79,7 @@ impl Output {
     pub fn error(&self, msg: &str) {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("{} {msg}", self.paint("1;31", "error:"));
+            eprintln!("{} {}", self.paint("1;31", "error:"), inert::terminal(msg));
         }
     }
 
@@ -73,7 +87,7 @@ impl Output {
         if !self.quiet {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("{msg}");
+                eprintln!("{}", inert::terminal(msg));
             }
         }
     }
@@ -82,13 +96,14 @@ impl Output {
         if !self.quiet {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("  {line}");
+                eprintln!("  {}", inert::terminal_line(line));
             }
         }
     }
 
-    /// Data on standard output (reports, tables, completions).
+    /// Data on standard output (reports, tables, completions): whole, not cut, but inert.
     pub fn plain(&self, text: &str) {
+        let text = inert_data(text);
         #[allow(clippy::print_stdout)]
         {
             print!("{text}");
@@ -101,7 +116,7 @@ impl Output {
     pub fn plain_err(&self, text: &str) {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("{text}");
+            eprintln!("{}", inert::terminal(text));
         }
     }
 
@@ -159,20 +174,23 @@ impl Output {
             count("interrupted"),
         );
         if self.quiet {
-            self.summary_text(&format!("{tally}; {}", report.summary_md.display()));
+            self.summary_text(&inert::terminal(&format!(
+                "{tally}; {}",
+                report.summary_md.display()
+            )));
             return;
         }
         let mut s = String::new();
         if let Some(table) = &report.leaderboard {
             s.push('\n');
-            s.push_str(table);
+            s.push_str(&inert_data(table));
         }
         let flagged = report.cohort.iter().filter(|c| c.flag.is_some()).count();
         s.push_str(&format!(
             "\n  {tally}\n  {flagged} check(s) flagged for a second look (nobody or everybody passes)\n  summary: {}\n  leaderboard: {}\n  checks: {}\n",
-            report.summary_md.display(),
-            report.summary_csv.display(),
-            report.checks_csv.display()
+            inert::terminal_line(&report.summary_md.display().to_string()),
+            inert::terminal_line(&report.summary_csv.display().to_string()),
+            inert::terminal_line(&report.checks_csv.display().to_string())
         ));
         match &report.similarity {
             Some(assay_batch::SimilaritySummary {
@@ -226,7 +244,7 @@ impl Output {
         if self.quiet {
             self.summary_text(&format!(
                 "{}: {:.1} / pass mark {:.0}: {}",
-                card.submission.name,
+                inert::terminal_line(&card.submission.name),
                 card.overall,
                 card.pass_mark,
                 verdict(card)
@@ -236,8 +254,8 @@ impl Output {
         let mut s = String::new();
         s.push_str(&format!(
             "\n{}  {}  profile {}\n\n",
-            self.paint("1", &card.assessment.id),
-            card.submission.name,
+            self.paint("1", &inert::terminal_line(&card.assessment.id)),
+            inert::terminal_line(&card.submission.name),
             card.profile.id
         ));
         for skill in &card.skills {
@@ -259,7 +277,9 @@ impl Output {
             };
             s.push_str(&format!(
                 "  {:<16} {score}  {painted}  {}/{} checks\n",
-                skill.title, skill.checks_passed, skill.checks_total
+                inert::terminal_line(&skill.title),
+                skill.checks_passed,
+                skill.checks_total
             ));
         }
         let verdict = self.paint(if card.passed { "1;32" } else { "1;31" }, verdict(card));
@@ -268,13 +288,57 @@ impl Output {
             card.overall, card.pass_mark
         ));
         for id in &card.critical_failures {
-            s.push_str(&format!("  critical check failed: {id}\n"));
+            s.push_str(&format!(
+                "  critical check failed: {}\n",
+                inert::terminal_line(id)
+            ));
         }
         if let Some(html) = written.path(assay_report::Format::Html) {
-            s.push_str(&format!("\n  report: {}\n", html.display()));
+            s.push_str(&format!(
+                "\n  report: {}\n",
+                inert::terminal_line(&html.display().to_string())
+            ));
         }
         self.summary_text(&s);
     }
+}
+
+/// Data for standard output kept whole (a report, a table, CSV, JSON) and inert. JSON is
+/// left valid and equal: it holds no raw control character, and a `##` (only ever inside
+/// one of its strings) is written `#\u0023`. Other text is sanitised line by line.
+pub fn inert_data(text: &str) -> String {
+    if text.trim_start().starts_with(['{', '['])
+        && serde_json::from_str::<serde_json::Value>(text).is_ok()
+    {
+        return json_line(text);
+    }
+    inert::sanitize(text)
+        .split('\n')
+        .map(inert::break_workflow_commands)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// JSON with every `##` (workflow commands such as `##[error]` are read anywhere in a line)
+/// written `#\\u0023`, and every character [`inert::sanitize`] would change (bidi overrides,
+/// C1 controls: serde_json leaves them raw) as a `\\u` escape: the same JSON value.
+fn json_line(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut after_hash = false;
+    for c in json.chars() {
+        if c == '#' && after_hash {
+            out.push_str("\\u0023");
+            after_hash = false;
+            continue;
+        }
+        after_hash = c == '#';
+        if inert::needs_sanitizing(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether to colour: `--color always|never`, else on a terminal unless `NO_COLOR` is set.
@@ -299,6 +363,7 @@ fn bar_style() -> ProgressStyle {
 
 /// `[12:34:56 +  12.3s] text` on standard error: progress when not on a terminal.
 fn timestamped(start: Instant, text: &str) {
+    let text = inert::terminal_line(text);
     let ts = time::OffsetDateTime::now_utc();
     #[allow(clippy::print_stderr)]
     {
@@ -307,7 +372,7 @@ fn timestamped(start: Instant, text: &str) {
             ts.hour(),
             ts.minute(),
             ts.second(),
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
         );
     }
 }
@@ -330,7 +395,7 @@ impl RunProgress {
             if let Ok(line) = serde_json::to_string(e) {
                 #[allow(clippy::print_stdout)]
                 {
-                    println!("{line}");
+                    println!("{}", json_line(&line));
                 }
             }
             return;
@@ -392,7 +457,7 @@ impl BatchProgress {
             return;
         }
         match &self.bar {
-            Some(b) => b.println(format!("  {text}")),
+            Some(b) => b.println(format!("  {}", inert::terminal_line(text))),
             None => timestamped(self.start, text),
         }
     }
@@ -412,7 +477,7 @@ impl BatchProgress {
             b.set_message(if running.is_empty() {
                 String::new()
             } else {
-                format!("grading {running}")
+                inert::terminal_line(&format!("grading {running}"))
             });
         }
     }
@@ -422,7 +487,7 @@ impl BatchProgress {
             if let Ok(line) = serde_json::to_string(e) {
                 #[allow(clippy::print_stdout)]
                 {
-                    println!("{line}");
+                    println!("{}", json_line(&line));
                 }
             }
             return;
@@ -523,7 +588,18 @@ impl BatchProgress {
     }
 }
 
+/// What an event says: prefix, message (both inert, one line each), and whether it shows
+/// without `-v`.
 fn describe(e: &RunEvent) -> (String, String, bool) {
+    let (prefix, msg, important) = describe_raw(e);
+    (
+        inert::terminal_line(&prefix),
+        inert::terminal_line(&msg),
+        important,
+    )
+}
+
+fn describe_raw(e: &RunEvent) -> (String, String, bool) {
     match e {
         RunEvent::Stage { stage, detail } => (stage.clone(), detail.clone(), true),
         RunEvent::BuildLog { line } => ("build".into(), line.clone(), false),
@@ -572,6 +648,53 @@ fn verdict(card: &Scorecard) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_lines_and_reasons_are_inert_one_line_each() {
+        let cases = [
+            (
+                RunEvent::BuildLog {
+                    line: "\u{1b}]52;c;ZXZpbA==\u{7}".to_owned(),
+                },
+                "␛]52;c;ZXZpbA==␇",
+            ),
+            (
+                RunEvent::BuildLog {
+                    line: "::error::pwned".to_owned(),
+                },
+                "\\::error::pwned",
+            ),
+            (
+                RunEvent::Stage {
+                    stage: "build".to_owned(),
+                    detail: "did not build: step ##[error]x\n::add-mask::y".to_owned(),
+                },
+                "did not build: step #\\#[error]x⏎::add-mask::y",
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(describe(&event).1, expected, "{event:?}");
+        }
+    }
+
+    #[test]
+    fn data_on_stdout_stays_whole_and_json_stays_equal() {
+        let json = "{\"line\":\"##[error]x \\u001b]52\",\"n\":1}";
+        let out = inert_data(json);
+        assert_eq!(out, "{\"line\":\"#\\u0023[error]x \\u001b]52\",\"n\":1}");
+        let parsed = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
+        assert_eq!(parsed(&out), parsed(json));
+        let bidi = "{\"name\":\"abc\u{202e}fed ###\"}";
+        let out = inert_data(bidi);
+        assert_eq!(out, "{\"name\":\"abc\\u202efed #\\u0023#\"}");
+        assert_eq!(parsed(&out), parsed(bidi));
+        let long = "x".repeat(5000);
+        assert_eq!(inert_data(&long), long, "data is not cut");
+        assert_eq!(
+            inert_data("| a |\n::error::b\n\u{1b}[2J"),
+            "| a |\n\\::error::b\n␛[2J"
+        );
+    }
 
     #[test]
     fn colour_follows_the_flag_then_the_terminal_and_no_color() {

@@ -10,6 +10,10 @@ use serde_json::Value;
 pub const BODY_READ_CAP: usize = 1 << 20;
 /// Bytes of a body kept in evidence.
 pub const BODY_EVIDENCE_CAP: usize = 4 << 10;
+/// Response headers kept in evidence, and bytes of each value kept (the client itself
+/// refuses more than 100 headers or about 400 KiB of them).
+pub const HEADERS_KEPT: usize = 32;
+pub const HEADER_VALUE_EVIDENCE_CAP: usize = 1 << 10;
 
 /// A request ready to send (templates rendered).
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +90,7 @@ impl Exchange {
                     request,
                     response: Some(ResponseRecord {
                         status: r.status,
-                        headers: r.headers.iter().take(32).cloned().collect(),
+                        headers: evidence_headers(&r.headers),
                         body,
                         body_truncated: cut || r.truncated,
                         elapsed_ms: r.elapsed.as_secs_f64() * 1000.0,
@@ -211,6 +215,20 @@ impl Client {
     }
 }
 
+/// At most [`HEADERS_KEPT`] headers, each value capped at [`HEADER_VALUE_EVIDENCE_CAP`].
+fn evidence_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .take(HEADERS_KEPT)
+        .map(|(k, v)| {
+            (
+                truncate_text(k, HEADER_VALUE_EVIDENCE_CAP).0,
+                truncate_text(v, HEADER_VALUE_EVIDENCE_CAP).0,
+            )
+        })
+        .collect()
+}
+
 fn describe(e: &reqwest::Error) -> String {
     use std::error::Error;
     let mut s = if e.is_connect() {
@@ -227,4 +245,24 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_evidence_is_capped_in_count_and_size() {
+        let headers: Vec<(String, String)> = (0..100)
+            .map(|i| (format!("x-h{i}"), "v".repeat(64 * 1024)))
+            .collect();
+        let kept = evidence_headers(&headers);
+        assert_eq!(kept.len(), HEADERS_KEPT);
+        assert!(
+            kept.iter()
+                .all(|(_, v)| v.len() <= HEADER_VALUE_EVIDENCE_CAP + '…'.len_utf8())
+        );
+        let small = vec![("a".to_owned(), "b\u{fffe}".to_owned())];
+        assert_eq!(evidence_headers(&small), small);
+    }
 }

@@ -328,6 +328,24 @@ async fn database_checks_against_a_real_postgres() {
     let (v, _) = check(&f, "nowhere: [\"{{ bob.password }}\"]\n").await;
     assert_eq!(v.status, Status::Pass, "{v:?}");
 
+    // A result too large to keep (100,000 rows of 1 KB): at most 10,000 rows are read, the
+    // count says so, and an exact count cannot be claimed.
+    let big =
+        "query: SELECT g::text AS n, repeat('x', 1000) AS pad FROM generate_series(1, 100000) g\n";
+    let (v, ev) = check(&f, &format!("{big}expect: {{min_rows: 1}}\n")).await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    assert!(v.message.contains("more than 10000 rows"), "{}", v.message);
+    assert!(
+        ev.iter().any(
+            |e| matches!(e, Evidence::Note { text } if text.starts_with("more than 10000 rows"))
+        ),
+        "{ev:?}"
+    );
+    assert!(queries(&ev).iter().all(|(_, rows)| rows.len() <= 20));
+    let (v, _) = check(&f, &format!("{big}expect: {{rows: 100000}}\n")).await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(v.message.contains("got more than 10000"), "{}", v.message);
+
     // Infrastructure trouble is an error, not the candidate's failure.
     let (v, _) = check(&fixture(ip, "wrong-password"), "query: SELECT 1\n").await;
     assert_eq!(v.status, Status::Error, "{v:?}");

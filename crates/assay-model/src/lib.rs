@@ -4,6 +4,7 @@
 //! [`GradingPlan`] from an assessment; the grader turns both into a scorecard.
 
 mod evidence;
+pub mod inert;
 mod outcome;
 mod plan;
 mod run;

@@ -1,71 +1,9 @@
-//! Making candidate-controlled text safe to show: neutralising control, bidi and ANSI
-//! sequences for every format, and escaping for HTML, Markdown and CSV.
+//! Making candidate-controlled text safe to show: the shared sanitizer for every format
+//! (`assay_model::inert`), then escaping for HTML, Markdown and CSV.
 
-use std::borrow::Cow;
-
-/// Makes text safe to display in any format: drops ANSI escape sequences and carriage
-/// returns, shows other control characters as their Unicode control pictures (`␀`), and
-/// bidirectional overrides as `<U+202E>`-style markers, so text cannot hide or reorder
-/// what a reader sees. Newlines and tabs are kept.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_sanitizing) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => skip_escape_sequence(&mut chars),
-            '\r' => {}
-            '\n' | '\t' => out.push(c),
-            c if is_bidi_control(c) => out.push_str(&format!("<U+{:04X}>", u32::from(c))),
-            c if u32::from(c) < 0x20 => {
-                out.push(char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'));
-            }
-            '\u{7f}' => out.push('\u{2421}'),
-            c if ('\u{80}'..='\u{9f}').contains(&c) => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_sanitizing(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
-}
-
-/// Skips an ANSI escape sequence after its ESC: CSI (`ESC [ … final`), OSC (`ESC ] … BEL`
-/// or `ESC \`), or a two-character escape.
-fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.peek() {
-        Some('[') => {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    break;
-                }
-            }
-        }
-        Some(']') => {
-            chars.next();
-            let mut previous = ' ';
-            for c in chars.by_ref() {
-                if c == '\u{7}' || (previous == '\u{1b}' && c == '\\') {
-                    break;
-                }
-                previous = c;
-            }
-        }
-        Some(_) => {
-            chars.next();
-        }
-        None => {}
-    }
-}
+/// Makes text safe to display in any format: the one sanitizer of `assay_model::inert`
+/// (controls, escape sequences and bidi overrides made visible; only XML 1.0 characters).
+pub use assay_model::inert::sanitize;
 
 /// Escapes text for HTML element content and quoted attribute values (after [`sanitize`]).
 pub fn html(text: &str) -> String {
@@ -86,8 +24,10 @@ pub fn html(text: &str) -> String {
 
 /// Escapes text for one line of GitHub-flavoured Markdown, table cells included: HTML
 /// tags and entities show as typed (`<` as `&lt;`); the punctuation that could make
-/// Markdown of it (pipes, backticks, emphasis, links, headings, maths, @-mentions) is
-/// backslash-escaped; newlines become spaces.
+/// Markdown of it (pipes, backticks, emphasis, links, headings, maths) is backslash-escaped;
+/// newlines become spaces. Nothing becomes a link or a notification: `@` (mentions, e-mail
+/// autolinks), `://` and `www.` (URL autolinks) are split by an empty HTML comment, which
+/// GitHub shows as nothing.
 pub fn markdown(text: &str) -> String {
     let text = sanitize(text);
     let mut out = String::with_capacity(text.len() + 16);
@@ -97,9 +37,32 @@ pub fn markdown(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\n' | '\t' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '$' | '@' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '$' => {
                 out.push('\\');
                 out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    no_links(&out)
+}
+
+/// Escaped text for HTML inside a Markdown document (an evidence `<pre>`): [`html`], and no
+/// mention or autolink either, whatever renders it.
+pub fn html_in_markdown(text: &str) -> String {
+    no_links(&html(text))
+}
+
+/// Splits `@` (mentions, e-mail autolinks), `://` and `www.` (URL autolinks) with an empty
+/// HTML comment, which renders as nothing. `text` is already escaped.
+fn no_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, c) in text.char_indices() {
+        match c {
+            '@' => out.push_str("@<!-- -->"),
+            ':' if text[i..].starts_with("://") => out.push_str(":<!-- -->"),
+            '.' if i >= 3 && text.as_bytes()[i - 3..i].eq_ignore_ascii_case(b"www") => {
+                out.push_str("<!-- -->.");
             }
             c => out.push(c),
         }
@@ -134,15 +97,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sanitize_neutralises_controls_bidi_and_ansi() {
-        assert_eq!(sanitize("plain\ntext"), "plain\ntext");
-        assert_eq!(sanitize("\u{1b}[31mred\u{1b}[0m"), "red");
-        assert_eq!(sanitize("a\u{0}b\r\n"), "a\u{2400}b\n");
-        assert_eq!(sanitize("abc\u{202e}fed"), "abc<U+202E>fed");
-        assert_eq!(sanitize("\u{1b}]0;title\u{7}after"), "after");
-    }
-
-    #[test]
     fn html_escapes_markup_and_quotes() {
         assert_eq!(
             html("<script>alert(\"x\")</script>&'"),
@@ -160,7 +114,26 @@ mod tests {
             markdown("[click](javascript:x)"),
             "\\[click\\](javascript:x)"
         );
-        assert_eq!(markdown("@team $x$"), "\\@team \\$x\\$");
+        assert_eq!(markdown("$x$"), "\\$x\\$");
+    }
+
+    #[test]
+    fn markdown_makes_no_links_nor_mentions() {
+        let cases = [
+            ("@team please", "@<!-- -->team please"),
+            ("mail me@example.com", "mail me@<!-- -->example.com"),
+            (
+                "see http://evil.example/x",
+                "see http:<!-- -->//evil.example/x",
+            ),
+            ("HTTPS://x", "HTTPS:<!-- -->//x"),
+            ("www.evil.example", "www<!-- -->.evil.example"),
+            ("<https://x>", "&lt;https:<!-- -->//x&gt;"),
+            ("a.b: c", "a.b: c"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(markdown(input), expected, "input {input:?}");
+        }
     }
 
     #[test]

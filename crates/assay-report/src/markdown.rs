@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 
 use assay_grader::{CheckResult, Scorecard};
+use assay_model::inert::break_workflow_commands;
 use assay_model::{Status, truncate_text};
 
-use crate::escape::{html, markdown as md};
+use crate::escape::{html_in_markdown, markdown as md};
 use crate::text;
 
 /// GitHub's limit on one step summary: 1 MiB.
@@ -31,11 +32,12 @@ const LINE: usize = 300;
 /// Checks needing attention listed at most, in the minimal rendering.
 const MINIMAL_CHECKS: usize = 200;
 
-/// Renders the Markdown report, within [`MARKDOWN_LIMIT`] bytes.
+/// Renders the Markdown report, within [`MARKDOWN_LIMIT`] bytes. No line of it is a CI
+/// workflow command, so a CI job may print the file.
 pub fn render(card: &Scorecard) -> String {
     let mut out = String::new();
     for detail in [Detail::Full, Detail::Compact, Detail::Minimal] {
-        out = render_with(card, detail);
+        out = no_workflow_commands(&render_with(card, detail));
         if out.len() <= MARKDOWN_LIMIT {
             return out;
         }
@@ -43,6 +45,15 @@ pub fn render(card: &Scorecard) -> String {
     // Unreachable in practice: every line of the minimal rendering is capped.
     let (cut, _) = truncate_text(&out, MARKDOWN_LIMIT - 64);
     cut
+}
+
+/// Breaks every workflow command (`::error::`, `##[…`) in the rendered document: evidence
+/// lines inside `<pre>` are HTML-escaped, not Markdown-escaped.
+fn no_workflow_commands(doc: &str) -> String {
+    doc.split('\n')
+        .map(break_workflow_commands)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn line(text: &str) -> String {
@@ -178,7 +189,7 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
             let _ = writeln!(
                 out,
                 "  <details><summary>Evidence</summary>\n\n  <pre>{}</pre>\n\n  </details>\n",
-                indent_pre(&html(&excerpt))
+                indent_pre(&html_in_markdown(&excerpt))
             );
         }
     }

@@ -779,3 +779,64 @@ fn comparison_refuses_different_assessments() {
     ));
     assert!(matches!(compare(&[]), Err(ReportError::NothingToCompare)));
 }
+
+/// Candidate text that drives terminals and CI runners: OSC 52 (clipboard), workflow
+/// commands, characters XML 1.0 forbids, mentions and autolinks.
+const DRIVING: &str = "ok\n::error::pwned\n  ::add-mask::secret\nstep ##[set-env name=A]b\n\u{1b}]52;c;ZXZpbA==\u{7}\u{fffe}\u{ffff}\u{b}\u{0} @team http://evil.example www.evil.example";
+
+fn driven_card() -> Scorecard {
+    let mut card = card();
+    for check in &mut card.checks {
+        check.message = DRIVING.to_owned();
+        check.evidence.push(Evidence::Exchange {
+            request: RequestRecord {
+                method: "GET".to_owned(),
+                url: "http://sut:8080/".to_owned(),
+                headers: vec![],
+                body: None,
+            },
+            response: Some(ResponseRecord {
+                status: 200,
+                headers: vec![("x-evil".to_owned(), DRIVING.to_owned())],
+                body: DRIVING.to_owned(),
+                body_truncated: false,
+                elapsed_ms: 1.0,
+            }),
+            error: None,
+        });
+    }
+    card
+}
+
+#[test]
+fn junit_is_valid_xml_whatever_the_candidate_sent() {
+    let xml = rendered(&driven_card(), Format::Junit);
+    let bad: Vec<char> = xml
+        .chars()
+        .filter(|c| !assay_model::inert::xml_allows(*c))
+        .collect();
+    assert!(bad.is_empty(), "characters XML 1.0 forbids: {bad:?}");
+    let report = quick_junit::Report::deserialize_from_str(&xml)
+        .unwrap_or_else(|e| panic!("junit.xml does not parse: {e}"));
+    assert_eq!(report.tests, 8);
+    assert!(xml.contains("&lt;U+FFFE&gt;"), "U+FFFE shown as a marker");
+    assert!(!xml.contains('\u{1b}'), "no ESC in XML");
+}
+
+#[test]
+fn markdown_drives_no_ci_runner_nor_mentions() {
+    let md = rendered(&driven_card(), Format::Markdown);
+    for line in md.lines() {
+        let trimmed = line.trim_start();
+        assert!(!trimmed.starts_with("::"), "workflow command line: {line}");
+        assert!(!line.contains("##["), "workflow command in: {line}");
+    }
+    assert!(!md.contains('\u{1b}'), "no ESC in Markdown");
+    assert!(!md.contains("@team"), "a mention got through");
+    assert!(!md.contains("http://evil"), "an autolink got through");
+    assert!(!md.contains("www.evil"), "an autolink got through");
+    assert!(
+        md.contains("\\::error::pwned"),
+        "the command is shown, broken"
+    );
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use assay_format::{DatabaseCheck, DigestForm, RowsExpect, Template};
 use assay_model::{Evidence, truncate_text};
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
@@ -142,15 +143,16 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
                 });
                 fails.push(e);
             }
-            Ok((columns, rows)) => {
-                record(cx, &sql, &columns, &rows);
-                let f = judge_rows(cx, spec.expect.as_ref(), &rows);
+            Ok((columns, rows, more)) => {
+                record(cx, &sql, &columns, &rows, more);
+                let f = judge_rows(cx, spec.expect.as_ref(), &rows, more);
                 if f.is_empty() {
                     parts_held += 1;
                     passes.push(format!(
-                        "the query returned {} row{} as expected",
+                        "the query returned {}{} row{} as expected",
+                        if more { "more than " } else { "" },
                         rows.len(),
-                        if rows.len() == 1 { "" } else { "s" }
+                        if rows.len() == 1 && !more { "" } else { "s" }
                     ));
                 } else {
                     fails.extend(f);
@@ -253,11 +255,54 @@ fn describe(e: &tokio_postgres::Error) -> DbError {
 }
 
 /// Runs `sql` with the simple protocol: every cell as text or NULL.
-async fn query_rows(
-    client: &Client,
-    sql: &str,
-) -> Result<(Vec<String>, Vec<Map<String, Value>>), DbError> {
-    let msgs = tokio::time::timeout(QUERY_TIMEOUT, client.simple_query(sql))
+/// Rows of a result read at most, and bytes of their values: a table the submission filled
+/// (or a schema of a million columns) cannot fill assay's memory. The rest is not read.
+const MAX_ROWS: usize = 10_000;
+const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
+
+/// A result as read: columns, rows (at most [`MAX_ROWS`] and [`MAX_RESULT_BYTES`]), and
+/// whether more rows came than were kept.
+type ResultRows = (Vec<String>, Vec<Map<String, Value>>, bool);
+
+async fn query_rows(client: &Client, sql: &str) -> Result<ResultRows, DbError> {
+    let read = async {
+        let stream = client.simple_query_raw(sql).await?;
+        let mut stream = std::pin::pin!(stream);
+        let mut columns: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(m) = stream.next().await {
+            match m? {
+                SimpleQueryMessage::RowDescription(cols) => {
+                    columns = cols.iter().map(|c| c.name().to_owned()).collect();
+                }
+                SimpleQueryMessage::Row(row) => {
+                    if rows.len() >= MAX_ROWS || bytes > MAX_RESULT_BYTES {
+                        return Ok((columns, rows, true));
+                    }
+                    if columns.is_empty() {
+                        columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
+                    }
+                    let mut obj = Map::new();
+                    for (i, c) in row.columns().iter().enumerate() {
+                        let v = match row.try_get(i) {
+                            Ok(Some(s)) => {
+                                bytes += s.len();
+                                Value::String(s.to_owned())
+                            }
+                            _ => Value::Null,
+                        };
+                        bytes += c.name().len();
+                        obj.insert(c.name().to_owned(), v);
+                    }
+                    rows.push(obj);
+                }
+                _ => {}
+            }
+        }
+        Ok::<_, tokio_postgres::Error>((columns, rows, false))
+    };
+    tokio::time::timeout(QUERY_TIMEOUT, read)
         .await
         .map_err(|_| {
             DbError::Infra(format!(
@@ -265,42 +310,24 @@ async fn query_rows(
                 QUERY_TIMEOUT.as_secs()
             ))
         })?
-        .map_err(|e| describe(&e))?;
-    let mut columns: Vec<String> = Vec::new();
-    let mut rows = Vec::new();
-    for m in msgs {
-        match m {
-            SimpleQueryMessage::RowDescription(cols) => {
-                columns = cols.iter().map(|c| c.name().to_owned()).collect();
-            }
-            SimpleQueryMessage::Row(row) => {
-                if columns.is_empty() {
-                    columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
-                }
-                let mut obj = Map::new();
-                for (i, c) in row.columns().iter().enumerate() {
-                    let v = match row.try_get(i) {
-                        Ok(Some(s)) => Value::String(s.to_owned()),
-                        _ => Value::Null,
-                    };
-                    obj.insert(c.name().to_owned(), v);
-                }
-                rows.push(obj);
-            }
-            _ => {}
-        }
-    }
-    Ok((columns, rows))
+        .map_err(|e| describe(&e))
 }
 
 /// Keeps the query and its first rows as evidence.
-fn record(cx: &CheckCx<'_, '_>, sql: &str, columns: &[String], rows: &[Map<String, Value>]) {
+fn record(
+    cx: &CheckCx<'_, '_>,
+    sql: &str,
+    columns: &[String],
+    rows: &[Map<String, Value>],
+    more: bool,
+) {
     if !columns.is_empty() {
         cx.evidence.note(format!(
-            "{} row{}; columns: {}",
+            "{}{} row{}; columns: {}",
+            if more { "more than " } else { "" },
             rows.len(),
-            if rows.len() == 1 { "" } else { "s" },
-            columns.join(", ")
+            if rows.len() == 1 && !more { "" } else { "s" },
+            truncate_text(&columns.join(", "), 4096).0
         ));
     }
     let shown = rows
@@ -327,26 +354,34 @@ fn judge_rows(
     cx: &mut CheckCx<'_, '_>,
     expect: Option<&RowsExpect>,
     rows: &[Map<String, Value>],
+    more: bool,
 ) -> Vec<String> {
     let Some(expect) = expect else {
         return Vec::new();
     };
+    // With `more`, the result had more than the `n` rows read (the cap): at least n + 1.
     let n = rows.len() as u64;
+    let got = if more {
+        format!("more than {n} (the rest was not read)")
+    } else {
+        n.to_string()
+    };
     let mut fails = Vec::new();
     if let Some(want) = expect.rows
-        && n != want
+        && (n != want || more)
     {
-        fails.push(format!("expected {want} rows, got {n}"));
+        fails.push(format!("expected {want} rows, got {got}"));
     }
     if let Some(min) = expect.min_rows
         && n < min
+        && !more
     {
-        fails.push(format!("expected at least {min} rows, got {n}"));
+        fails.push(format!("expected at least {min} rows, got {got}"));
     }
     if let Some(max) = expect.max_rows
-        && n > max
+        && (n > max || (more && n >= max))
     {
-        fails.push(format!("expected at most {max} rows, got {n}"));
+        fails.push(format!("expected at most {max} rows, got {got}"));
     }
     let mut bad_rows = 0usize;
     for (i, row) in rows.iter().enumerate() {
@@ -414,7 +449,7 @@ async fn nowhere(
             }
         }
     }
-    let (_, listing) = query_rows(client, TEXT_COLUMNS).await?;
+    let (_, listing, _) = query_rows(client, TEXT_COLUMNS).await?;
     let mut tables: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for row in &listing {
         let get = |k: &str| {

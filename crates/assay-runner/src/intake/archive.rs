@@ -20,6 +20,9 @@ const MAX_PATH_BYTES: usize = 4096;
 const MAX_PATH_DEPTH: usize = 256;
 /// Bytes of tar headers, long names and padding allowed per entry on top of file contents.
 const TAR_OVERHEAD_PER_ENTRY: u64 = 8 * 1024;
+/// Bytes of headers (ustar, GNU long names and link names, pax records) read for one entry:
+/// the tar reader keeps them in memory, so each entry's are capped, not only the stream.
+const TAR_HEADER_BYTES_PER_ENTRY: u64 = 64 * 1024;
 
 /// Recognises an archive by its first bytes, falling back on the extension for old tarballs.
 pub(crate) fn detect(path: &Path) -> Result<ArchiveFormat, IntakeError> {
@@ -211,25 +214,33 @@ fn unpack_tar<R: Read>(reader: R, x: &mut Extractor<'_>) -> Result<(), IntakeErr
             .saturating_add(1)
             .saturating_mul(TAR_OVERHEAD_PER_ENTRY),
     );
-    let tripped = Rc::new(Cell::new(false));
+    let tripped = Rc::new(Cell::new(Tripped::No));
     x.stream_tripped = Some(Rc::clone(&tripped));
+    // What the next read may take: an entry's headers, then (set below) a file's contents.
+    let budget = Rc::new(Cell::new(TAR_HEADER_BYTES_PER_ENTRY));
     let capped = CappedReader {
         inner: reader,
         left: cap,
+        entry_left: Rc::clone(&budget),
         tripped,
     };
+    let headers_next = || budget.set(TAR_HEADER_BYTES_PER_ENTRY);
     let mut archive = tar::Archive::new(capped);
     let entries = archive.entries().map_err(|e| x.corrupt(&e))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| x.corrupt(&e))?;
+        // The contents (and padding) of this entry; the file's own limit is checked on write.
+        budget.set(x.limits.max_file_bytes.saturating_add(1024));
         let raw = entry.path_bytes().into_owned();
         let name = String::from_utf8_lossy(&raw).into_owned();
         x.count(&name)?;
         let kind = entry.header().entry_type();
         if kind.is_pax_global_extensions() {
+            headers_next();
             continue;
         }
         let Some(rel) = entry_path(&raw, false).map_err(|r| x.refuse(&name, r))? else {
+            headers_next();
             continue;
         };
         match kind {
@@ -274,26 +285,45 @@ fn unpack_tar<R: Read>(reader: R, x: &mut Extractor<'_>) -> Result<(), IntakeErr
                 ));
             }
         }
+        headers_next();
     }
     Ok(())
 }
 
-/// A reader that fails once more than `left` bytes were read, and says so in `tripped`.
+/// Which cap a [`CappedReader`] hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tripped {
+    No,
+    /// The whole stream.
+    Total,
+    /// One entry's headers.
+    Entry,
+}
+
+/// A reader that fails once more than `left` bytes in all, or `entry_left` for the current
+/// entry, were read, and says which in `tripped`.
 struct CappedReader<R> {
     inner: R,
     left: u64,
-    tripped: Rc<Cell<bool>>,
+    entry_left: Rc<Cell<u64>>,
+    tripped: Rc<Cell<Tripped>>,
 }
 
 impl<R: Read> Read for CappedReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
+        let entry_left = self.entry_left.get();
+        if self.left == 0 || entry_left == 0 {
             // Only an error if there is more to read.
             let mut probe = [0u8; 1];
             return match self.inner.read(&mut probe)? {
                 0 => Ok(0),
                 _ => {
-                    self.tripped.set(true);
+                    let which = if self.left == 0 {
+                        Tripped::Total
+                    } else {
+                        Tripped::Entry
+                    };
+                    self.tripped.set(which);
                     Err(io::Error::other(
                         "the archive is larger than the limits allow",
                     ))
@@ -302,9 +332,10 @@ impl<R: Read> Read for CappedReader<R> {
         }
         let want = buf
             .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            .min(usize::try_from(self.left.min(entry_left)).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.left -= n as u64;
+        self.entry_left.set(entry_left - n as u64);
         Ok(n)
     }
 }
@@ -368,7 +399,7 @@ struct Extractor<'a> {
     entries: u64,
     total: u64,
     links: Vec<(PathBuf, Vec<u8>, String)>,
-    stream_tripped: Option<Rc<Cell<bool>>>,
+    stream_tripped: Option<Rc<Cell<Tripped>>>,
 }
 
 impl<'a> Extractor<'a> {
@@ -400,8 +431,20 @@ impl<'a> Extractor<'a> {
 
     /// A read error: the archive is damaged, unless it is our stream cap speaking.
     fn corrupt(&self, detail: &dyn std::fmt::Display) -> IntakeError {
-        if self.stream_tripped.as_ref().is_some_and(|t| t.get()) {
-            return self.refuse("(archive)", total_too_large(self.limits.max_total_bytes));
+        match self.stream_tripped.as_ref().map(|t| t.get()) {
+            Some(Tripped::Total) => {
+                return self.refuse("(archive)", total_too_large(self.limits.max_total_bytes));
+            }
+            Some(Tripped::Entry) => {
+                return self.refuse(
+                    "(archive)",
+                    format!(
+                        "an entry's tar headers (long names, pax records) take more than {} KiB; re-create the archive with shorter names, or as a zip",
+                        TAR_HEADER_BYTES_PER_ENTRY / 1024
+                    ),
+                );
+            }
+            Some(Tripped::No) | None => {}
         }
         IntakeError::Corrupt {
             path: self.archive.to_owned(),

@@ -16,6 +16,12 @@ use super::facts::{CommitFact, History, InspectLimits, NoHistory};
 
 /// Files looked at inside `.git` when checking it for links before opening it.
 const MAX_GIT_DIR_ENTRIES: usize = 500_000;
+/// Largest object gix inflates, whatever the repository's own configuration says (a loose
+/// or packed object declaring more is refused before any allocation).
+const ALLOC_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest commit or tree read: a bigger one (a tree of millions of entries, a commit with a
+/// giant message) is never inflated, and the history is kept as read so far.
+pub(crate) const MAX_COMMIT_OR_TREE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Checks `root/.git` and opens it in isolation. The checks refuse what would make gix read
 /// outside the submission: a `.git` file or link (pointing to a repository elsewhere), a
@@ -55,9 +61,11 @@ pub(crate) fn open_isolated(root: &Path, check_links: bool) -> Result<gix::Repos
     if check_links {
         check_no_links(&git_dir)?;
     }
+    // The override wins over the repository's `gitoxide.objects.allocLimit*` keys.
     let options = gix::open::Options::isolated()
         .open_path_as_is(true)
-        .with(gix::sec::Trust::Reduced);
+        .with(gix::sec::Trust::Reduced)
+        .config_overrides([format!("gitoxide.objects.allocLimit={ALLOC_LIMIT_BYTES}")]);
     let mut repo = gix::open_opts(&git_dir, options)
         .map_err(|e| unreadable(format!("gix cannot open it ({e})")))?;
     repo.object_cache_size_if_unset(4 * 1024 * 1024);
@@ -165,7 +173,7 @@ fn read_commit(
     paths: &mut BTreeSet<Vec<u8>>,
     history: &mut History,
 ) -> Result<CommitFact, gix::Error> {
-    let commit = repo.find_commit(id)?;
+    let commit = find_commit(repo, id)?;
     let (author_name, author_email, time) = {
         let author = commit.author()?;
         let time = author.time().map(rfc3339).unwrap_or_default();
@@ -188,7 +196,7 @@ fn read_commit(
     let new_tree = commit.tree_id()?.detach();
     // Diff against the first parent, like `git log --first-parent -m`; a root commit adds all.
     let old_tree = match parents.first() {
-        Some(parent) => Some(repo.find_commit(*parent)?.tree_id()?.detach()),
+        Some(parent) => Some(find_commit(repo, *parent)?.tree_id()?.detach()),
         None => None,
     };
     let mut changes = Vec::new();
@@ -223,12 +231,30 @@ fn read_commit(
     })
 }
 
+/// Refuses a commit or tree larger than [`MAX_COMMIT_OR_TREE_BYTES`] before inflating it.
+fn ensure_small(repo: &gix::Repository, id: ObjectId) -> Result<(), gix::Error> {
+    let size = repo.find_header(id)?.size();
+    if size > MAX_COMMIT_OR_TREE_BYTES {
+        return Err(gix::Error::from_error(io::Error::other(format!(
+            "object {id} is {size} bytes, more than the {} MiB read of a commit or tree",
+            MAX_COMMIT_OR_TREE_BYTES >> 20
+        ))));
+    }
+    Ok(())
+}
+
+fn find_commit<'r>(repo: &'r gix::Repository, id: ObjectId) -> Result<gix::Commit<'r>, gix::Error> {
+    ensure_small(repo, id)?;
+    repo.find_commit(id)
+}
+
 /// Non-tree entries of a tree, by name.
 type Entries = BTreeMap<Vec<u8>, (EntryMode, ObjectId)>;
 
 fn tree_entries(repo: &gix::Repository, id: Option<ObjectId>) -> Result<Entries, gix::Error> {
     let mut out = Entries::new();
     if let Some(id) = id {
+        ensure_small(repo, id)?;
         let tree = repo.find_tree(id)?;
         for entry in tree.decode()?.entries {
             out.insert(entry.filename.to_vec(), (entry.mode, entry.oid.to_owned()));
@@ -297,7 +323,9 @@ pub(crate) fn blob_at(
     max_object_bytes: u64,
 ) -> Option<Vec<u8>> {
     let id = ObjectId::from_hex(commit.trim().as_bytes()).ok()?;
-    let tree = repo.find_commit(id).ok()?.tree().ok()?;
+    let commit = find_commit(repo, id).ok()?;
+    ensure_small(repo, commit.tree_id().ok()?.detach()).ok()?;
+    let tree = commit.tree().ok()?;
     let rel: PathBuf = path.split('/').filter(|p| !p.is_empty()).collect();
     let entry = tree.lookup_entry_by_path(&rel).ok()??;
     if !entry.mode().is_blob() {

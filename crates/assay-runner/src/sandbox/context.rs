@@ -18,6 +18,8 @@ use super::dockerignore::DockerIgnore;
 
 /// Symlink hops followed when deciding where a link points, before giving up (as the kernel).
 const MAX_LINK_HOPS: usize = 40;
+/// Largest `.dockerignore` read.
+const DOCKERIGNORE_MAX_BYTES: u64 = 1024 * 1024;
 
 /// An entry of the submission that was not sent to Docker, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +51,56 @@ pub struct PackedContext {
     /// Hex SHA-256 over paths, types, modes, link targets and contents (not timestamps).
     pub hash: String,
     pub report: ContextReport,
+}
+
+/// Reads `root/.dockerignore`: a regular file of the submission (never a link, a device or a
+/// fifo), at most [`DOCKERIGNORE_MAX_BYTES`], at most `MAX_PATTERNS` patterns. Anything else
+/// is `SandboxError::Invalid`, which the build grades as "did not build" with the reason.
+fn read_dockerignore(root: &Path) -> Result<DockerIgnore, SandboxError> {
+    let path = root.join(".dockerignore");
+    let meta = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DockerIgnore::default()),
+        Err(e) => return Err(SandboxError::io(&path, e)),
+    };
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let what = if ft.is_symlink() {
+            "a symlink"
+        } else if ft.is_dir() {
+            "a directory"
+        } else {
+            "a device, fifo or socket"
+        };
+        return Err(SandboxError::Invalid(format!(
+            "`.dockerignore` must be a regular file inside the submission, not {what}; replace it with the file itself"
+        )));
+    }
+    let too_large = || {
+        SandboxError::Invalid(format!(
+            "`.dockerignore` is larger than {} KiB; keep it to patterns (`**` globs) rather than lists of paths",
+            DOCKERIGNORE_MAX_BYTES / 1024
+        ))
+    };
+    if meta.len() > DOCKERIGNORE_MAX_BYTES {
+        return Err(too_large());
+    }
+    let file = File::open(&path).map_err(|e| SandboxError::io(&path, e))?;
+    let opened = file.metadata().map_err(|e| SandboxError::io(&path, e))?;
+    if opened.dev() != meta.dev() || opened.ino() != meta.ino() || !opened.is_file() {
+        return Err(SandboxError::io(
+            &path,
+            io::Error::other("the file changed while the context was being packed"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(DOCKERIGNORE_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| SandboxError::io(&path, e))?;
+    if bytes.len() as u64 > DOCKERIGNORE_MAX_BYTES {
+        return Err(too_large());
+    }
+    DockerIgnore::parse(&String::from_utf8_lossy(&bytes)).map_err(SandboxError::Invalid)
 }
 
 /// Why a context could not be packed: graded outcomes, not errors.
@@ -87,11 +139,7 @@ pub fn pack_context(
         });
     }
 
-    let mut ignore = match fs::read(root.join(".dockerignore")) {
-        Ok(bytes) => DockerIgnore::parse(&String::from_utf8_lossy(&bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
-        Err(e) => return Err(SandboxError::io(root.join(".dockerignore"), e)),
-    };
+    let mut ignore = read_dockerignore(&root)?;
     ignore.keep(".dockerignore");
     ignore.keep(&dockerfile_rel.to_string_lossy());
 
@@ -514,6 +562,52 @@ mod tests {
         let mut names: Vec<String> = entries(&ctx.tar).into_iter().map(|e| e.0).collect();
         names.sort();
         assert_eq!(names, [".dockerignore", "Dockerfile", "keep.txt"]);
+    }
+
+    /// `.dockerignore` that would exhaust assay: a link to `/dev/zero` (endless), a fifo
+    /// (blocks), too large, too many patterns. Each is a reason for "did not build".
+    #[test]
+    fn hostile_dockerignore_files_are_refused_with_a_reason() {
+        type Make = fn(&Path);
+        let cases: [(&str, Make, &str); 5] = [
+            (
+                "a link to /dev/zero",
+                |p| std::os::unix::fs::symlink("/dev/zero", p).expect("symlink"),
+                "not a symlink",
+            ),
+            (
+                "a link to a file inside",
+                |p| std::os::unix::fs::symlink("Dockerfile", p).expect("symlink"),
+                "not a symlink",
+            ),
+            (
+                "a directory",
+                |p| fs::create_dir(p).expect("mkdir"),
+                "not a directory",
+            ),
+            (
+                "over 1 MiB",
+                |p| fs::write(p, vec![b'#'; 1024 * 1024 + 1]).expect("write"),
+                "larger than 1024 KiB",
+            ),
+            (
+                "too many patterns",
+                |p| fs::write(p, "x\n".repeat(10_001)).expect("write"),
+                "more than 10000 patterns",
+            ),
+        ];
+        for (what, make, reason) in cases {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let root = dir.path();
+            fs::write(root.join("Dockerfile"), "FROM scratch\n").expect("write");
+            make(&root.join(".dockerignore"));
+            match pack_context(root, "Dockerfile", 1 << 20, root) {
+                Err(SandboxError::Invalid(msg)) => {
+                    assert!(msg.contains(reason), "{what}: {msg}");
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,9 @@ struct Pattern {
     regex: Option<Regex>,
 }
 
+/// Most patterns a `.dockerignore` may hold: each is a regex tried on every path.
+pub const MAX_PATTERNS: usize = 10_000;
+
 /// The patterns of one `.dockerignore`, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct DockerIgnore {
@@ -25,8 +28,9 @@ impl DockerIgnore {
     /// Parses a `.dockerignore` the way Docker's `ReadAll` does: a UTF-8 BOM and lines starting
     /// with `#` are dropped, lines are trimmed, patterns are `filepath.Clean`ed and made
     /// relative. A pattern that does not compile never matches (Docker would refuse the build;
-    /// we send the file, which is the safer direction for grading).
-    pub fn parse(text: &str) -> DockerIgnore {
+    /// we send the file, which is the safer direction for grading). More than
+    /// [`MAX_PATTERNS`] patterns is refused, with a reason for the grade.
+    pub fn parse(text: &str) -> Result<DockerIgnore, String> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut patterns = Vec::new();
         for line in text.lines() {
@@ -36,6 +40,11 @@ impl DockerIgnore {
             let mut pattern = line.trim();
             if pattern.is_empty() {
                 continue;
+            }
+            if patterns.len() == MAX_PATTERNS {
+                return Err(format!(
+                    "`.dockerignore` holds more than {MAX_PATTERNS} patterns; use `**` globs instead of listing paths"
+                ));
             }
             let exclusion = pattern.starts_with('!');
             if exclusion {
@@ -52,7 +61,7 @@ impl DockerIgnore {
                 exclusion,
             });
         }
-        DockerIgnore { patterns }
+        Ok(DockerIgnore { patterns })
     }
 
     /// Adds `!path` (Docker always sends the Dockerfile and `.dockerignore`).
@@ -206,7 +215,18 @@ mod tests {
     use super::*;
 
     fn ig(text: &str) -> DockerIgnore {
-        DockerIgnore::parse(text)
+        DockerIgnore::parse(text).expect("within the pattern limit")
+    }
+
+    #[test]
+    fn too_many_patterns_are_refused_and_comments_do_not_count() {
+        let at_limit = "x\n".repeat(MAX_PATTERNS);
+        assert!(DockerIgnore::parse(&at_limit).is_ok());
+        let comments = format!("{at_limit}{}", "# note\n\n".repeat(1000));
+        assert!(DockerIgnore::parse(&comments).is_ok());
+        let over = "x\n".repeat(MAX_PATTERNS + 1);
+        let refused = DockerIgnore::parse(&over).err().unwrap_or_default();
+        assert!(refused.contains("more than 10000 patterns"), "{refused}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub use build::{
 };
 pub use context::{ContextReport, SkippedEntry};
 pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
+pub use dockerignore::{DockerIgnore, MAX_PATTERNS as DOCKERIGNORE_MAX_PATTERNS};
 pub use error::SandboxError;
 pub use images::{
     BASE_IMAGE, BUILD_PROXY_IMAGE, ImageAction, ImageRecipe, ImageStatus, ImagesConfig,
