@@ -80,7 +80,7 @@ def _(r):
          """    cur.execute("INSERT INTO favorites (user_id, article_id) VALUES (%s, %s)",""")
 
 @variant("favorite-race", "databases", ["favorite-race"],
-         "Favouriting checks for an existing favourite, then inserts, with no unique constraint: sequential requests count right, but two racing requests of one user both insert.")
+         "Favouriting checks for an existing favourite, then inserts, with no unique constraint: sequential requests count right, but two racing requests of one user both insert. The gap between the check and the insert is widened to 100 ms (as a slow trigger or a busy database would) so the race shows on every run, not on a lucky one.")
 def _(r):
     edit(r, "migrations/001_init.sql", """    article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, article_id)          -- favouriting twice counts once
@@ -90,6 +90,7 @@ def _(r):
                 (user_id, article_id))""", """    cur.execute("SELECT 1 FROM favorites WHERE user_id = %s AND article_id = %s",
                 (user_id, article_id))
     if cur.fetchone() is None:
+        cur.execute("SELECT pg_sleep(0.1)")
         cur.execute("INSERT INTO favorites (user_id, article_id) VALUES (%s, %s)",
                     (user_id, article_id))""")
 
