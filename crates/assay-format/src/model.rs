@@ -273,6 +273,15 @@ pub struct AssessmentFile {
     pub suites: Vec<Located<String>>,
 }
 
+/// The registries a submission's build reaches unless the assessment or settings say
+/// otherwise: Debian's packages, PyPI and crates.io.
+pub const DEFAULT_REGISTRIES: [&str; 4] = [
+    ".debian.org",
+    ".pypi.org",
+    "files.pythonhosted.org",
+    ".crates.io",
+];
+
 /// What a submission must contain and how it is built.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -296,14 +305,7 @@ impl Default for SubmissionRules {
             build_timeout: Dur(Duration::from_secs(600)),
             build_memory: ByteSize(2 << 30),
             context_limit: ByteSize(256 << 20),
-            registries: [
-                ".debian.org",
-                ".pypi.org",
-                "files.pythonhosted.org",
-                ".crates.io",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            registries: DEFAULT_REGISTRIES.map(str::to_owned).to_vec(),
         }
     }
 }

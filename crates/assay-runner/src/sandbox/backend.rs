@@ -55,14 +55,8 @@ pub enum BuildEgress {
     Registries(Vec<String>),
 }
 
-/// The registries a submission's build reaches unless the assessment or settings say
-/// otherwise: Debian's packages, PyPI and crates.io.
-pub const DEFAULT_REGISTRIES: &[&str] = &[
-    ".debian.org",
-    ".pypi.org",
-    "files.pythonhosted.org",
-    ".crates.io",
-];
+/// The registries a submission's build reaches by default (the assessment format's).
+pub use assay_format::DEFAULT_REGISTRIES;
 
 impl BuildEgress {
     /// [`DEFAULT_REGISTRIES`].

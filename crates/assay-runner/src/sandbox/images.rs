@@ -601,26 +601,10 @@ pub async fn prune_submission_images(
         if u64::try_from(image.created).unwrap_or(0) > cutoff {
             continue;
         }
-        let removed = tokio::time::timeout(
-            Duration::from_secs(60),
-            docker.remove_image(
-                &image.id,
-                Some(bollard::query_parameters::RemoveImageOptions {
-                    force: false,
-                    noprune: false,
-                    ..Default::default()
-                }),
-                None,
-            ),
-        )
-        .await;
-        match removed {
-            Ok(Ok(_)) => report.removed += 1,
-            Ok(Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            })) => report.in_use += 1,
-            Ok(Err(e)) => tracing::debug!(image = %image.id, error = %e, "image not pruned"),
-            Err(_) => tracing::warn!(image = %image.id, "image removal timed out"),
+        match backend.remove_image(&image.id).await {
+            Ok(true) => report.removed += 1,
+            Ok(false) => report.in_use += 1,
+            Err(e) => tracing::debug!(image = %image.id, error = %e, "image not pruned"),
         }
     }
     Ok(report)
