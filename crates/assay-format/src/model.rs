@@ -290,6 +290,13 @@ pub struct SubmissionRules {
     pub dockerfile: String,
     pub build_timeout: Dur,
     pub build_memory: ByteSize,
+    /// What the build may write (its committed layers plus the running step's writable
+    /// layer); over it the build is stopped and graded "did not build".
+    pub build_disk: ByteSize,
+    /// Processes one build step may run; reaching it stops the build.
+    pub build_pids: u32,
+    /// Build output kept as evidence (the last bytes) and shown live (the first bytes).
+    pub build_output: ByteSize,
     pub context_limit: ByteSize,
     /// The package registries the build's steps may reach, as domains (a leading dot: and
     /// their subdomains); nothing else is reachable while the submission builds. Default:
@@ -304,6 +311,9 @@ impl Default for SubmissionRules {
             dockerfile: "Dockerfile".into(),
             build_timeout: Dur(Duration::from_secs(600)),
             build_memory: ByteSize(2 << 30),
+            build_disk: ByteSize(10 << 30),
+            build_pids: 1024,
+            build_output: ByteSize(64 << 10),
             context_limit: ByteSize(256 << 20),
             registries: DEFAULT_REGISTRIES.map(str::to_owned).to_vec(),
         }

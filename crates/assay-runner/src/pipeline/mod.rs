@@ -338,6 +338,11 @@ pub async fn run(
                     .0
                     .min(BuildLimits::default().memory_bytes),
                 time_limit: rules.build_timeout.0,
+                disk_bytes: rules.build_disk.0,
+                pids: i64::from(rules.build_pids.max(16)),
+                log_cap_bytes: usize::try_from(rules.build_output.0)
+                    .unwrap_or(usize::MAX)
+                    .max(1024),
                 ..BuildLimits::default()
             },
             scratch_dir: Some(work.path().to_owned()),

@@ -43,6 +43,10 @@ pub struct BuildResources {
     pub memory_bytes: u64,
     /// CPUs (e.g. 1.5), as a CFS quota over a 100 ms period.
     pub cpus: f64,
+    /// Bytes the build may write (its layers plus the running step's writable layer).
+    pub disk_bytes: u64,
+    /// Processes of one build step.
+    pub pids: i64,
 }
 
 /// What a build's `RUN` steps may reach.

@@ -24,8 +24,13 @@ pub struct BuildLimits {
     pub memory_bytes: u64,
     pub cpus: f64,
     pub time_limit: Duration,
-    /// Bytes of build log kept (the tail) as evidence.
+    /// Bytes of build output kept (the tail) as evidence, and shown live (the head).
     pub log_cap_bytes: usize,
+    /// Bytes the build may write: the layers its steps commit plus the running step's
+    /// writable layer. Over it, the build is stopped and graded "did not build".
+    pub disk_bytes: u64,
+    /// Processes of one build step (its pids cgroup limit); reaching it stops the build.
+    pub pids: i64,
 }
 
 impl Default for BuildLimits {
@@ -36,6 +41,8 @@ impl Default for BuildLimits {
             cpus: 2.0,
             time_limit: Duration::from_secs(10 * 60),
             log_cap_bytes: 64 * 1024,
+            disk_bytes: 10 * 1024 * MIB,
+            pids: 1024,
         }
     }
 }
@@ -207,6 +214,8 @@ pub async fn build_submission_with<B: Backend>(
             resources: Some(BuildResources {
                 memory_bytes: req.limits.memory_bytes,
                 cpus: req.limits.cpus,
+                disk_bytes: req.limits.disk_bytes,
+                pids: req.limits.pids,
             }),
             build_args: req.build_args.clone(),
             egress: req.egress.clone(),

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::errors::Error as BollardError;
@@ -33,6 +34,7 @@ use super::labels::{self, Owner};
 use super::seccomp;
 use super::spec::{Hardening, Seccomp, ServiceSpec, SidecarSpec, TmpfsMount};
 use super::tail::TailBuffer;
+use build_watch::{Breach, StepImages, WatchLimits};
 
 /// The Docker API version assay speaks (Docker Engine 20.10).
 pub const API_VERSION: ClientVersion = ClientVersion {
@@ -41,6 +43,7 @@ pub const API_VERSION: ClientVersion = ClientVersion {
 };
 
 mod build_net;
+mod build_watch;
 
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 /// The egress network: where assay's own recipes build (the outside world yes, the grading
@@ -359,12 +362,15 @@ impl DockerBackend {
         }
     }
 
-    /// One build whose steps run on `network` with `build_args`.
+    /// One build whose steps run on `network` with `build_args`. `own` is set when the
+    /// network is the build's own (with the proxy's name): its step containers are then
+    /// watched for the build's disk and pids limits, and removed when the build fails.
     async fn build_on(
         &self,
         build: &ImageBuild<'_>,
         network: &str,
         build_args: HashMap<String, String>,
+        own: Option<&str>,
     ) -> Result<BuildResult, SandboxError> {
         let started = Instant::now();
         let file = tokio::fs::File::open(build.context_tar)
@@ -396,6 +402,8 @@ impl DockerBackend {
         let mut log = TailBuffer::new(build.log_cap_bytes);
         let mut image_id: Option<String> = None;
         let mut failure: Option<String> = None;
+        let steps = Arc::new(Mutex::new(StepImages::default()));
+        let mut streamed: usize = 0;
         let consume = async {
             let mut stream = self.docker.build_image(options, None, Some(body));
             while let Some(item) = stream.next().await {
@@ -403,11 +411,25 @@ impl DockerBackend {
                     Ok(info) => {
                         if let Some(text) = info.stream {
                             log.push(text.as_bytes());
-                            if let Some(f) = build.on_line {
+                            if let Ok(mut s) = steps.lock() {
+                                text.lines().for_each(|l| s.read_line(l));
+                            }
+                            // Lines shown live stop at the same cap as the log kept.
+                            if let Some(f) = build.on_line
+                                && streamed <= build.log_cap_bytes
+                            {
+                                streamed += text.len();
                                 text.lines()
                                     .map(str::trim_end)
                                     .filter(|l| !l.is_empty())
                                     .for_each(f);
+                                if streamed > build.log_cap_bytes {
+                                    f(&format!(
+                                        "[build output over {} bytes: the rest is not shown; \
+                                         the log keeps its last {} bytes]",
+                                        build.log_cap_bytes, build.log_cap_bytes
+                                    ));
+                                }
                             }
                         }
                         if let Some(status) = info.status {
@@ -435,15 +457,46 @@ impl DockerBackend {
             }
             Ok(())
         };
-        let timed = tokio::time::timeout(build.time_limit, consume).await;
+        let watch = own.zip(build.resources).map(|(proxy, res)| {
+            (
+                proxy,
+                WatchLimits {
+                    disk_bytes: res.disk_bytes,
+                    pids: res.pids,
+                },
+            )
+        });
+        let watchdog = async {
+            match watch {
+                Some((proxy, limits)) => {
+                    self.watch_build(network, proxy, limits, steps.clone())
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let timed = tokio::time::timeout(build.time_limit, async {
+            tokio::select! {
+                ended = consume => Ok(ended),
+                breach = watchdog => Err(breach),
+            }
+        })
+        .await;
         let seconds = started.elapsed().as_secs_f64();
-        let end = match timed {
+        let mut end = match timed {
             Err(_) => {
                 tracing::info!(tag = build.tag, "build cancelled at its time limit");
                 BuildEnd::TimedOut
             }
-            Ok(Err(e)) => return Err(e),
-            Ok(Ok(())) => match failure {
+            Ok(Err(breach)) => {
+                tracing::info!(tag = build.tag, ?breach, "build stopped at a limit");
+                log.push(format!("[assay: {}]\n", breach.reason()).as_bytes());
+                BuildEnd::Failed {
+                    reason: breach.reason(),
+                }
+            }
+            Ok(Ok(Err(e))) => return Err(e),
+            Ok(Ok(Ok(()))) => match failure {
                 Some(reason) => BuildEnd::Failed { reason },
                 None => match image_id {
                     Some(image_id) => BuildEnd::Built { image_id },
@@ -456,6 +509,25 @@ impl DockerBackend {
                 },
             },
         };
+        // What was written by steps too quick for the watchdog: the committed layers.
+        if let (Some((_, limits)), BuildEnd::Built { .. }) = (watch, &end) {
+            let written = self.committed_bytes(&steps, &mut HashMap::new()).await;
+            if written > limits.disk_bytes {
+                let breach = Breach::Disk {
+                    written,
+                    limit: limits.disk_bytes,
+                };
+                log.push(format!("[assay: {}]\n", breach.reason()).as_bytes());
+                end = BuildEnd::Failed {
+                    reason: breach.reason(),
+                };
+            }
+        }
+        if !matches!(end, BuildEnd::Built { .. }) {
+            let steps = std::mem::take(&mut *steps.lock().unwrap_or_else(|p| p.into_inner()));
+            self.remove_build_leftovers(own.map(|_| network), own.unwrap_or(""), build.tag, &steps)
+                .await;
+        }
         Ok(BuildResult {
             end,
             log: log.to_text(),
@@ -832,14 +904,16 @@ impl Backend for DockerBackend {
         match &build.egress {
             BuildEgress::Direct => {
                 self.ensure_build_network().await?;
-                self.build_on(&build, BUILD_NETWORK, build.build_args.clone())
+                self.build_on(&build, BUILD_NETWORK, build.build_args.clone(), None)
                     .await
             }
             BuildEgress::Registries(domains) => {
                 let net = self.open_build_net(domains, &build.build_args).await?;
                 let args = net.build_args(&build.build_args);
                 let network = net.run.network.clone();
-                let result = self.build_on(&build, &network, args).await;
+                let result = self
+                    .build_on(&build, &network, args, Some(&net.proxy))
+                    .await;
                 self.close_build_net(net).await;
                 result
             }
