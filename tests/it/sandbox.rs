@@ -900,6 +900,21 @@ async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_network_resolves_its_own_names_and_no_other() {
+    let (backend, sandbox) = with_postgres("dns").await;
+    let resolve = |name: &str| format!("/resolve?name={name}");
+    let db = get_text(&sandbox, &resolve("db"), Duration::from_secs(10)).await;
+    let db_ip = sandbox.sidecar_addr("db").expect("db address").to_string();
+    assert_eq!(db, format!("resolved {db_ip}"));
+    // Names the grading host itself resolves (pypi.org does here, through its proxy).
+    for name in ["pypi.org", "example.com", "deb.debian.org"] {
+        let answer = get_text(&sandbox, &resolve(name), Duration::from_secs(30)).await;
+        assert!(answer.starts_with("unresolved"), "{name}: {answer}");
+    }
+    finish(&backend, sandbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_can_go_away_under_the_service_and_start_after_it() {
     let (backend, mut sandbox) = with_postgres("dbdown").await;
     assert_eq!(probe_db(&sandbox).await, "connected");

@@ -54,6 +54,13 @@ const BUILD_NETWORK: &str = "assay-build";
 const BUILD_BRIDGE: &str = "assay-build0";
 const BUILD_RULE_COMMENT: &str = "assay.build-network";
 const KILL_WAIT: Duration = Duration::from_secs(15);
+/// The upstream DNS server of run containers: TEST-NET-1 (RFC 5737), routed nowhere. Docker's
+/// embedded resolver answers the run's own names (service, sidecars) and forwards every
+/// other name to this address, from the container's namespace, which on the run's internal
+/// network has no route: external names never resolve. Without it, Docker 20.10 forwards
+/// to the host's resolvers, from the host's namespace when those are on loopback
+/// (CVE-2024-29018), and a service can leak over DNS what it sees.
+pub const RUN_DNS_UPSTREAM: &str = "192.0.2.1";
 
 /// How to reach Docker.
 #[derive(Debug, Clone)]
@@ -823,6 +830,7 @@ pub(crate) fn service_container(
     }
     let host_config = HostConfig {
         network_mode: Some(run.network.clone()),
+        dns: Some(vec![RUN_DNS_UPSTREAM.to_owned()]),
         memory: Some(i64_of(hardening.memory_bytes)),
         memory_swap: Some(i64_of(hardening.memory_bytes)),
         nano_cpus: Some(i64_of(hardening.nano_cpus)),
@@ -1065,6 +1073,7 @@ impl Backend for DockerBackend {
         let mounts: Vec<&TmpfsMount> = h.tmpfs.iter().collect();
         let host_config = HostConfig {
             network_mode: Some(run.network.clone()),
+            dns: Some(vec![RUN_DNS_UPSTREAM.to_owned()]),
             memory: Some(i64_of(h.memory_bytes)),
             memory_swap: Some(i64_of(h.memory_bytes)),
             nano_cpus: Some(i64_of(h.nano_cpus)),
