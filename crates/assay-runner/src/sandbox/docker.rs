@@ -641,7 +641,10 @@ impl DockerBackend {
         for c in containers {
             let labels = c.labels.unwrap_or_default();
             let Some(id) = c.id else { continue };
-            if !doomed(&labels) {
+            // The build proxy goes only when idle ([`DockerBackend::remove_idle_build_proxies`]).
+            if !doomed(&labels)
+                || labels.get(labels::KIND).map(String::as_str) == Some(build_net::PROXY_KIND)
+            {
                 continue;
             }
             note_run(&labels);
@@ -1391,6 +1394,7 @@ impl Backend for DockerBackend {
         let mut removed = self
             .remove_labelled(Self::label_filter(labels::MANAGED, "true"), true, &mut runs)
             .await?;
+        removed.absorb(self.remove_idle_build_proxies().await?);
         // Rules whose owner is gone, or unlabelled ones whose bridge no longer exists.
         let rule_runs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = rule_runs.clone();

@@ -14,7 +14,9 @@ use bollard::models::{
     ContainerCreateBody, HostConfig, HostConfigLogConfig, NetworkConnectRequest,
     NetworkDisconnectRequest, RestartPolicy, RestartPolicyNameEnum,
 };
-use bollard::query_parameters::{RemoveContainerOptions, StartContainerOptions};
+use bollard::query_parameters::{
+    ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
+};
 use sha2::{Digest, Sha256};
 
 use super::{BUILD_NETWORK, DockerBackend, DockerRun};
@@ -23,6 +25,8 @@ use crate::sandbox::backend::Backend;
 use crate::sandbox::images::BUILD_PROXY_IMAGE;
 use crate::sandbox::labels;
 
+/// The `assay.kind` of the proxy container.
+pub(super) const PROXY_KIND: &str = "build-proxy";
 /// The proxy's port on every network it joins.
 pub(super) const PROXY_PORT: u16 = 3128;
 /// How long a new proxy may take to listen.
@@ -85,6 +89,15 @@ fn proxy_name(domains: &[String], upstream: Option<&str>) -> (String, String) {
     )
 }
 
+/// The proxy's labels: its kind, and the assay that created it (with an expiry), so that
+/// gc removes it once idle and its creator is gone.
+fn proxy_labels(owner: &labels::Owner) -> HashMap<String, String> {
+    let mut l = labels::run_labels("build-proxy", owner);
+    l.remove(labels::RUN);
+    l.insert(labels::KIND.to_owned(), PROXY_KIND.to_owned());
+    l
+}
+
 /// A domain an allow-list may hold: letters, digits, dots and dashes (squid reads the list).
 fn valid_domain(d: &str) -> bool {
     !d.is_empty()
@@ -107,8 +120,9 @@ impl DockerBackend {
                  dots and dashes, e.g. .pypi.org)"
             )));
         }
+        let upstream = upstream_proxy(host_args);
         let proxy = self
-            .ensure_build_proxy(domains, upstream_proxy(host_args).as_deref())
+            .ensure_build_proxy(domains, upstream.as_deref())
             .await?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -116,7 +130,17 @@ impl DockerBackend {
             .unwrap_or(0);
         let run_id = format!("build-{}-{nanos:08x}", self.owner.pid);
         let run = self.create_run(&run_id).await?;
-        match self.attach_proxy(&proxy, &run).await {
+        // Another assay's gc may remove an idle proxy between finding and attaching it.
+        let attached = match self.attach_proxy(&proxy, &run).await {
+            Err(e) if e.is_not_found() => {
+                match self.ensure_build_proxy(domains, upstream.as_deref()).await {
+                    Ok(_) => self.attach_proxy(&proxy, &run).await,
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        };
+        match attached {
             Ok(proxy_ip) => Ok(BuildNet {
                 run,
                 proxy,
@@ -208,10 +232,7 @@ impl DockerBackend {
         let body = ContainerCreateBody {
             image: Some(BUILD_PROXY_IMAGE.to_owned()),
             env: Some(env),
-            labels: Some(HashMap::from([
-                (labels::MANAGED.to_owned(), "true".to_owned()),
-                (labels::KIND.to_owned(), "build-proxy".to_owned()),
-            ])),
+            labels: Some(proxy_labels(&self.owner)),
             host_config: Some(HostConfig {
                 network_mode: Some(BUILD_NETWORK.to_owned()),
                 memory: Some(256 << 20),
@@ -259,6 +280,60 @@ impl DockerBackend {
         }
         self.wait_proxy_ready(&name).await?;
         Ok(name)
+    }
+
+    /// Removes build proxies that serve no build (attached to the egress network only)
+    /// and whose creator is gone or whose lifetime passed: what `assay gc` and the reaping
+    /// before every command do. A proxy in use stays whoever created it.
+    pub(super) async fn remove_idle_build_proxies(
+        &self,
+    ) -> Result<crate::sandbox::backend::CleanupReport, SandboxError> {
+        let mut report = crate::sandbox::backend::CleanupReport::default();
+        let proxies = self
+            .call(
+                "list containers",
+                self.docker.list_containers(Some(ListContainersOptions {
+                    all: true,
+                    filters: Some(HashMap::from([(
+                        "label".to_owned(),
+                        vec![format!("{}={PROXY_KIND}", labels::KIND)],
+                    )])),
+                    ..Default::default()
+                })),
+            )
+            .await?;
+        for p in proxies {
+            let Some(id) = p.id else { continue };
+            let l = p.labels.unwrap_or_default();
+            let gone =
+                labels::expired(&l) || labels::Owner::from_labels(&l).is_none_or(|o| !o.is_alive());
+            let idle = p
+                .network_settings
+                .and_then(|n| n.networks)
+                .is_none_or(|n| n.keys().all(|k| k == BUILD_NETWORK));
+            if !(gone && idle) {
+                continue;
+            }
+            match self
+                .call(
+                    "remove container",
+                    self.docker.remove_container(
+                        &id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            ..Default::default()
+                        }),
+                    ),
+                )
+                .await
+            {
+                Ok(()) => report.containers += 1,
+                Err(e) if e.is_not_found() => {}
+                Err(e) if e.is_infrastructure() => return Err(e),
+                Err(e) => report.errors.push(format!("build proxy {id}: {e}")),
+            }
+        }
+        Ok(report)
     }
 
     /// Waits until the proxy accepts connections on the egress network.
