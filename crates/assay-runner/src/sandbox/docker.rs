@@ -425,17 +425,19 @@ impl DockerBackend {
                             if let Some(f) = build.on_line
                                 && streamed <= build.log_cap_bytes
                             {
-                                streamed += text.len();
-                                text.lines()
-                                    .map(str::trim_end)
-                                    .filter(|l| !l.is_empty())
-                                    .for_each(f);
-                                if streamed > build.log_cap_bytes {
-                                    f(&format!(
-                                        "[build output over {} bytes: the rest is not shown; \
-                                         the log keeps its last {} bytes]",
-                                        build.log_cap_bytes, build.log_cap_bytes
-                                    ));
+                                for line in text.lines().map(str::trim_end) {
+                                    streamed += line.len() + 1;
+                                    if streamed > build.log_cap_bytes {
+                                        f(&format!(
+                                            "[build output over {} bytes: the rest is not \
+                                             shown; the log keeps its last {} bytes]",
+                                            build.log_cap_bytes, build.log_cap_bytes
+                                        ));
+                                        break;
+                                    }
+                                    if !line.is_empty() {
+                                        f(line);
+                                    }
                                 }
                             }
                         }

@@ -20,8 +20,12 @@ use futures_util::StreamExt;
 
 use super::DockerBackend;
 
-/// How often the watchdog looks at the build's step containers.
+/// How often the watchdog looks at the build's step containers (new ones get their pids
+/// limit; the running one's processes are counted).
 const POLL: Duration = Duration::from_millis(200);
+/// Every how many polls the writable layers are measured (Docker walks a layer's files to
+/// size it: a step writing many files makes that costly).
+const SIZE_EVERY: u32 = 3;
 
 /// The limits the watchdog enforces.
 #[derive(Debug, Clone, Copy)]
@@ -126,13 +130,16 @@ impl DockerBackend {
     ) -> Breach {
         let mut limited: HashSet<String> = HashSet::new();
         let mut sizes: HashMap<String, u64> = HashMap::new();
+        let mut polls: u32 = 0;
         loop {
             tokio::time::sleep(POLL).await;
+            polls = polls.wrapping_add(1);
+            let measure = polls.is_multiple_of(SIZE_EVERY);
             let Ok(containers) = self
                 .docker
                 .list_containers(Some(ListContainersOptions {
                     all: true,
-                    size: true,
+                    size: measure,
                     filters: Some(HashMap::from([(
                         "network".to_owned(),
                         vec![network.to_owned()],
@@ -143,7 +150,11 @@ impl DockerBackend {
             else {
                 continue;
             };
-            let committed = self.committed_bytes(&steps, &mut sizes).await;
+            let committed = if measure {
+                self.committed_bytes(&steps, &mut sizes).await
+            } else {
+                0
+            };
             for c in containers {
                 let Some(id) = c.id else { continue };
                 if is_named(&c.names, skip) {
@@ -166,7 +177,7 @@ impl DockerBackend {
                 }
                 let written =
                     committed + c.size_rw.and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
-                if written > limits.disk_bytes {
+                if measure && written > limits.disk_bytes {
                     self.kill_step(&id).await;
                     return Breach::Disk {
                         written,
