@@ -343,6 +343,7 @@ variants! { LEDGER;
     variant_no_rate_limit => "no-rate-limit",
     variant_sigterm_ignored => "sigterm-ignored",
     variant_sloppy_repo => "sloppy-repo",
+    variant_dev_server => "dev-server",
 }
 
 variants! { CONDUIT;
