@@ -275,8 +275,13 @@ impl Output {
                 Some(_) => self.paint("31", &bar),
                 None => self.paint("2", &bar),
             };
+            let own = if skill.assessed() {
+                format!("  {} own", assay_report::own_share(skill))
+            } else {
+                String::new()
+            };
             s.push_str(&format!(
-                "  {:<16} {score}  {painted}  {}/{} checks\n",
+                "  {:<16} {score}  {painted}  {}/{} checks{own}\n",
                 inert::terminal_line(&skill.title),
                 skill.checks_passed,
                 skill.checks_total

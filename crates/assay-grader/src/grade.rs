@@ -25,6 +25,9 @@ pub const NOT_RUN: &str = "not run: the runner reported no result for this check
 /// - a check may be critical for some of its skills: while it fails (or errs), those skills
 ///   score at most [`CRITICAL_CAP`], and their summary names the check; a check that earned
 ///   partial credit for a lesser reading (`partial`) is not a critical failure;
+/// - a skill's `own_coverage` is the share of its weight that comes from checks where it
+///   weighs most (their primary skill; ties count for every tied skill), the rest being
+///   secondary weight on other skills' checks;
 /// - a skill no check evidences is not assessed: score `null`, coverage 0, and it is left
 ///   out of the overall, whose profile weights are renormalised over the assessed skills;
 /// - the overall is the profile-weighted mean of the skill scores as written (one decimal),
@@ -250,18 +253,24 @@ fn score_skill(
     let mut evidence = Vec::new();
     let mut lines = Vec::new();
     let mut total_weight = 0.0;
+    let mut own_weight = 0.0;
     let mut earned = 0.0;
     for (check, check_weights) in checks.iter().zip(weights) {
         let Some(&weight) = check_weights.get(&skill) else {
             continue;
         };
+        let primary = is_primary(weight, check_weights);
         total_weight += weight;
+        if primary {
+            own_weight += weight;
+        }
         earned += weight * check.credit;
         evidence.push(SkillEvidence {
             check: check.id.clone(),
             status: check.status,
             credit: check.credit,
             weight,
+            primary,
         });
         lines.push(EvidenceLine {
             title: &check.title,
@@ -298,12 +307,24 @@ fn score_skill(
         title: skill.title().to_owned(),
         score,
         coverage: round_to(total_weight, 1000.0),
+        own_weight: round_to(own_weight, 1000.0),
+        own_coverage: if total_weight > 0.0 {
+            round_to(own_weight / total_weight, 1000.0)
+        } else {
+            0.0
+        },
         profile_weight,
         checks_passed,
         checks_total,
         summary,
         evidence,
     }
+}
+
+/// Whether a skill weighing `weight` in a check is that check's primary skill: no other skill
+/// of the check weighs more (a tie makes every tied skill primary).
+fn is_primary(weight: f64, check_weights: &BTreeMap<Skill, f64>) -> bool {
+    check_weights.values().all(|&other| other <= weight)
 }
 
 /// The profile-weighted mean of the assessed skills' scores (as written), and the skills the

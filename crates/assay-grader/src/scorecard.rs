@@ -126,6 +126,18 @@ pub struct SkillScore {
     /// The total check weight behind the score (0 when not assessed).
     #[schemars(range(min = 0))]
     pub coverage: f64,
+    /// The part of `coverage` that comes from checks where this skill weighs most (the
+    /// check's primary skill; a tie makes every tied skill primary), three decimals. The rest
+    /// is secondary weight on other skills' checks.
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub own_weight: f64,
+    /// `own_weight / coverage`, 0–1, three decimals: how much of the score stands on evidence
+    /// of this skill's own (0 when not assessed). Low values mean the score mostly echoes
+    /// other skills' checks.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
+    pub own_coverage: f64,
     /// This skill's relative weight in the chosen profile (0 when the profile ignores it).
     #[schemars(range(min = 0))]
     pub profile_weight: f64,
@@ -157,6 +169,10 @@ pub struct SkillEvidence {
     pub credit: f64,
     /// The weight of this check for this skill.
     pub weight: f64,
+    /// This skill weighs most in this check (it is the check's primary skill, or tied for
+    /// it); `false` for secondary evidence from another skill's check.
+    #[serde(default)]
+    pub primary: bool,
 }
 
 /// One check: what the assessment says of it and what the run found.

@@ -712,3 +712,64 @@ fn grade_critical_plan(name: &str, sqli: CheckOutcome) -> Scorecard {
     grade(&results(outcomes, None), &critical_plan(), None)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
+
+#[test]
+fn own_coverage_counts_the_weight_of_checks_where_the_skill_weighs_most() {
+    let card = run(&input(all_pass())).expect("grades");
+    let skill = |s: Skill| card.skill(s).expect("all ten skills");
+    // Languages rides only on `api.list`, where API design weighs 2 against its 1.
+    let languages = skill(Skill::Languages);
+    assert_eq!(
+        (
+            languages.coverage,
+            languages.own_weight,
+            languages.own_coverage
+        ),
+        (1.0, 0.0, 0.0)
+    );
+    assert!(!languages.evidence[0].primary);
+    let api = skill(Skill::ApiDesign);
+    assert_eq!((api.own_weight, api.own_coverage), (2.0, 1.0));
+    assert!(api.evidence[0].primary);
+    // A tie (`db.persist`: databases 1, devops 1) is primary for both.
+    let devops = skill(Skill::Devops);
+    assert_eq!(
+        (devops.coverage, devops.own_weight, devops.own_coverage),
+        (2.0, 2.0, 1.0)
+    );
+    assert_eq!(skill(Skill::Databases).own_coverage, 1.0);
+    // Not assessed: nothing of its own either.
+    let comm = skill(Skill::Communication);
+    assert_eq!((comm.own_weight, comm.own_coverage), (0.0, 0.0));
+}
+
+#[test]
+fn own_coverage_is_a_share_rounded_to_three_decimals() {
+    let plan = GradingPlan {
+        checks: vec![
+            planned("a", "s", "A", &[(Skill::Frameworks, 1.0)]),
+            planned(
+                "b",
+                "s",
+                "B",
+                &[(Skill::Security, 2.0), (Skill::Frameworks, 1.0)],
+            ),
+            planned(
+                "c",
+                "s",
+                "C",
+                &[(Skill::ApiDesign, 1.5), (Skill::Frameworks, 0.5)],
+            ),
+        ],
+        ..plan()
+    };
+    let outcomes = vec![pass("a", "s"), pass("b", "s"), pass("c", "s")];
+    let card = grade(&results(outcomes, None), &plan, None).expect("grades");
+    let fw = card.skill(Skill::Frameworks).expect("frameworks");
+    assert_eq!(
+        (fw.coverage, fw.own_weight, fw.own_coverage),
+        (2.5, 1.0, 0.4)
+    );
+    let primary: Vec<bool> = fw.evidence.iter().map(|e| e.primary).collect();
+    assert_eq!(primary, [true, false, false]);
+}

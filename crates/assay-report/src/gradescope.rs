@@ -50,7 +50,12 @@ pub fn results(card: &Scorecard) -> Results {
     output.push('\n');
     for skill in &card.skills {
         match skill.score {
-            Some(score) => output.push_str(&format!("{}: {}\n", skill.title, text::score(score))),
+            Some(score) => output.push_str(&format!(
+                "{}: {} ({})\n",
+                skill.title,
+                text::score(score),
+                text::own_evidence(skill)
+            )),
             None => output.push_str(&format!("{}: not assessed\n", skill.title)),
         }
     }

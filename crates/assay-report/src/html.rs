@@ -285,7 +285,7 @@ fn skills_overview(out: &mut String, card: &Scorecard) {
     }
     out.push_str("</div>");
     out.push_str(
-        r#"<div class="card"><h2>Scores by skill</h2><table><thead><tr><th>Skill</th><th class="num">Score</th><th class="num">Checks</th><th class="num">Weight</th></tr></thead><tbody>"#,
+        r#"<div class="card"><h2>Scores by skill</h2><table><thead><tr><th>Skill</th><th class="num">Score</th><th class="num">Checks</th><th class="num" title="Share of the skill's check weight from checks where it weighs most">Own</th><th class="num">Weight</th></tr></thead><tbody>"#,
     );
     for skill in &card.skills {
         match skill.score {
@@ -293,20 +293,21 @@ fn skills_overview(out: &mut String, card: &Scorecard) {
                 let t = tone(score, card.pass_mark);
                 let _ = write!(
                     out,
-                    r#"<tr class="skill-row" data-skill="{id}"><td>{title}<div class="bar"><span class="{t}" style="width:{width:.1}%"></span></div></td><td class="num {t}"><b>{score}</b></td><td class="num">{passed}/{total}</td><td class="num">{weight}</td></tr>"#,
+                    r#"<tr class="skill-row" data-skill="{id}"><td>{title}<div class="bar"><span class="{t}" style="width:{width:.1}%"></span></div></td><td class="num {t}"><b>{score}</b></td><td class="num">{passed}/{total}</td><td class="num">{own}</td><td class="num">{weight}</td></tr>"#,
                     id = skill.id.id(),
                     title = esc(&skill.title),
                     width = score.clamp(0.0, 100.0),
                     score = text::score(score),
                     passed = skill.checks_passed,
                     total = skill.checks_total,
+                    own = text::own_share(skill),
                     weight = text::number(skill.profile_weight),
                 );
             }
             None => {
                 let _ = write!(
                     out,
-                    r#"<tr class="skill-row" data-skill="{id}"><td>{title}<div class="bar"></div></td><td class="num na-text">not assessed</td><td class="num">—</td><td class="num">{weight}</td></tr>"#,
+                    r#"<tr class="skill-row" data-skill="{id}"><td>{title}<div class="bar"></div></td><td class="num na-text">not assessed</td><td class="num">—</td><td class="num">—</td><td class="num">{weight}</td></tr>"#,
                     id = skill.id.id(),
                     title = esc(&skill.title),
                     weight = text::number(skill.profile_weight),
@@ -420,19 +421,27 @@ fn skill_card(out: &mut String, card: &Scorecard, skill: &SkillScore) {
         title = esc(&skill.title),
         summary = esc(&skill.summary),
     );
+    if skill.assessed() {
+        let _ = write!(
+            out,
+            r#"<p class="note">{}; the rest is secondary weight on checks of other skills.</p>"#,
+            esc(&text::own_evidence(skill))
+        );
+    }
     if !skill.evidence.is_empty() {
-        out.push_str(r#"<table><thead><tr><th>Check</th><th>Status</th><th class="num">Credit</th><th class="num">Weight</th></tr></thead><tbody>"#);
+        out.push_str(r#"<table><thead><tr><th>Check</th><th>Status</th><th class="num">Credit</th><th class="num">Weight</th><th>Role</th></tr></thead><tbody>"#);
         for e in &skill.evidence {
             let title = card
                 .check(&e.check)
                 .map_or(e.check.as_str(), |c| c.title.as_str());
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
                 esc(&clip(title)),
                 pill(e.status),
                 text::number(e.credit),
-                text::number(e.weight)
+                text::number(e.weight),
+                if e.primary { "own" } else { "secondary" }
             );
         }
         out.push_str("</tbody></table>");

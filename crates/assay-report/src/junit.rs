@@ -84,7 +84,40 @@ pub fn render(card: &Scorecard) -> Result<String, quick_junit::SerializeError> {
         suite.set_time(Duration::from_millis(millis));
         report.add_test_suite(suite);
     }
+    report.add_test_suite(skills_suite(card));
     report.to_string()
+}
+
+/// A suite without test cases that carries the skills: each one's score and own coverage as
+/// properties (`skill.<id>.score`, `skill.<id>.own_coverage`), and one line per skill in
+/// its system-out, for CIs that show neither the scorecard nor the HTML report.
+fn skills_suite(card: &Scorecard) -> TestSuite {
+    let mut suite = TestSuite::new("assay.skills");
+    let mut lines = String::new();
+    for skill in &card.skills {
+        let id = skill.id.id();
+        match skill.score {
+            Some(score) => {
+                suite.add_property((format!("skill.{id}.score"), text::score(score)));
+                suite.add_property((
+                    format!("skill.{id}.own_coverage"),
+                    text::number(skill.own_coverage),
+                ));
+                lines.push_str(&format!(
+                    "{}: {} ({})\n",
+                    skill.title,
+                    text::score(score),
+                    text::own_evidence(skill)
+                ));
+            }
+            None => {
+                suite.add_property((format!("skill.{id}.score"), "not assessed".to_owned()));
+                lines.push_str(&format!("{}: not assessed\n", skill.title));
+            }
+        }
+    }
+    suite.set_system_out(lines);
+    suite
 }
 
 fn seconds(s: f64) -> Duration {

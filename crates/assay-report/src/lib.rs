@@ -23,6 +23,7 @@ pub use compare::{Comparison, ComparisonRow, SkillCell, compare};
 pub use escape::{csv_field, html as escape_html, markdown as escape_markdown, sanitize};
 pub use html::CSP;
 pub use markdown::MARKDOWN_LIMIT;
+pub use text::{own_evidence, own_share};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

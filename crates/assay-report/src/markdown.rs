@@ -119,8 +119,8 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
     }
 
     out.push_str("## Skills\n\n");
-    out.push_str("| Skill | Score | Checks passed | Coverage | Summary |\n");
-    out.push_str("| --- | ---: | ---: | ---: | --- |\n");
+    out.push_str("| Skill | Score | Checks passed | Coverage | Own evidence | Summary |\n");
+    out.push_str("| --- | ---: | ---: | ---: | ---: | --- |\n");
     for skill in &card.skills {
         let summary = if detail == Detail::Minimal {
             String::new()
@@ -131,18 +131,19 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
             Some(score) => {
                 let _ = writeln!(
                     out,
-                    "| {} | **{}** | {} / {} | {} | {summary} |",
+                    "| {} | **{}** | {} / {} | {} | {} | {summary} |",
                     skill.title,
                     text::score(score),
                     skill.checks_passed,
                     skill.checks_total,
                     text::number(skill.coverage),
+                    text::own_share(skill),
                 );
             }
             None => {
                 let _ = writeln!(
                     out,
-                    "| {} | _not assessed_ | — | — | {summary} |",
+                    "| {} | _not assessed_ | — | — | — | {summary} |",
                     skill.title
                 );
             }

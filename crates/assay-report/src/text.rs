@@ -1,7 +1,7 @@
 //! Evidence and logs as plain text, capped: the excerpts every report format shows.
 //! The text is raw (candidate-controlled); each renderer escapes it for its format.
 
-use assay_grader::{CheckResult, Scorecard};
+use assay_grader::{CheckResult, Scorecard, SkillScore};
 use assay_model::{Evidence, SandboxFailure, truncate_text};
 
 /// A short name for the kind of a piece of evidence.
@@ -138,6 +138,22 @@ pub fn number(x: f64) -> String {
     } else {
         format!("{rounded}")
     }
+}
+
+/// A skill's own coverage as a whole percentage, e.g. `62%`: how much of its weight comes
+/// from checks where it is the primary skill.
+pub fn own_share(skill: &SkillScore) -> String {
+    format!("{:.0}%", (skill.own_coverage * 100.0).clamp(0.0, 100.0))
+}
+
+/// A skill's own coverage spelled out, e.g. `62% own evidence, 5 of 8 weight`.
+pub fn own_evidence(skill: &SkillScore) -> String {
+    format!(
+        "{} own evidence, {} of {} weight",
+        own_share(skill),
+        number(skill.own_weight),
+        number(skill.coverage)
+    )
 }
 
 /// A score as written in the scorecard: one decimal.

@@ -329,7 +329,7 @@ fn markdown_puts_the_verdict_first_and_escapes_candidate_text() {
     assert_eq!(table.len(), 12, "header, rule and ten skills");
     for row in &table {
         let cells = row.replace("\\|", "").matches('|').count();
-        assert_eq!(cells, 6, "row with injected columns: {row}");
+        assert_eq!(cells, 7, "row with injected columns: {row}");
     }
     // Failed checks come before errors and skips, each with its evidence.
     let fail = md.find("Creates an item").unwrap_or(usize::MAX);
@@ -460,7 +460,11 @@ fn junit_maps_checks_to_testcases() {
         (8, 3, 1, 2)
     );
     let suites: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(suites, ["api", "security", "db", "perf", "ops"]);
+    // The checks' suites, then the case-less suite that carries the skills.
+    assert_eq!(
+        suites,
+        ["api", "security", "db", "perf", "ops", "assay.skills"]
+    );
     let api = &report.test_suites[0];
     let names: Vec<&str> = api.test_cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["api.list", "api.create", "fw.validate"]);
@@ -838,5 +842,47 @@ fn markdown_drives_no_ci_runner_nor_mentions() {
     assert!(
         md.contains("\\::error::pwned"),
         "the command is shown, broken"
+    );
+}
+
+/// Each skill's own coverage (its weight from checks where it weighs most) is in every
+/// report: languages here rides only on an API check, so none of its evidence is its own.
+#[test]
+fn every_report_shows_each_skills_own_coverage() {
+    let card = card();
+    let languages = card.skill(Skill::Languages).expect("languages");
+    assert_eq!((languages.own_weight, languages.own_coverage), (0.0, 0.0));
+    let api = card.skill(Skill::ApiDesign).expect("api design");
+    assert_eq!((api.own_weight, api.own_coverage), (4.0, 1.0));
+
+    let md = rendered(&card, Format::Markdown);
+    assert!(md.contains("| Skill | Score | Checks passed | Coverage | Own evidence | Summary |"));
+    assert!(md.contains("| Languages | **"), "{md}");
+    let languages_row = md
+        .lines()
+        .find(|l| l.starts_with("| Languages |"))
+        .expect("a languages row");
+    assert!(languages_row.contains("| 1 | 0% |"), "{languages_row}");
+
+    let html = rendered(&card, Format::Html);
+    assert!(html.contains("0% own evidence, 0 of 1 weight"), "html");
+    assert!(html.contains("100% own evidence, 4 of 4 weight"), "html");
+    assert!(html.contains("<td>secondary</td>") && html.contains("<td>own</td>"));
+
+    let junit = rendered(&card, Format::Junit);
+    assert!(
+        junit.contains(r#"name="skill.languages.own_coverage" value="0""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"name="skill.api-design.own_coverage" value="1""#),
+        "{junit}"
+    );
+    assert!(junit.contains("Languages: "), "{junit}");
+
+    let gradescope = rendered(&card, Format::Gradescope);
+    assert!(
+        gradescope.contains("Languages: ") && gradescope.contains("0% own evidence, 0 of 1 weight"),
+        "{gradescope}"
     );
 }
