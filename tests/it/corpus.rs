@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assay_grader::Scorecard;
-use assay_model::{RunResults, Skill, Status};
+use assay_model::{Evidence, RunResults, Skill, Status};
 use assay_runner::pipeline::{RunRequest, new_run_id, run};
 
 const SEED: u64 = 20_261_128;
@@ -316,6 +316,217 @@ fn check_variant(assessment: &str, id: &str) {
         "variant {id} (aimed at {skill}) moved other skills by more than {OTHERS_MAX_MOVE} \
          points: {moved:?}; failed: {failed:?}"
     );
+    assert_caught_with_requests(id, &card);
+}
+
+/// Bugs a reviewer must see, not only be told of: the failing check's evidence holds the
+/// exchange that shows the bug. (variant, check, method, a fragment of the URL, the statuses
+/// that show it, fragments the response body holds.)
+type Shown = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [u16],
+    &'static [&'static str],
+);
+const CAUGHT_WITH_REQUESTS: &[Shown] = &[
+    // Favourited by the viewer while nobody favourited it: the leak itself.
+    (
+        "favorited-leaks",
+        "viewer-favorited",
+        "GET",
+        "/api/articles/",
+        &[200],
+        &["\"favorited\":true", "\"favoritesCount\":0"],
+    ),
+    // Two on the page (limit=2) and two counted, where five match.
+    (
+        "count-is-page-length",
+        "lists-count-is-total",
+        "GET",
+        "limit=2",
+        &[200],
+        &["\"articlesCount\":2"],
+    ),
+    // The intruder's edit went through: the defaced body comes back.
+    (
+        "non-author-can-edit",
+        "non-author-refused",
+        "PUT",
+        "/api/articles/",
+        &[200],
+        &["defaced"],
+    ),
+    // The second article with a taken title: a 500.
+    (
+        "duplicate-title-500",
+        "slug-duplicate-title",
+        "POST",
+        "/api/articles",
+        &[500],
+        &[],
+    ),
+];
+
+fn assert_caught_with_requests(id: &str, card: &Scorecard) {
+    for &(variant, check_id, method, url, statuses, bodies) in CAUGHT_WITH_REQUESTS {
+        if variant != id {
+            continue;
+        }
+        let check = card
+            .check(check_id)
+            .unwrap_or_else(|| panic!("variant {id}: no check `{check_id}`"));
+        assert_eq!(check.status, Status::Fail, "variant {id}: `{check_id}`");
+        let shown = check.evidence.iter().any(|e| match e {
+            Evidence::Exchange {
+                request,
+                response: Some(response),
+                ..
+            } => {
+                request.method == method
+                    && request.url.contains(url)
+                    && statuses.contains(&response.status)
+                    && bodies.iter().all(|b| response.body.contains(b))
+            }
+            _ => false,
+        });
+        assert!(
+            shown,
+            "variant {id}: the evidence of `{check_id}` lacks the {method} {url} answered {statuses:?} with {bodies:?} that shows the bug: {:#?}",
+            check.evidence
+        );
+    }
+}
+
+/// A good variant: the reference answering with other readings the contract allows
+/// (`variant.yaml`'s `readings`). Graded, no check fails but those that declare partial
+/// credit for a lesser reading (`partial`), each with a lesser reading's credit, and no skill
+/// loses anything but what those partial credits and the measured checks explain. Checks
+/// graded from a measurement (load phases, memory, growth) are left out of both: two runs
+/// on a shared machine measure different figures (a p95 of 110 ms where 100 is the target
+/// is the machine's load, not a reading).
+fn check_lenient_variant(assessment: &str, id: &str) {
+    let meta = std::fs::read_to_string(
+        assessment_dir(assessment)
+            .join("variants")
+            .join(id)
+            .join("variant.yaml"),
+    )
+    .expect("variant.yaml");
+    assert!(
+        meta.lines().any(|l| l.trim() == "good: true"),
+        "variant {id} is not marked `good: true`"
+    );
+    let partial: Vec<String> = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("partial: "))
+        .unwrap_or("[]")
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+
+    let reference = reference(assessment);
+    let work = scratch();
+    let (_, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
+    // Graded from a measurement (load phases, memory, growth): on a loaded machine such a
+    // check can fail the reference too, so it is judged against nothing here.
+    let measured = |id: &str| {
+        card.check(id).is_some_and(|c| {
+            c.evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::Measurement { .. }))
+        })
+    };
+    for check in &card.checks {
+        if check.status == Status::Pass || measured(&check.id) {
+            continue;
+        }
+        assert!(
+            partial.contains(&check.id),
+            "good variant {id}: `{}` is {:?} ({}): a check punishes a reading the contract allows",
+            check.id,
+            check.status,
+            check.message
+        );
+        assert!(
+            check.partial && check.credit > 0.0 && check.credit < 1.0,
+            "good variant {id}: `{}` should earn a lesser reading's partial credit, got {:?} with {}: {}",
+            check.id,
+            check.status,
+            check.credit,
+            check.message
+        );
+    }
+    // A lesser reading is never a critical failure: what fails the verdict, if anything, is
+    // a measurement.
+    for critical in &card.critical_failures {
+        assert!(
+            measured(critical),
+            "good variant {id}: `{critical}` is a critical failure (critical failures {:?})",
+            card.critical_failures
+        );
+    }
+    for skill in &card.skills {
+        let (Some(reference_skill), Some(after)) = (reference.skill(skill.id), skill.score) else {
+            continue;
+        };
+        let Some(before) = reference_skill.score else {
+            continue;
+        };
+        let total: f64 = skill
+            .evidence
+            .iter()
+            .map(|e| e.weight)
+            .sum::<f64>()
+            .max(f64::EPSILON);
+        let lost = |e: &assay_grader::SkillEvidence| {
+            let was = reference_skill
+                .evidence
+                .iter()
+                .find(|r| r.check == e.check)
+                .map_or(1.0, |r| r.credit);
+            e.weight * (was - e.credit).max(0.0) * 100.0 / total
+        };
+        let (mut explained, mut noise, mut unexplained) = (0.0, 0.0, 0.0);
+        for e in &skill.evidence {
+            if partial.contains(&e.check) {
+                explained += lost(e);
+            } else if measured(&e.check) {
+                noise += lost(e);
+            } else {
+                unexplained += lost(e);
+            }
+        }
+        assert!(
+            unexplained < 0.5,
+            "good variant {id}: {} lost {unexplained:.1} points on checks that are neither partial nor measured",
+            skill.id
+        );
+        assert!(
+            before - after <= explained + noise + 0.5,
+            "good variant {id}: {} fell from {before:.1} to {after:.1}; the partial credits explain {explained:.1}, the measurements {noise:.1}",
+            skill.id
+        );
+    }
+}
+
+macro_rules! good_variants {
+    ($assessment:expr; $($name:ident => $id:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                check_lenient_variant($assessment, $id);
+            }
+        )*
+    };
+}
+
+good_variants! { CONDUIT;
+    conduit_other_readings_lose_only_partial_credit => "other-readings",
 }
 
 macro_rules! variants {
@@ -344,6 +555,7 @@ variants! { LEDGER;
     variant_sigterm_ignored => "sigterm-ignored",
     variant_sloppy_repo => "sloppy-repo",
     variant_dev_server => "dev-server",
+    variant_no_startup_retry => "no-startup-retry",
 }
 
 variants! { CONDUIT;
@@ -365,6 +577,7 @@ variants! { CONDUIT;
     conduit_oldest_first => "oldest-first",
     conduit_signature_not_verified => "signature-not-verified",
     conduit_sigterm_ignored => "sigterm-ignored",
+    conduit_no_startup_retry => "no-startup-retry",
 }
 
 /// Every folder under `variants/` has a test above: a new variant cannot be forgotten.

@@ -630,3 +630,217 @@ fn html_report_renders_safely_in_headless_chromium() {
     let distinct: HashSet<&str> = card.checks.iter().map(|c| c.status.as_str()).collect();
     assert_eq!(distinct.len(), 4, "the fixture exercises every status");
 }
+
+/// A Conduit run as the grader would see it: the real plan of `assessments/conduit` (its
+/// checks, skills and profiles), every check passing but a leaked `favorited` (failed, with
+/// the requests that show it), a 403 where 401 is asked (a lesser reading's partial credit)
+/// and a feed load phase graded between target and floor; the Unicode the suites send
+/// comes back in the evidence.
+fn conduit_scorecard() -> Scorecard {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assessments/conduit");
+    let assessment =
+        assay_format::load(&dir).unwrap_or_else(|d| panic!("conduit is invalid:\n{d}"));
+    let plan = assessment.grading_plan();
+    let get = |path: &str, status: u16, body: &str| {
+        let mut e = exchange("GET", path, status, body);
+        if let Evidence::Exchange {
+            response: Some(r), ..
+        } = &mut e
+        {
+            r.headers.retain(|(name, _)| name != "x-debug");
+        }
+        e
+    };
+    let article = |slug: &str, title: &str, favorited: bool, count: u32| {
+        format!(
+            "{{\"article\":{{\"slug\":\"{slug}\",\"title\":\"{title}\",\"description\":\"d\",\"body\":\"b\",\"tagList\":[],\"createdAt\":\"2026-12-06T14:30:00.123Z\",\"updatedAt\":\"2026-12-06T14:30:00.123Z\",\"favorited\":{favorited},\"favoritesCount\":{count},\"author\":{{\"username\":\"zorbit\",\"bio\":null,\"image\":null,\"following\":true}}}}}}"
+        )
+    };
+    let checks = plan
+        .checks
+        .iter()
+        .map(|c| {
+            let (id, suite) = (c.id.as_str(), c.suite.as_str());
+            let outcome = match id {
+                "viewer-favorited" => CheckOutcome::fail(
+                    id,
+                    suite,
+                    "step 2: $.article.favorited: expected false, got true",
+                    vec![
+                        get("/api/articles/p-zorbit", 200, &article("p-zorbit", "P zorbit", true, 1)),
+                        get("/api/articles/q-zorbit", 200, &article("q-zorbit", "Q zorbit", true, 0)),
+                        Evidence::Note {
+                            text: "$.article.favorited: expected false, got true (alice favourited P, not Q)".to_owned(),
+                        },
+                    ],
+                ),
+                "auth-required-401" => {
+                    let mut o = CheckOutcome::with(
+                        id,
+                        suite,
+                        Status::Fail,
+                        0.5,
+                        "96 requests refused as asked (partial credit 0.50: a lesser reading was accepted; see the evidence)",
+                        vec![
+                            get("/api/user", 403, "{\"errors\":{\"body\":[\"token missing or invalid token\"]}}"),
+                            Evidence::Note {
+                                text: "403 where 401 is asked: a common framework default".to_owned(),
+                            },
+                        ],
+                    );
+                    o.partial = true;
+                    o
+                }
+                "perf-feed-pages" => CheckOutcome::with(
+                    id,
+                    suite,
+                    Status::Pass,
+                    0.8,
+                    "p95 160 ms at 100 requests/s over 16 connections (target 100 ms, floor 400 ms)",
+                    vec![Evidence::Measurement {
+                        name: "p95 latency".to_owned(),
+                        value: 160.0,
+                        unit: "ms".to_owned(),
+                        target: Some(100.0),
+                        floor: Some(400.0),
+                    }],
+                ),
+                "unicode-round-trip" => CheckOutcome::pass(
+                    id,
+                    suite,
+                    "the title and body came back exactly",
+                    vec![get(
+                        "/api/articles/unicode-zorbit",
+                        200,
+                        &article("unicode-zorbit", "Ünïcödé — 日本語 ✓ zorbit", false, 0)
+                            .replace("\"body\":\"b\"", "\"body\":\"Emoji 🎉, RTL שלום, combining é\""),
+                    )],
+                ),
+                _ => CheckOutcome::pass(id, suite, "as the contract says", vec![]),
+            };
+            timed(outcome, 40)
+        })
+        .collect();
+    let results = RunResults {
+        assessment: AssessmentRef {
+            id: "conduit".to_owned(),
+            version: "1.0.0".to_owned(),
+            title: "Conduit — the RealWorld blogging API (users, profiles, articles, comments, feed)"
+                .to_owned(),
+        },
+        submission: SubmissionRef {
+            name: "realworld-flask-Ünïcödé".to_owned(),
+            digest: "sha256:4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a"
+                .to_owned(),
+        },
+        sandbox: SandboxReport {
+            image_built: true,
+            became_healthy: true,
+            build_cached: true,
+            build_seconds: 0.4,
+            startup_seconds: Some(1.2),
+            peak_memory_bytes: Some(96_468_992),
+            cpu_seconds: Some(44.0),
+            runs_as_root: Some(false),
+            image_id: None,
+            failure: None,
+            build_log: "Step 1/16 : FROM debian:bookworm-slim\nSuccessfully built".to_owned(),
+            service_log: "[INFO] Listening at: http://0.0.0.0:8080\nWARNING database not ready (OperationalError); retrying in 0.2 s".to_owned(),
+        },
+        checks,
+        seed: 20_261_128,
+        runner: RunnerInfo {
+            version: "0.1.0".to_owned(),
+            images: BTreeMap::new(),
+        },
+        started_at: "2026-12-06T14:30:00Z".to_owned(),
+        duration_seconds: 151.0,
+    };
+    grade(&results, &plan, Some("backend-senior")).unwrap_or_else(|e| panic!("grade: {e}"))
+}
+
+/// The HTML report of a Conduit run in headless Chromium: every check of the plan is
+/// listed, the failed one first with the requests that show it, the partial credit is
+/// named, the suites' Unicode renders as text, and the page is not blank. The screenshot
+/// is kept at `target/assay-reports/conduit-report.png` for a person to look at.
+#[test]
+fn conduit_html_report_renders_in_headless_chromium() {
+    let card = conduit_scorecard();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let written = write_all(&card, dir.path()).unwrap_or_else(|e| panic!("write_all: {e}"));
+    let html = written
+        .path(Format::Html)
+        .unwrap_or_else(|| panic!("no report.html written"))
+        .to_owned();
+    let url = format!("file://{}", html.display());
+    let profile = dir.path().join("chromium-profile");
+
+    let dom_path = dir.path().join("dom.html");
+    run_chromium(&["--dump-dom".to_owned(), url.clone()], &profile, &dom_path);
+    let dom = std::fs::read_to_string(&dom_path).unwrap_or_default();
+    assert!(dom.contains("</html>"), "no DOM dumped: {dom}");
+    assert!(dom.contains("Conduit — the RealWorld blogging API"));
+    assert!(dom.contains("realworld-flask-Ünïcödé"));
+    for check in &card.checks {
+        assert!(
+            dom.contains(&check.id),
+            "check {} is not in the report",
+            check.id
+        );
+    }
+    // The failed check comes before any passed one, with the requests that show the bug.
+    let failed = dom.find("viewer-favorited").unwrap_or(usize::MAX);
+    let passed = dom.find("tags-ready").unwrap_or(0);
+    assert!(failed < passed, "the failed check is not listed first");
+    assert!(dom.contains("/api/articles/q-zorbit"));
+    assert!(dom.contains("\"favoritesCount\":0") || dom.contains("&quot;favoritesCount&quot;:0"));
+    assert!(
+        dom.contains("partial credit 0.50"),
+        "the partial credit is not named"
+    );
+    // A lesser reading is shown as partial, not as a failure.
+    assert!(
+        dom.contains("<span class=\"pill partial\">partial</span>"),
+        "the partial check is not marked partial"
+    );
+    assert!(dom.contains("Ünïcödé — 日本語 ✓ zorbit"));
+    assert!(dom.contains("Emoji 🎉, RTL שלום"));
+    for skill in Skill::ALL {
+        assert!(
+            dom.contains(&format!("data-skill=\"{}\"", skill.id())),
+            "no row for {skill}"
+        );
+    }
+    let overall = format!("{:.1}", card.overall);
+    assert!(dom.contains(&format!("id=\"overall-score\">{overall}</text>")));
+    let verdict = if card.passed { "PASSED" } else { "FAILED" };
+    assert!(dom.contains(&format!("id=\"verdict\">{verdict}<")));
+
+    let shot = dir.path().join("report.png");
+    run_chromium(
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size={WIDTH},{HEIGHT}"),
+            url,
+        ],
+        &profile,
+        &dir.path().join("screenshot.out"),
+    );
+    let bytes =
+        std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", shot.display()));
+    let (width, height, colours, inked) = png_stats(&bytes);
+    assert_eq!((width, height), (WIDTH, HEIGHT));
+    assert!(
+        colours > 200,
+        "only {colours} distinct colours: the page looks blank"
+    );
+    assert!(
+        inked > 0.2,
+        "only {:.0}% of the page differs from its background",
+        inked * 100.0
+    );
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/assay-reports");
+    std::fs::create_dir_all(&kept).unwrap_or_else(|e| panic!("{}: {e}", kept.display()));
+    std::fs::write(kept.join("conduit-report.png"), &bytes)
+        .unwrap_or_else(|e| panic!("keep the screenshot: {e}"));
+}

@@ -240,9 +240,139 @@ trap '' TERM
 gunicorn --config /app/gunicorn.conf.py
 """)
 
+@variant("no-startup-retry", "devops", ["database-late-start"],
+         "The service connects and migrates once, synchronously, as it starts: when the database still refuses connections the exception ends gunicorn's worker boot and the container exits, instead of retrying. Everything else works, because the grader's database is normally ready first.")
+def _(r):
+    edit(r, "conduit/db.py", '''    def start(self):
+        """Connect and migrate in a background thread; never raises."""
+        threading.Thread(target=self._bring_up, name="db-bring-up", daemon=True).start()
+''', '''    def start(self):
+        """Connect and migrate now: the database is up by the time the service starts."""
+        self.ensure_ready()
+''')
+
+# --- good variants: no defect, another reading of the contract wherever it allows one -------
+
+GOOD = {}
+
+def good_variant(name, readings, partial=()):
+    def deco(fn):
+        GOOD[name] = (readings, list(partial), fn)
+        return fn
+    return deco
+
+@good_variant("other-readings", [
+    "401 -> 403 for a missing or invalid token (the contract's partial credit: 0.5 on the two token checks)",
+    "DELETE of an article or a comment -> 200 with {} instead of 204",
+    "a taken email or username -> 422 instead of 409",
+    "a failed login -> 422 instead of 401",
+    "malformed JSON -> 400 instead of 422",
+    "POST /users, /articles, /comments -> 200 instead of 201",
+    "every error under the v1 key `body`: {\"errors\": {\"body\": [\"title can't be blank\"]}}",
+    "bio and image: \"\" instead of null",
+    "tagList in reverse alphabetical order; GET /tags most used first",
+    "list items without `body` (v2)",
+    "timestamps without fractional seconds, with +00:00 instead of Z",
+    "a second article with a taken title (its slug) is refused with 422 (v1 era) instead of getting a suffixed slug",
+    "changing the title keeps the slug",
+    "PUT /articles ignores tagList (v1)",
+    "comments oldest first",
+], partial=["auth-required-401", "token-expired-refused"])
+def _(r):
+    # 403 for a missing or invalid token, as Spring Security and others answer by default.
+    edit(r, "conduit/errors.py", '''    return ApiError(401, "token", message, headers={"WWW-Authenticate": "Token"})''',
+         '''    return ApiError(403, "token", message)''')
+    # 422 for a taken email or username; every error under the v1 key "body".
+    edit(r, "conduit/errors.py", '''    return ApiError(409, field, "has already been taken")''',
+         '''    return ApiError(422, field, "has already been taken")''')
+    edit(r, "conduit/errors.py", '''        return envelope(self.key, *self.messages)''',
+         '''        return envelope("body", *(f"{self.key} {m}" for m in self.messages))''')
+    edit(r, "conduit/api.py", '''    return ApiError(401, "credentials", "email or password is invalid")''',
+         '''    return ApiError(422, "credentials", "email or password is invalid")''')
+    edit(r, "conduit/http.py", '''        raise invalid("body", "is not valid JSON") from None''',
+         '''        raise ApiError(400, "body", "is not valid JSON") from None''')
+    # 200 for creations, 200 with {} for deletions.
+    edit(r, "conduit/api.py", "    return _user_response(row, 201)", "    return _user_response(row)")
+    edit(r, "conduit/api.py", "        return _article_response(cur, slug, g.viewer, 201)",
+         "        return _article_response(cur, slug, g.viewer)")
+    edit(r, "conduit/api.py", '''    return json_response({"comment": serializers.comment(created)}, 201)''',
+         '''    return json_response({"comment": serializers.comment(created)})''')
+    edit(r, "conduit/api.py", '''    return "", 204''', '''    return json_response({})''', count=2)
+    # List items without body (v2).
+    edit(r, "conduit/api.py", '''    return json_response({"articles": [serializers.article(r) for r in rows],''',
+         '''    return json_response({"articles": [serializers.list_item(r) for r in rows],''')
+    # PUT /articles ignores tagList (v1); a new title keeps the slug.
+    edit(r, "conduit/api.py", '''    tags = validation.tag_list(data)
+    if tags is not None:
+        changes["tag_list"] = tags
+    with _db().transaction() as cur:
+        row = _own_article(cur, slug)''', '''    with _db().transaction() as cur:
+        row = _own_article(cur, slug)''')
+    edit(r, "conduit/store.py", '''    if "title" in changes:
+        sets += ["title = %(title)s", "slug = %(slug)s"]
+        return _insert_with_unique_slug(
+            cur, changes["title"],
+            f"UPDATE articles SET {', '.join(sets)} WHERE id = %(id)s RETURNING slug", params)[0]
+''', '''    if "title" in changes:
+        sets.append("title = %(title)s")
+''')
+    # A taken slug refuses the article (v1 era) instead of suffixing it.
+    edit(r, "conduit/store.py", '''        except pg_errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT slug")
+            slug = with_suffix(base)
+            continue
+        return cur.fetchone()
+    raise RuntimeError("could not find a free slug")''', '''        except pg_errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT slug")
+            raise ApiError(422, "title", "gives a slug that is taken: choose another title") from None
+        return cur.fetchone()
+    raise RuntimeError("could not find a free slug")''')
+    edit(r, "conduit/store.py", "from .slugs import slugify, with_suffix", "from .errors import ApiError\nfrom .slugs import slugify, with_suffix")
+    # GET /tags most used first; comments oldest first.
+    edit(r, "conduit/store.py", '''    cur.execute("SELECT DISTINCT unnest(tag_list) AS tag FROM articles ORDER BY tag")''',
+         '''    cur.execute("SELECT tag FROM articles, unnest(tag_list) AS tag GROUP BY tag ORDER BY count(*) DESC, tag")''')
+    edit(r, "conduit/store.py", '''" WHERE c.article_id = %(article)s ORDER BY c.created_at DESC, c.id DESC"''',
+         '''" WHERE c.article_id = %(article)s ORDER BY c.created_at, c.id"''')
+    # "" for a missing bio or image, tagList reversed, timestamps in whole seconds with +00:00.
+    edit(r, "conduit/serializers.py", '''    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")''',
+         '''    return value.astimezone(timezone.utc).isoformat(timespec="seconds")''')
+    edit(r, "conduit/serializers.py", '''            "bio": row["bio"], "image": row["image"]}''',
+         '''            "bio": row["bio"] or "", "image": row["image"] or ""}''')
+    edit(r, "conduit/serializers.py", '''    return {"username": row["username"], "bio": row["bio"], "image": row["image"],''',
+         '''    return {"username": row["username"], "bio": row["bio"] or "", "image": row["image"] or "",''')
+    edit(r, "conduit/serializers.py", '''        "tagList": list(row["tag_list"]),''',
+         '''        "tagList": sorted(row["tag_list"], reverse=True),''')
+    edit(r, "conduit/serializers.py", '''def comment(row):''', '''def list_item(row):
+    """An article in a list: without its body (v2)."""
+    item = article(row)
+    del item["body"]
+    return item
+
+
+def comment(row):''')
+    # The variant's own tests follow its readings.
+    edit(r, "tests/test_http.py", '''    def test_required_auth_is_401(self):
+        self.assertIn("token", self.assertErrors(self.client.get("/api/user"), 401))
+        self.assertErrors(self.client.get("/api/user", headers={"Authorization": "Token nope"}), 401)
+        self.assertErrors(self.client.get("/api/articles/feed",
+                                          headers={"Authorization": "Basic eDp5"}), 401)''',
+         '''    def test_required_auth_is_403(self):
+        self.assertIn("token missing or invalid token", self.assertErrors(self.client.get("/api/user"), 403)["body"])
+        self.assertErrors(self.client.get("/api/user", headers={"Authorization": "Token nope"}), 403)
+        self.assertErrors(self.client.get("/api/articles/feed",
+                                          headers={"Authorization": "Basic eDp5"}), 403)''')
+    edit(r, "tests/test_http.py", '''        self.assertErrors(self.client.post("/api/users", data="{"), 422)''',
+         '''        self.assertErrors(self.client.post("/api/users", data="{"), 400)''')
+    edit(r, "tests/test_http.py", '''        self.assertIn("email", self.assertErrors(''',
+         '''        self.assertIn("body", self.assertErrors(''')
+
 def main(names):
-    for name in names or sorted(V):
-        skill, expect_fail, defect, fn, extra = V[name]
+    for name in names or sorted(V) + sorted(GOOD):
+        if name in GOOD:
+            readings, partial, fn = GOOD[name]
+            skill = expect_fail = defect = extra = None
+        else:
+            skill, expect_fail, defect, fn, extra = V[name]
         root = WORK / name
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(REF, root, ignore=shutil.ignore_patterns("__pycache__"))
@@ -257,6 +387,17 @@ def main(names):
         # No timestamps in the headers: a regenerated patch differs only where the edit does.
         patch = re.sub(r"^(---|\+\+\+) (\S+)\t.*$", r"\1 \2", diff.stdout, flags=re.M)
         (out / "changes.patch").write_text(patch)
+        if name in GOOD:
+            (out / "variant.yaml").write_text(
+                "# Good variant of the Conduit reference: no defect, another reading of the contract\n"
+                "# wherever it allows one. Graded, it loses nothing but the declared partial credit\n"
+                "# (tests/it/corpus.rs, check_lenient_variant).\n"
+                f"id: {name}\n"
+                "good: true\n"
+                "readings:\n" + "".join(f"  - {json_str(x)}\n" for x in readings) +
+                f"partial: [{', '.join(partial)}]\n")
+            print("made", name)
+            continue
         (out / "variant.yaml").write_text(
             "# Flawed variant of the Conduit reference: exactly one known defect.\n"
             f"id: {name}\n"

@@ -110,7 +110,9 @@ impl Exchange {
 /// A client bound to the service's base URL.
 #[derive(Debug, Clone)]
 pub struct Client {
-    base: String,
+    /// Shared by the clones: a service started again may have a new address
+    /// ([`Client::set_base_url`]).
+    base: std::sync::Arc<std::sync::RwLock<String>>,
     inner: reqwest::Client,
     /// Where every exchange is recorded for the run-wide checks.
     journal: Option<std::sync::Arc<crate::journal::Journal>>,
@@ -126,7 +128,9 @@ impl Client {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Self {
-            base: base_url.trim_end_matches('/').to_owned(),
+            base: std::sync::Arc::new(std::sync::RwLock::new(
+                base_url.trim_end_matches('/').to_owned(),
+            )),
             inner,
             journal: None,
         })
@@ -139,14 +143,27 @@ impl Client {
         self
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base
+    pub fn base_url(&self) -> String {
+        self.base
+            .read()
+            .map(|b| b.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Points this client and its clones at `base_url`: the service was started again
+    /// and Docker gave it another address (as when its database started after it).
+    pub fn set_base_url(&self, base_url: &str) {
+        let url = base_url.trim_end_matches('/').to_owned();
+        match self.base.write() {
+            Ok(mut b) => *b = url,
+            Err(p) => *p.into_inner() = url,
+        }
     }
 
     /// Sends `req`; transport failures and timeouts are an `Err` *inside* the exchange:
     /// the candidate's failure is data.
     pub async fn send(&self, req: Outgoing) -> Exchange {
-        let url = format!("{}{}", self.base, req.path);
+        let url = format!("{}{}", self.base_url(), req.path);
         let outcome = match tokio::time::timeout(req.timeout, self.send_inner(&url, &req)).await {
             Ok(r) => r,
             Err(_) => Err(format!(

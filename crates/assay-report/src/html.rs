@@ -92,8 +92,9 @@ td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-n
 .pill{display:inline-block;font-size:11.5px;font-weight:700;letter-spacing:.04em;text-transform:uppercase;border-radius:999px;padding:2px 9px;white-space:nowrap}
 .pill.pass{background:var(--pass-bg);color:var(--pass)}.pill.fail{background:var(--fail-bg);color:var(--fail)}
 .pill.error{background:var(--error-bg);color:var(--error)}.pill.skipped{background:var(--skip-bg);color:var(--skip)}
+.pill.partial{background:#fff4d6;color:#7a5a00}
 .check{border:1px solid var(--line);border-left:4px solid var(--skip);border-radius:10px;padding:14px 16px;margin-top:12px;break-inside:avoid}
-.check.fail{border-left-color:var(--fail)}.check.error{border-left-color:#d4a72c}.check.pass{border-left-color:#d4a72c}
+.check.fail{border-left-color:var(--fail)}.check.error{border-left-color:#d4a72c}.check.pass{border-left-color:#d4a72c}.check.partial{border-left-color:#d4a72c}
 .check-head{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .check-head h3{flex:1;min-width:200px;overflow-wrap:anywhere}
 .credit{font-size:12.5px;color:var(--muted);white-space:nowrap}
@@ -322,6 +323,23 @@ fn pill(status: Status) -> String {
     format!(r#"<span class="pill {0}">{0}</span>"#, status.as_str())
 }
 
+/// A lesser reading that earned partial credit is no failure to the reader: "partial".
+fn check_pill(check: &CheckResult) -> String {
+    if check.partial {
+        r#"<span class="pill partial">partial</span>"#.to_owned()
+    } else {
+        pill(check.status)
+    }
+}
+
+fn check_class(check: &CheckResult) -> &'static str {
+    if check.partial {
+        "partial"
+    } else {
+        check.status.as_str()
+    }
+}
+
 fn skill_titles(check: &CheckResult) -> String {
     check
         .skills
@@ -338,8 +356,8 @@ fn attention(out: &mut String, card: &Scorecard, page_budget: &mut usize) {
         .filter(|c| c.status != Status::Pass || c.credit < 1.0)
         .collect();
     checks.sort_by_key(|c| match c.status {
-        Status::Fail => 0,
-        Status::Pass => 1,
+        Status::Fail if !c.partial => 0,
+        Status::Fail | Status::Pass => 1,
         Status::Error => 2,
         Status::Skipped => 3,
     });
@@ -355,8 +373,8 @@ fn attention(out: &mut String, card: &Scorecard, page_budget: &mut usize) {
         let _ = write!(
             out,
             r#"<article class="check {status}"><div class="check-head">{pill}<h3>{title}</h3><span class="credit">credit {credit}</span></div><div class="meta"><code>{id}</code> · suite {suite} · {skills} · {visibility} · {duration} ms</div><p class="msg">{message}</p>"#,
-            status = check.status.as_str(),
-            pill = pill(check.status),
+            status = check_class(check),
+            pill = check_pill(check),
             title = esc(&clip(&check.title)),
             credit = text::number(check.credit),
             id = esc(&check.id),
@@ -431,14 +449,13 @@ fn skill_card(out: &mut String, card: &Scorecard, skill: &SkillScore) {
     if !skill.evidence.is_empty() {
         out.push_str(r#"<table><thead><tr><th>Check</th><th>Status</th><th class="num">Credit</th><th class="num">Weight</th><th>Role</th></tr></thead><tbody>"#);
         for e in &skill.evidence {
-            let title = card
-                .check(&e.check)
-                .map_or(e.check.as_str(), |c| c.title.as_str());
+            let check = card.check(&e.check);
+            let title = check.map_or(e.check.as_str(), |c| c.title.as_str());
             let _ = write!(
                 out,
                 r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
                 esc(&clip(title)),
-                pill(e.status),
+                check.map_or_else(|| pill(e.status), check_pill),
                 text::number(e.credit),
                 text::number(e.weight),
                 if e.primary { "own" } else { "secondary" }

@@ -34,7 +34,9 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
                 "s",
                 None,
             );
-            match service.start().await {
+            let started = service.start().await;
+            cx.shared.client.set_base_url(&service.base_url());
+            match started {
                 Ok(true) => Verdict::pass("the service restarted and became healthy"),
                 Ok(false) => {
                     let logs = service.logs(4096).await;
@@ -69,6 +71,7 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
                 cx.evidence.note(format!("exit code {code}"));
             }
             let restarted = service.start().await;
+            cx.shared.client.set_base_url(&service.base_url());
             let v = if stop.killed_after_grace {
                 Verdict::fail(format!(
                     "the service ignored SIGTERM: still running after {:.1} s, killed",
@@ -121,7 +124,10 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
                     "the sidecar `{name}` restarted under the running service"
                 ))
             } else {
-                match service.start_before_sidecar(&name, down_for).await {
+                let started = service.start_before_sidecar(&name, down_for).await;
+                // Docker may have given the service the database's old address.
+                cx.shared.client.set_base_url(&service.base_url());
+                match started {
                     Ok(true) => {
                         cx.evidence.note(format!(
                             "the service was started while `{name}` was down; `{name}` started {:.0} s later",

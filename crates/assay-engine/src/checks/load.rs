@@ -70,7 +70,7 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
         }
     }
 
-    let target = match Target::resolve(cx.shared.client.base_url()).await {
+    let target = match Target::resolve(&cx.shared.client.base_url()).await {
         Ok(t) => t,
         Err(e) => return Verdict::error(format!("cannot reach the service for load: {e}")),
     };

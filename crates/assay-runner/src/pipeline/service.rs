@@ -14,7 +14,8 @@ use crate::sandbox::{Sandbox, SandboxError};
 /// The running submission as the engine sees it.
 pub struct SandboxService {
     sandbox: Mutex<Option<Sandbox>>,
-    base_url: String,
+    /// Refreshed when the service is started again: it may come back at another address.
+    base_url: std::sync::Mutex<String>,
     startup_seconds: Option<f64>,
     /// Sidecar addresses, refreshed when a sidecar is restarted.
     sidecars: std::sync::Mutex<Vec<(String, std::net::IpAddr)>>,
@@ -23,7 +24,7 @@ pub struct SandboxService {
 impl std::fmt::Debug for SandboxService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SandboxService")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url())
             .finish_non_exhaustive()
     }
 }
@@ -47,7 +48,7 @@ impl SandboxService {
             .unwrap_or_default();
         SandboxService {
             sandbox: Mutex::new(sandbox),
-            base_url,
+            base_url: std::sync::Mutex::new(base_url),
             startup_seconds,
             sidecars: std::sync::Mutex::new(sidecars),
         }
@@ -63,6 +64,14 @@ impl SandboxService {
 }
 
 impl SandboxService {
+    /// A service started again may have a new address (Docker gives the first free one: the
+    /// database's, when both were stopped and the service started first).
+    fn refresh_service(&self, sb: &Sandbox) {
+        if let (Some(url), Ok(mut base)) = (sb.service_url(), self.base_url.lock()) {
+            *base = url;
+        }
+    }
+
     /// A restarted sidecar may have a new address.
     fn refresh_sidecar(&self, sb: &Sandbox, name: &str) {
         if let (Some(ip), Ok(mut sidecars)) = (sb.sidecar_addr(name), self.sidecars.lock()) {
@@ -89,7 +98,10 @@ fn control(e: SandboxError) -> ControlError {
 #[async_trait::async_trait]
 impl Service for SandboxService {
     fn base_url(&self) -> String {
-        self.base_url.clone()
+        match self.base_url.lock() {
+            Ok(b) => b.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
     fn sidecar_addr(&self, name: &str, port: u16) -> Option<SocketAddr> {
@@ -123,6 +135,7 @@ impl Service for SandboxService {
             .as_mut()
             .ok_or_else(|| ControlError("there is no service to start".into()))?;
         let failure = sb.start_service().await.map_err(control)?;
+        self.refresh_service(sb);
         Ok(failure.is_none())
     }
 
@@ -150,6 +163,7 @@ impl Service for SandboxService {
             .await
             .map_err(control)?;
         self.refresh_sidecar(sb, name);
+        self.refresh_service(sb);
         Ok(failure.is_none())
     }
 
