@@ -25,7 +25,10 @@ pub const NOT_RUN: &str = "not run: the runner reported no result for this check
 /// - a check may be critical for some of its skills: while it fails (or errs), those skills
 ///   score at most [`CRITICAL_CAP`], and their summary names the check; a check that earned
 ///   partial credit for a lesser reading (`partial`) is not a critical failure;
-/// - a skill no check evidences is not assessed: score `null`, coverage 0, and it is left
+/// - a `not_assessed` check (nothing to judge, by a choice the contract allows) counts for
+///   no skill: neither its weight nor its credit enters any score; it is listed in the
+///   skill's evidence all the same;
+/// - a skill no check evidences, or whose every check is `not_assessed`, is not assessed: score `null`, coverage 0, and it is left
 ///   out of the overall, whose profile weights are renormalised over the assessed skills;
 /// - the overall is the profile-weighted mean of the skill scores as written (one decimal),
 ///   and `passed` compares the overall as written with the pass mark, and is false while
@@ -191,7 +194,7 @@ fn check_weights(check: &PlannedCheck) -> Result<BTreeMap<Skill, f64>, GradeErro
 fn effective_credit(status: Status, credit: f64) -> f64 {
     match status {
         Status::Pass | Status::Fail => round_to(finite_or_zero(credit).clamp(0.0, 1.0), 1000.0),
-        Status::Error | Status::Skipped => 0.0,
+        Status::Error | Status::Skipped | Status::NotAssessed => 0.0,
     }
 }
 
@@ -255,8 +258,11 @@ fn score_skill(
         let Some(&weight) = check_weights.get(&skill) else {
             continue;
         };
-        total_weight += weight;
-        earned += weight * check.credit;
+        // A check with nothing to judge counts for no skill: neither weight nor credit.
+        if check.status != Status::NotAssessed {
+            total_weight += weight;
+            earned += weight * check.credit;
+        }
         evidence.push(SkillEvidence {
             check: check.id.clone(),
             status: check.status,
@@ -269,7 +275,12 @@ fn score_skill(
             credit: check.credit,
         });
     }
-    let checks_total = count(evidence.len());
+    let checks_total = count(
+        evidence
+            .iter()
+            .filter(|e| e.status != Status::NotAssessed)
+            .count(),
+    );
     let checks_passed = count(evidence.iter().filter(|e| e.status == Status::Pass).count());
     let profile_weight = profile.weights.get(&skill).copied().unwrap_or(0.0);
     // A failed check critical for this skill caps it, however much else went right.
@@ -281,6 +292,8 @@ fn score_skill(
         .collect();
     let (score, summary) = if evidence.is_empty() {
         (None, not_assessed_summary())
+    } else if checks_total == 0 {
+        (None, summarise(&lines))
     } else {
         let mut score = round_to(100.0 * earned / total_weight, 10.0);
         let mut summary = summarise(&lines);
