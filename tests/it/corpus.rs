@@ -1,5 +1,6 @@
 //! The known-answer corpora of ledger-api and conduit: each reference solution, each
-//! single-defect variant (a patch on its reference) and three broken submissions, graded end
+//! single-defect variant (a patch on its reference), each good variant (a legitimate choice
+//! that must lose nothing, `kind: good`) and three broken submissions, graded end
 //! to end with real Docker, a real PostgreSQL sidecar and real HTTP, in test mode with a
 //! fixed seed.
 //!
@@ -514,7 +515,7 @@ fn check_lenient_variant(assessment: &str, id: &str) {
     }
 }
 
-macro_rules! good_variants {
+macro_rules! lenient_variants {
     ($assessment:expr; $($name:ident => $id:literal,)*) => {
         $(
             #[test]
@@ -525,7 +526,7 @@ macro_rules! good_variants {
     };
 }
 
-good_variants! { CONDUIT;
+lenient_variants! { CONDUIT;
     conduit_other_readings_lose_only_partial_credit => "other-readings",
 }
 
@@ -578,6 +579,146 @@ variants! { CONDUIT;
     conduit_signature_not_verified => "signature-not-verified",
     conduit_sigterm_ignored => "sigterm-ignored",
     conduit_no_startup_retry => "no-startup-retry",
+}
+
+/// Checks whose figures move with the host's load (latency, memory, start-up time).
+const MEASURED: &[&str] = &[
+    "perf-account-read",
+    "perf-transactions-page",
+    "peak-memory",
+    "startup-time",
+];
+
+/// Points a skill may lose to the noise of measured checks: performance lives on them,
+/// other skills weigh them a little.
+fn noise(skill: Skill) -> f64 {
+    if skill == Skill::Performance {
+        10.0
+    } else {
+        2.0
+    }
+}
+
+/// One good variant (`kind: good`): a legitimate choice, no defect. Graded, it loses
+/// nothing: every check that measures no latency earns at least the reference's credit (or
+/// is `not_assessed`, for what that choice leaves nothing to judge), every skill stays within
+/// the noise bound of the reference's score, the verdict passes, and the checks that prove the
+/// choice was handled (`expect_pass`, `expect_message`) say so.
+fn check_good_variant(assessment: &str, id: &str) {
+    let meta = std::fs::read_to_string(
+        assessment_dir(assessment)
+            .join("variants")
+            .join(id)
+            .join("variant.yaml"),
+    )
+    .expect("variant.yaml");
+    assert!(
+        meta.lines().any(|l| l.trim() == "kind: good"),
+        "variant {id} is not a good variant"
+    );
+    let expect_pass: Vec<String> = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("expect_pass: "))
+        .unwrap_or("[]")
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let expect_message: Option<(String, String)> = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("expect_message: "))
+        .and_then(|v| {
+            let (check, text) = v
+                .trim()
+                .trim_matches(|c| c == '{' || c == '}')
+                .split_once(':')?;
+            Some((
+                check.trim().to_owned(),
+                text.trim().trim_matches('"').to_owned(),
+            ))
+        });
+
+    let reference = reference(assessment);
+    let work = scratch();
+    let (_, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
+    let find = |c: &Scorecard, check: &str| {
+        c.checks
+            .iter()
+            .find(|r| r.id == check)
+            .unwrap_or_else(|| panic!("{check} is planned"))
+            .clone()
+    };
+    for check in &expect_pass {
+        let r = find(&card, check);
+        assert_eq!(
+            r.status,
+            Status::Pass,
+            "variant {id}: `{check}`: {}",
+            r.message
+        );
+    }
+    if let Some((check, text)) = &expect_message {
+        let r = find(&card, check);
+        assert!(
+            r.message.contains(text.as_str()),
+            "variant {id}: `{check}` should say `{text}`: {}",
+            r.message
+        );
+    }
+    for before in &reference.checks {
+        if MEASURED.contains(&before.id.as_str()) {
+            continue;
+        }
+        let after = find(&card, &before.id);
+        assert!(
+            after.status == Status::NotAssessed || after.credit + 1e-9 >= before.credit,
+            "variant {id}: `{}` fell from {} ({:?}) to {} ({:?}): {}",
+            before.id,
+            before.credit,
+            before.status,
+            after.credit,
+            after.status,
+            after.message
+        );
+    }
+    for skill in Skill::ALL {
+        let before = reference.skill(skill).and_then(|s| s.score);
+        let after = card.skill(skill).and_then(|s| s.score);
+        if let (Some(b), Some(a)) = (before, after) {
+            assert!(
+                b - a <= noise(skill),
+                "variant {id}: {skill} fell from {b} to {a}"
+            );
+        }
+        assert!(
+            before.is_none() || after.is_some() || skill == Skill::Frameworks,
+            "variant {id}: {skill} became not assessed"
+        );
+    }
+    assert!(
+        card.passed,
+        "variant {id} must pass: overall {}",
+        card.overall
+    );
+}
+
+macro_rules! good_variants {
+    ($assessment:expr; $($name:ident => $id:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                check_good_variant($assessment, $id);
+            }
+        )*
+    };
+}
+
+good_variants! { LEDGER;
+    good_multi_stage_slim => "multi-stage-slim",
+    good_multi_stage_test => "multi-stage-test",
+    good_stdlib_only => "stdlib-only",
 }
 
 /// Every folder under `variants/` has a test above: a new variant cannot be forgotten.

@@ -112,7 +112,8 @@ fn tally<'a>(lines: impl IntoIterator<Item = CheckLine<'a>>) -> Vec<CheckCohort>
             Status::Pass => slot.passed += 1,
             Status::Fail => slot.failed += 1,
             Status::Error => slot.errors += 1,
-            Status::Skipped => slot.skipped += 1,
+            // Nothing to judge counts as not judged, like a skip.
+            Status::Skipped | Status::NotAssessed => slot.skipped += 1,
         }
         if matches!(c.status, Status::Pass | Status::Fail) {
             *credit += c.credit;

@@ -280,11 +280,28 @@ impl Output {
             } else {
                 String::new()
             };
+            // Checks with nothing to judge count for no skill; say how many were left out.
+            let unjudged = skill
+                .evidence
+                .iter()
+                .filter(|e| e.status == assay_model::Status::NotAssessed)
+                .count();
             s.push_str(&format!(
-                "  {:<16} {score}  {painted}  {}/{} checks{own}\n",
+                "  {:<16} {score}  {painted}  {}/{} checks{own}{}\n",
                 inert::terminal_line(&skill.title),
                 skill.checks_passed,
-                skill.checks_total
+                skill.checks_total,
+                if unjudged > 0 {
+                    format!(" ({unjudged} not assessed)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        let unjudged = card.count(assay_model::Status::NotAssessed);
+        if unjudged > 0 {
+            s.push_str(&format!(
+                "\n  {unjudged} check(s) not assessed (nothing to judge; they count for no skill)\n"
             ));
         }
         let verdict = self.paint(if card.passed { "1;32" } else { "1;31" }, verdict(card));

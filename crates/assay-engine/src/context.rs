@@ -101,6 +101,14 @@ impl Verdict {
             message: message.into(),
         }
     }
+    /// Nothing to judge, by a choice the contract allows (says which): counts for no skill.
+    pub fn not_assessed(message: impl Into<String>) -> Self {
+        Self {
+            status: Status::NotAssessed,
+            credit: 0.0,
+            message: message.into(),
+        }
+    }
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             status: Status::Error,

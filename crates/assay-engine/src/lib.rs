@@ -20,4 +20,4 @@ pub mod vars;
 pub use context::{EngineConfig, Verdict};
 pub use repo::{RepoCommit, RepoFile, RepoView};
 pub use run::{EngineError, Progress, run};
-pub use service::{ControlError, ExecOutput, Service, StopReport};
+pub use service::{ControlError, ExecOutput, Service, StageRun, StopReport};

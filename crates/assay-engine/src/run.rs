@@ -356,6 +356,11 @@ fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
             };
             base + health + database
         }
+        // The candidate's tests may need a stage of their Dockerfile built first.
+        Some(CheckKind::Repository(r)) if check.timeout.is_none() => match &r.run_tests {
+            Some(rule) => base + rule.timeout.0 + shared.assessment.file.submission.build_timeout.0,
+            None => base,
+        },
         // Growing the data takes many requests; a check's own `timeout` still rules.
         Some(CheckKind::Growth(_)) if check.timeout.is_none() => base.max(GROWTH_LIMIT),
         _ => base,

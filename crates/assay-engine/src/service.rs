@@ -23,6 +23,15 @@ pub struct ExecOutput {
     pub output: String,
 }
 
+/// How running a command in a stage of the submission's Dockerfile went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StageRun {
+    /// The stage was built (or found cached) and the command ran in it.
+    Ran(ExecOutput),
+    /// The stage did not build: the reason and the tail of the build log.
+    NotBuilt { reason: String, log: String },
+}
+
 /// An error controlling the sandbox: infrastructure, not the candidate's failure.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -67,6 +76,21 @@ pub trait Service: Send + Sync {
     async fn logs(&self, cap: usize) -> String;
     /// Whether the service is running now.
     async fn is_running(&self) -> bool;
+    /// Builds stage `stage` of the submission's Dockerfile (its `--target`, under the same
+    /// build limits and registries as the service's image), then runs `command` in a fresh
+    /// container of it beside the sidecars (the service's environment and limits) and waits
+    /// up to `timeout`. Backends that cannot do this say so.
+    async fn exec_in_stage(
+        &self,
+        stage: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<StageRun, ControlError> {
+        let _ = (stage, command, timeout);
+        Err(ControlError(
+            "this sandbox cannot build a stage of the submission".into(),
+        ))
+    }
     /// Runs `command` inside the service's container (its image, user and limits) and
     /// waits up to `timeout`. Backends that cannot do this say so.
     async fn exec(

@@ -1596,7 +1596,9 @@ pub struct RepositoryCheck {
 #[serde(deny_unknown_fields)]
 pub struct RunTestsRule {
     /// Detected main language (`python`, `go`, `javascript`, …) → a shell command run with
-    /// `sh -c` in the service's working directory. A language without a command is skipped.
+    /// `sh -c` in the working directory of the stage the tests run in (the Dockerfile's
+    /// `test` stage, the single-stage image, or the build stage the final image copies
+    /// from). A language without a command is not assessed.
     pub commands: BTreeMap<String, String>,
     /// Time the tests may take.
     #[serde(default = "default_tests_timeout")]

@@ -28,7 +28,10 @@ pub const NOT_RUN: &str = "not run: the runner reported no result for this check
 /// - a skill's `own_coverage` is the share of its weight that comes from checks where it
 ///   weighs most (their primary skill; ties count for every tied skill), the rest being
 ///   secondary weight on other skills' checks;
-/// - a skill no check evidences is not assessed: score `null`, coverage 0, and it is left
+/// - a `not_assessed` check (nothing to judge, by a choice the contract allows) counts for
+///   no skill: neither its weight nor its credit enters any score (nor any coverage); it is
+///   listed in the skill's evidence all the same;
+/// - a skill no check evidences, or whose every check is `not_assessed`, is not assessed: score `null`, coverage 0, and it is left
 ///   out of the overall, whose profile weights are renormalised over the assessed skills;
 /// - the overall is the profile-weighted mean of the skill scores as written (one decimal),
 ///   and `passed` compares the overall as written with the pass mark, and is false while
@@ -194,7 +197,7 @@ fn check_weights(check: &PlannedCheck) -> Result<BTreeMap<Skill, f64>, GradeErro
 fn effective_credit(status: Status, credit: f64) -> f64 {
     match status {
         Status::Pass | Status::Fail => round_to(finite_or_zero(credit).clamp(0.0, 1.0), 1000.0),
-        Status::Error | Status::Skipped => 0.0,
+        Status::Error | Status::Skipped | Status::NotAssessed => 0.0,
     }
 }
 
@@ -260,11 +263,14 @@ fn score_skill(
             continue;
         };
         let primary = is_primary(weight, check_weights);
-        total_weight += weight;
-        if primary {
-            own_weight += weight;
+        // A check with nothing to judge counts for no skill: neither weight nor credit.
+        if check.status != Status::NotAssessed {
+            total_weight += weight;
+            if primary {
+                own_weight += weight;
+            }
+            earned += weight * check.credit;
         }
-        earned += weight * check.credit;
         evidence.push(SkillEvidence {
             check: check.id.clone(),
             status: check.status,
@@ -278,7 +284,12 @@ fn score_skill(
             credit: check.credit,
         });
     }
-    let checks_total = count(evidence.len());
+    let checks_total = count(
+        evidence
+            .iter()
+            .filter(|e| e.status != Status::NotAssessed)
+            .count(),
+    );
     let checks_passed = count(evidence.iter().filter(|e| e.status == Status::Pass).count());
     let profile_weight = profile.weights.get(&skill).copied().unwrap_or(0.0);
     // A failed check critical for this skill caps it, however much else went right.
@@ -290,6 +301,8 @@ fn score_skill(
         .collect();
     let (score, summary) = if evidence.is_empty() {
         (None, not_assessed_summary())
+    } else if checks_total == 0 {
+        (None, summarise(&lines))
     } else {
         let mut score = round_to(100.0 * earned / total_weight, 10.0);
         let mut summary = summarise(&lines);

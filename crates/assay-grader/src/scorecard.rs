@@ -120,10 +120,12 @@ pub struct SkillScore {
     pub id: Skill,
     /// Human title, e.g. `API design`.
     pub title: String,
-    /// 0–100, one decimal; `null` when no check evidences this skill ("not assessed").
+    /// 0–100, one decimal; `null` when no check evidences this skill, or every check that
+    /// does is `not_assessed` ("not assessed").
     #[schemars(range(min = 0, max = 100))]
     pub score: Option<f64>,
-    /// The total check weight behind the score (0 when not assessed).
+    /// The total check weight behind the score, `not_assessed` checks left out (0 when not
+    /// assessed).
     #[schemars(range(min = 0))]
     pub coverage: f64,
     /// The part of `coverage` that comes from checks where this skill weighs most (the
@@ -143,11 +145,12 @@ pub struct SkillScore {
     pub profile_weight: f64,
     /// How many of the evidencing checks passed.
     pub checks_passed: u32,
-    /// How many checks evidence this skill.
+    /// How many checks evidence this skill (`not_assessed` ones left out).
     pub checks_total: u32,
     /// Two or three sentences of strengths and gaps, templated from the evidence.
     pub summary: String,
-    /// The checks that evidence this skill, in the assessment's order.
+    /// The checks that evidence this skill, in the assessment's order (`not_assessed` ones
+    /// included, with the weight they would have had).
     pub evidence: Vec<SkillEvidence>,
 }
 
@@ -164,7 +167,7 @@ pub struct SkillEvidence {
     /// The check's id.
     pub check: String,
     pub status: Status,
-    /// The credit counted, 0–1 (0 for `skipped` and `error`).
+    /// The credit counted, 0–1 (0 for `skipped`, `error` and `not_assessed`).
     #[schemars(range(min = 0, max = 1))]
     pub credit: f64,
     /// The weight of this check for this skill.
@@ -186,7 +189,7 @@ pub struct CheckResult {
     /// `hidden` checks are not in the candidate kit.
     pub visibility: Visibility,
     pub status: Status,
-    /// The credit counted, 0–1 (0 for `skipped` and `error`).
+    /// The credit counted, 0–1 (0 for `skipped`, `error` and `not_assessed`).
     #[schemars(range(min = 0, max = 1))]
     pub credit: f64,
     /// One sentence: what was found (for a skip, why it did not run).

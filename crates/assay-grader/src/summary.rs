@@ -43,6 +43,20 @@ pub(crate) fn summarise(lines: &[EvidenceLine<'_>]) -> String {
     let passed_without_credit = titles(&|l| l.status == Status::Pass && l.credit <= 0.0);
     let errored = titles(&|l| l.status == Status::Error);
     let skipped = titles(&|l| l.status == Status::Skipped);
+    let not_assessed = titles(&|l| l.status == Status::NotAssessed);
+    if not_assessed.len() == lines.len() {
+        return format!(
+            "Not assessed: {} had nothing to judge in this submission, so this skill is left \
+             out of the overall score.",
+            name_list(&not_assessed)
+        );
+    }
+    let lines: Vec<EvidenceLine<'_>> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.status != Status::NotAssessed)
+        .collect();
+    let lines = lines.as_slice();
 
     let mut sentences = Vec::with_capacity(3);
     sentences.push(if full.is_empty() {
@@ -89,6 +103,12 @@ pub(crate) fn summarise(lines: &[EvidenceLine<'_>]) -> String {
                 if unjudged == 1 { "s" } else { "" }
             )
         });
+    }
+    if !not_assessed.is_empty() {
+        sentences.push(format!(
+            "Not assessed (left out of this score): {}.",
+            name_list(&not_assessed)
+        ));
     }
     sentences.join(" ")
 }

@@ -773,3 +773,40 @@ fn own_coverage_is_a_share_rounded_to_three_decimals() {
     let primary: Vec<bool> = fw.evidence.iter().map(|e| e.primary).collect();
     assert_eq!(primary, [true, false, false]);
 }
+
+/// A `not_assessed` check (nothing to judge, by a choice the contract allows) counts for no
+/// skill: not a 0, no weight; a skill whose every check is not assessed is not assessed.
+#[test]
+fn not_assessed_checks_count_for_no_skill() {
+    let outcomes = with(
+        with(
+            all_pass(),
+            CheckOutcome::not_assessed("ops.health", "ops", "no test runner anywhere", Vec::new()),
+        ),
+        CheckOutcome::not_assessed("perf.load", "perf", "nothing to measure", Vec::new()),
+    );
+    let card = run(&input(outcomes)).expect("a scorecard");
+    let devops = card.skill(Skill::Devops).expect("devops");
+    assert_eq!(devops.score, Some(100.0), "only db.persist is judged");
+    assert_eq!(devops.coverage, 1.0);
+    assert_eq!((devops.checks_passed, devops.checks_total), (1, 1));
+    assert_eq!(
+        devops.evidence.len(),
+        2,
+        "the not-assessed check stays listed"
+    );
+    assert!(
+        devops.summary.contains("Not assessed"),
+        "{}",
+        devops.summary
+    );
+    let perf = card.skill(Skill::Performance).expect("performance");
+    assert_eq!(perf.score, None);
+    assert_eq!(perf.coverage, 0.0);
+    assert!(perf.summary.starts_with("Not assessed"), "{}", perf.summary);
+    assert!(card.excluded_from_overall.contains(&Skill::Performance));
+    assert_eq!(card.overall, 100.0);
+    assert!(card.passed);
+    let check = card.check("ops.health").expect("listed");
+    assert_eq!((check.status, check.credit), (Status::NotAssessed, 0.0));
+}

@@ -16,6 +16,11 @@ pub enum Status {
     Error,
     /// A prerequisite failed; `CheckOutcome::message` says which.
     Skipped,
+    /// Nothing here to judge, by a choice the contract allows (a slim image with no test
+    /// runner and no build stage, a framework the check does not know); the message says
+    /// why. The grader leaves the check out of every skill's score (weight and credit).
+    #[serde(rename = "not_assessed")]
+    NotAssessed,
 }
 
 impl Status {
@@ -25,6 +30,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Error => "error",
             Status::Skipped => "skipped",
+            Status::NotAssessed => "not_assessed",
         }
     }
 }
@@ -91,6 +97,17 @@ impl CheckOutcome {
     /// A check that did not run because `reason` (a prerequisite) failed.
     pub fn skipped(id: &str, suite: &str, reason: impl Into<String>) -> Self {
         Self::with(id, suite, Status::Skipped, 0.0, reason, Vec::new())
+    }
+
+    /// A check with nothing to judge because of a choice the contract allows; `reason`
+    /// says which. Counts for no skill.
+    pub fn not_assessed(
+        id: &str,
+        suite: &str,
+        reason: impl Into<String>,
+        evidence: Vec<Evidence>,
+    ) -> Self {
+        Self::with(id, suite, Status::NotAssessed, 0.0, reason, evidence)
     }
 
     /// Any status with an explicit credit (clamped into 0..=1).

@@ -1,5 +1,5 @@
 //! `results.json`: Gradescope's autograder results format. One test per check (one point
-//! each, scored by its credit); the overall score is the profile-weighted overall out of 100.
+//! each, scored by its credit; a `not_assessed` check is a test worth 0 points); the overall score is the profile-weighted overall out of 100.
 
 use assay_grader::{CheckResult, Scorecard};
 use assay_model::{Status, Visibility};
@@ -76,7 +76,7 @@ pub fn results(card: &Scorecard) -> Results {
 fn test(number: usize, check: &CheckResult) -> Test {
     let mut output = format!(
         "{} · credit {} · check {} in suite {}\n{}",
-        check.status.as_str().to_uppercase(),
+        check.status.as_str().replace('_', " ").to_uppercase(),
         text::number(check.credit),
         check.id,
         check.suite,
@@ -90,8 +90,14 @@ fn test(number: usize, check: &CheckResult) -> Test {
         name: sanitize(&check.title).into_owned(),
         number: number.to_string(),
         score: check.credit,
-        max_score: 1.0,
-        status: if check.status == Status::Pass {
+        // Nothing to judge (a choice the contract allows): a test worth no points, never a
+        // failure.
+        max_score: if check.status == Status::NotAssessed {
+            0.0
+        } else {
+            1.0
+        },
+        status: if matches!(check.status, Status::Pass | Status::NotAssessed) {
             "passed"
         } else {
             "failed"

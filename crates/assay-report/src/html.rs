@@ -91,7 +91,7 @@ td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-n
 .bar .good{background:#2da44e}.bar .warn{background:#d4a72c}.bar .bad{background:#e5534b}
 .pill{display:inline-block;font-size:11.5px;font-weight:700;letter-spacing:.04em;text-transform:uppercase;border-radius:999px;padding:2px 9px;white-space:nowrap}
 .pill.pass{background:var(--pass-bg);color:var(--pass)}.pill.fail{background:var(--fail-bg);color:var(--fail)}
-.pill.error{background:var(--error-bg);color:var(--error)}.pill.skipped{background:var(--skip-bg);color:var(--skip)}
+.pill.error{background:var(--error-bg);color:var(--error)}.pill.skipped,.pill.not_assessed{background:var(--skip-bg);color:var(--skip)}
 .pill.partial{background:#fff4d6;color:#7a5a00}
 .check{border:1px solid var(--line);border-left:4px solid var(--skip);border-radius:10px;padding:14px 16px;margin-top:12px;break-inside:avoid}
 .check.fail{border-left-color:var(--fail)}.check.error{border-left-color:#d4a72c}.check.pass{border-left-color:#d4a72c}.check.partial{border-left-color:#d4a72c}
@@ -185,6 +185,7 @@ pub fn render(card: &Scorecard) -> String {
     skills_overview(&mut out, card);
     let mut page_budget = EVIDENCE_PAGE;
     attention(&mut out, card, &mut page_budget);
+    not_assessed(&mut out, card);
     skill_details(&mut out, card);
     passed_checks(&mut out, card, &mut page_budget);
     facts(&mut out, card);
@@ -320,7 +321,11 @@ fn skills_overview(out: &mut String, card: &Scorecard) {
 }
 
 fn pill(status: Status) -> String {
-    format!(r#"<span class="pill {0}">{0}</span>"#, status.as_str())
+    format!(
+        r#"<span class="pill {}">{}</span>"#,
+        status.as_str(),
+        status.as_str().replace('_', " ")
+    )
 }
 
 /// A lesser reading that earned partial credit is no failure to the reader: "partial".
@@ -353,13 +358,14 @@ fn attention(out: &mut String, card: &Scorecard, page_budget: &mut usize) {
     let mut checks: Vec<&CheckResult> = card
         .checks
         .iter()
+        .filter(|c| c.status != Status::NotAssessed)
         .filter(|c| c.status != Status::Pass || c.credit < 1.0)
         .collect();
     checks.sort_by_key(|c| match c.status {
         Status::Fail if !c.partial => 0,
         Status::Fail | Status::Pass => 1,
         Status::Error => 2,
-        Status::Skipped => 3,
+        Status::Skipped | Status::NotAssessed => 3,
     });
     let _ = write!(
         out,
@@ -464,6 +470,35 @@ fn skill_card(out: &mut String, card: &Scorecard, skill: &SkillScore) {
         out.push_str("</tbody></table>");
     }
     out.push_str("</div>");
+}
+
+/// Checks with nothing to judge (a choice the contract allows): listed with the reason,
+/// counted for no skill. Nothing is written when there are none.
+fn not_assessed(out: &mut String, card: &Scorecard) {
+    let checks: Vec<&CheckResult> = card
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::NotAssessed)
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        r#"<section class="card" id="not-assessed"><h2>Not assessed ({})</h2><p class="note">Nothing to judge, by a choice the contract allows: these checks count for no skill.</p><table><thead><tr><th>Check</th><th>Skills</th><th>Why</th></tr></thead><tbody>"#,
+        checks.len()
+    );
+    for c in checks {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}<div class="meta"><code>{}</code></div></td><td>{}</td><td>{}</td></tr>"#,
+            esc(&clip(&c.title)),
+            esc(&c.id),
+            esc(&skill_titles(c)),
+            esc(&clip(&c.message)),
+        );
+    }
+    out.push_str("</tbody></table></section>");
 }
 
 fn passed_checks(out: &mut String, card: &Scorecard, page_budget: &mut usize) {

@@ -61,6 +61,13 @@ pub fn render(card: &Scorecard) -> Result<String, quick_junit::SerializeError> {
                 status.set_message(sanitize(&check.message));
                 status
             }
+            // Nothing to judge, by a choice the contract allows: skipped, saying so.
+            Status::NotAssessed => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(sanitize(&format!("not assessed: {}", check.message)));
+                status.set_type("not_assessed");
+                status
+            }
         };
         let mut case = TestCase::new(sanitize(&check.id), status);
         case.set_classname(sanitize(&check.suite));

@@ -66,6 +66,7 @@ fn icon(status: Status) -> &'static str {
         Status::Fail => "❌",
         Status::Error => "⚠️",
         Status::Skipped => "⏭️",
+        Status::NotAssessed => "➖",
     }
 }
 
@@ -86,7 +87,7 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
     let _ = writeln!(
         out,
         "**Overall {} / 100** against a pass mark of {} (profile: {}). \
-         {passed} of {} checks passed; {} failed, {} errored, {} skipped.\n",
+         {passed} of {} checks passed; {} failed, {} errored, {} skipped{}.\n",
         text::score(card.overall),
         text::score(card.pass_mark),
         line(&card.profile.title),
@@ -94,6 +95,7 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
         card.count(Status::Fail),
         card.count(Status::Error),
         card.count(Status::Skipped),
+        text::not_assessed_count(card),
     );
     if let Some(problem) = text::sandbox_problem(card.sandbox.failure.as_ref()) {
         let _ = writeln!(out, "> [!WARNING]\n> {}\n", line(&problem));
@@ -154,6 +156,7 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
     let attention: Vec<&CheckResult> = card
         .checks
         .iter()
+        .filter(|c| c.status != Status::NotAssessed)
         .filter(|c| c.status != Status::Pass || c.credit < 1.0)
         .collect();
     let _ = writeln!(out, "## Checks needing attention ({})\n", attention.len());
@@ -166,7 +169,7 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
         Status::Fail => 0,
         Status::Pass => 1,
         Status::Error => 2,
-        Status::Skipped => 3,
+        Status::Skipped | Status::NotAssessed => 3,
     });
     let listed = if detail == Detail::Minimal {
         MINIMAL_CHECKS
@@ -202,6 +205,31 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
         );
     }
     out.push('\n');
+
+    let unjudged: Vec<&CheckResult> = card
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::NotAssessed)
+        .collect();
+    if !unjudged.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Not assessed ({})\n\nNothing to judge, by a choice the contract allows: \
+             these checks count for no skill.\n",
+            unjudged.len()
+        );
+        for check in &unjudged {
+            let _ = writeln!(
+                out,
+                "- {} **{}** ({}) — {}",
+                icon(check.status),
+                line(&check.title),
+                line(&check.id),
+                line(&check.message),
+            );
+        }
+        out.push('\n');
+    }
 
     let full: Vec<&CheckResult> = card
         .checks

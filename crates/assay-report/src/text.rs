@@ -2,7 +2,7 @@
 //! The text is raw (candidate-controlled); each renderer escapes it for its format.
 
 use assay_grader::{CheckResult, Scorecard, SkillScore};
-use assay_model::{Evidence, SandboxFailure, truncate_text};
+use assay_model::{Evidence, SandboxFailure, Status, truncate_text};
 
 /// A short name for the kind of a piece of evidence.
 pub fn kind(evidence: &Evidence) -> &'static str {
@@ -262,5 +262,14 @@ mod tests {
             floor: None,
         };
         assert_eq!(evidence(&e, 1000), "throughput: 80 rps (target 200 rps)");
+    }
+}
+
+/// `", N not assessed"` when some checks had nothing to judge, else nothing (the count
+/// sentences of the reports stay as they were for every other scorecard).
+pub fn not_assessed_count(card: &Scorecard) -> String {
+    match card.count(Status::NotAssessed) {
+        0 => String::new(),
+        n => format!(", {n} not assessed"),
     }
 }

@@ -886,3 +886,47 @@ fn every_report_shows_each_skills_own_coverage() {
         "{gradescope}"
     );
 }
+
+/// A check with nothing to judge is shown as "not assessed" in every format, with its
+/// reason, and never as a failure.
+#[test]
+fn a_not_assessed_check_is_shown_as_such_everywhere() {
+    let mut results = results();
+    results.checks[0] = CheckOutcome::not_assessed(
+        "api.list",
+        "api",
+        "no test runner in any stage <of> the Dockerfile",
+        Vec::new(),
+    );
+    let card = grade(&results, &plan(), None).unwrap_or_else(|e| panic!("grade: {e}"));
+    assert_eq!(card.count(Status::NotAssessed), 1);
+
+    let md = rendered(&card, Format::Markdown);
+    assert!(md.contains("1 not assessed."), "{md}");
+    assert!(md.contains("## Not assessed (1)"), "{md}");
+    let attention = md
+        .split("## Checks needing attention")
+        .nth(1)
+        .and_then(|s| s.split("## Not assessed").next())
+        .unwrap_or_default();
+    assert!(!attention.contains("api.list"), "{attention}");
+
+    let html = rendered(&card, Format::Html);
+    assert!(html.contains(r#"id="not-assessed""#));
+    assert!(html.contains(r#"<span class="pill not_assessed">not assessed</span>"#));
+    assert!(html.contains("&lt;of&gt;"), "the reason is escaped");
+
+    let junit = rendered(&card, Format::Junit);
+    assert!(junit.contains(r#"type="not_assessed""#), "{junit}");
+    assert!(junit.contains("not assessed: no test runner"), "{junit}");
+
+    let gradescope: serde_json::Value =
+        serde_json::from_str(&rendered(&card, Format::Gradescope)).expect("json");
+    let test = &gradescope["tests"][0];
+    assert_eq!(test["max_score"], 0.0);
+    assert_eq!(test["status"], "passed");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&rendered(&card, Format::Json)).expect("json");
+    assert_eq!(json["checks"][0]["status"], "not_assessed");
+}

@@ -75,44 +75,84 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &RepositoryCheck) -> Verdict {
     Verdict::error("the repository check names no rule")
 }
 
-/// The candidate's tests, run inside the service's container with the command the
-/// assessment gives for the submission's main language.
+/// The candidate's tests, with the command the assessment gives for the submission's main
+/// language, where they can run ([`dockerfile::test_place`]): the Dockerfile's `test` stage,
+/// else the service's image when it is the only stage, else the build stage the final image
+/// copies from; else "not assessed" with the reason. A slim final image never costs points.
 async fn run_tests(
     cx: &mut CheckCx<'_, '_>,
     repo: &dyn RepoView,
     rule: &assay_format::RunTestsRule,
 ) -> Verdict {
     let Some(language) = stack::main_language(repo) else {
-        return Verdict::skipped("no source language recognised, so no test command applies");
+        return Verdict::not_assessed("no source language recognised, so no test command applies");
     };
     let Some(command) = rule.commands.get(language) else {
-        return Verdict::skipped(format!(
+        return Verdict::not_assessed(format!(
             "the assessment gives no test command for {language}"
         ));
     };
+    let path = cx.shared.assessment.file.submission.dockerfile.clone();
+    let place = match read_text(repo, &path) {
+        Some(text) => dockerfile::test_place(&text),
+        None => dockerfile::TestPlace::ServiceImage,
+    };
+    if let dockerfile::TestPlace::Nowhere(why) = &place {
+        return Verdict::not_assessed(format!("the tests cannot run anywhere: {why}"));
+    }
+    let whence = place.describe();
     cx.evidence
-        .note(format!("main language {language}: `{command}`"));
+        .note(format!("main language {language}: `{command}` in {whence}"));
     let argv = vec!["sh".to_owned(), "-c".to_owned(), command.clone()];
     let started = std::time::Instant::now();
-    let out = match cx.shared.service.exec(&argv, rule.timeout.0).await {
-        Ok(o) => o,
+    let ran = match &place {
+        dockerfile::TestPlace::TestStage(stage) | dockerfile::TestPlace::BuildStage(stage) => {
+            cx.shared
+                .service
+                .exec_in_stage(stage, &argv, rule.timeout.0)
+                .await
+        }
+        _ => cx
+            .shared
+            .service
+            .exec(&argv, rule.timeout.0)
+            .await
+            .map(crate::service::StageRun::Ran),
+    };
+    let out = match ran {
+        Ok(crate::service::StageRun::Ran(o)) => o,
+        Ok(crate::service::StageRun::NotBuilt { reason, log }) => {
+            cx.evidence.push(Evidence::Log {
+                source: "build".into(),
+                excerpt: log,
+            });
+            // A `test` stage that does not build usually runs the tests while building:
+            // they failed. The build stage built already (the final image needs it).
+            return match place {
+                dockerfile::TestPlace::TestStage(stage) => {
+                    Verdict::fail(format!("the `{stage}` stage did not build: {reason}"))
+                }
+                _ => Verdict::not_assessed(format!("{whence} did not build again: {reason}")),
+            };
+        }
         Err(e) => return Verdict::error(format!("could not run the tests: {e}")),
     };
     let seconds = started.elapsed().as_secs_f64();
-    cx.evidence.push(assay_model::Evidence::Log {
+    cx.evidence.push(Evidence::Log {
         source: "tests".into(),
         excerpt: out.output.clone(),
     });
     match out.exit_code {
-        Some(0) => Verdict::pass(format!("`{command}` passed in {seconds:.1} s")),
-        // 127: the shell found no such program: the runtime image carries no test
-        // toolchain (a compiled service), which is a packaging choice, not failing tests.
-        Some(127) => Verdict::skipped(format!(
-            "`{command}`: the image has no test runner for {language} (exit 127)"
+        Some(0) => Verdict::pass(format!("`{command}` passed in {seconds:.1} s in {whence}")),
+        // 127: the shell found no such program: no test toolchain where the tests ran (a
+        // compiled service's slim image), which is a packaging choice, not failing tests.
+        Some(127) => Verdict::not_assessed(format!(
+            "`{command}`: no test runner for {language} in {whence} (exit 127), and the \
+             Dockerfile has no `test` stage or build stage that holds one"
         )),
-        Some(code) => Verdict::fail(format!("`{command}` exited with code {code}")),
+        Some(code) => Verdict::fail(format!("`{command}` exited with code {code} in {whence}")),
         None => Verdict::fail(format!(
-            "`{command}` did not finish within {} s",
+            "`{command}` did not finish within {} s in {whence}",
             rule.timeout.0.as_secs()
         )),
     }
@@ -296,8 +336,20 @@ fn tests(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, patterns: &[String]) -> 
     };
     let found = matching(repo, &globs);
     if found.is_empty() {
+        // Rust's convention keeps unit tests beside the code (`#[cfg(test)]` modules): no
+        // file name says "test", the source does.
+        let inline = inline_tests(repo);
+        if !inline.is_empty() {
+            file_evidence(cx, &inline, Some("inline test module"));
+            return Verdict::pass(format!(
+                "no test files match, but {} source file{} hold inline tests, e.g. {}",
+                inline.len(),
+                if inline.len() == 1 { "" } else { "s" },
+                first_n(&inline, 3)
+            ));
+        }
         return Verdict::fail(format!(
-            "no test files: nothing matches {}",
+            "no test files: nothing matches {} and no source file holds inline tests",
             patterns.join(", ")
         ));
     }
@@ -310,12 +362,54 @@ fn tests(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, patterns: &[String]) -> 
     ))
 }
 
-static DDL: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)\bcreate\s+table\b").ok());
+/// Source files with inline test modules (Rust's `#[cfg(test)]`, `#[test]`).
+fn inline_tests(repo: &dyn RepoView) -> Vec<String> {
+    repo.files()
+        .into_iter()
+        .filter(|f| !vendored(&f.path) && f.path.ends_with(".rs"))
+        .take(MAX_DDL_FILES)
+        .filter(|f| {
+            read_text(repo, &f.path).is_some_and(|t| {
+                t.contains("#[cfg(test)]") || t.contains("#[test]") || t.contains("::test]")
+            })
+        })
+        .map(|f| f.path)
+        .collect()
+}
+
+/// SQL DDL, or a schema the service creates through its ORM or migration tool at start-up
+/// (the contract's "or an equivalent"): SQLAlchemy's `create_all`, GORM's `AutoMigrate`,
+/// EF Core's `EnsureCreated`/`Migrate`, Sequelize's `sync`, TypeORM's `synchronize: true`,
+/// Hibernate's `ddl-auto`, sqlx's and refinery's embedded migrations.
+static DDL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\bcreate\s+table\b|\bcreate_all\s*\(|\bAutoMigrate\s*\(|\bEnsureCreated(?:Async)?\s*\(|\bDatabase\.Migrate(?:Async)?\s*\(|\bsequelize\.sync\s*\(|\bsynchronize\s*:\s*true\b|\bddl-auto\b|\bsqlx::migrate!|\bembed_migrations!",
+    )
+    .ok()
+});
 
 /// Extensions of files that may hold SQL DDL.
 const DDL_EXTENSIONS: &[&str] = &[
-    "sql", "py", "js", "mjs", "cjs", "ts", "go", "rs", "java", "kt", "rb", "php", "cs", "ex",
-    "exs", "scala",
+    "sql",
+    "py",
+    "js",
+    "mjs",
+    "cjs",
+    "ts",
+    "go",
+    "rs",
+    "java",
+    "kt",
+    "rb",
+    "php",
+    "cs",
+    "ex",
+    "exs",
+    "scala",
+    "properties",
+    "yml",
+    "yaml",
+    "prisma",
 ];
 
 /// Folders where schema files live.
@@ -386,12 +480,12 @@ fn migrations(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, patterns: &[String]
     }
     if hits.is_empty() {
         return Verdict::fail(format!(
-            "no migrations: nothing matches {} and no source file creates a table",
+            "no migrations: nothing matches {} and no source file creates a table or the schema",
             patterns.join(", ")
         ));
     }
     Verdict::pass(format!(
-        "no migration files match {}, but {} file{} create the schema with SQL DDL: {}",
+        "no migration files match {}, but {} file{} create the schema (SQL DDL or the ORM's own tool): {}",
         patterns.join(", "),
         hits.len(),
         if hits.len() == 1 { "" } else { "s" },

@@ -326,36 +326,33 @@ pub async fn run(
             line: line.to_owned(),
         })
     };
-    let build = build_submission_with(
-        &backend,
-        &BuildRequest {
-            context_dir: submission.root.clone(),
-            dockerfile: rules.dockerfile.clone(),
-            limits: BuildLimits {
-                context_max_bytes: rules.context_limit.0,
-                memory_bytes: rules
-                    .build_memory
-                    .0
-                    .min(BuildLimits::default().memory_bytes),
-                time_limit: rules.build_timeout.0,
-                disk_bytes: rules.build_disk.0,
-                pids: i64::from(rules.build_pids.max(16)),
-                log_cap_bytes: usize::try_from(rules.build_output.0)
-                    .unwrap_or(usize::MAX)
-                    .max(1024),
-                ..BuildLimits::default()
-            },
-            scratch_dir: Some(work.path().to_owned()),
-            build_args: config.build_args.clone(),
-            egress: BuildEgress::Registries(
-                req.registries
-                    .clone()
-                    .unwrap_or_else(|| rules.registries.clone()),
-            ),
+    let build_request = BuildRequest {
+        context_dir: submission.root.clone(),
+        dockerfile: rules.dockerfile.clone(),
+        limits: BuildLimits {
+            context_max_bytes: rules.context_limit.0,
+            memory_bytes: rules
+                .build_memory
+                .0
+                .min(BuildLimits::default().memory_bytes),
+            time_limit: rules.build_timeout.0,
+            disk_bytes: rules.build_disk.0,
+            pids: i64::from(rules.build_pids.max(16)),
+            log_cap_bytes: usize::try_from(rules.build_output.0)
+                .unwrap_or(usize::MAX)
+                .max(1024),
+            ..BuildLimits::default()
         },
-        Some(&on_line),
-    )
-    .await?;
+        scratch_dir: Some(work.path().to_owned()),
+        build_args: config.build_args.clone(),
+        egress: BuildEgress::Registries(
+            req.registries
+                .clone()
+                .unwrap_or_else(|| rules.registries.clone()),
+        ),
+        target: None,
+    };
+    let build = build_submission_with(&backend, &build_request, Some(&on_line)).await?;
     progress(RunEvent::stage(
         "build",
         match (&build.failure, build.cached) {
@@ -412,7 +409,10 @@ pub async fn run(
         facts,
         runs_as_root,
     });
-    let service = Arc::new(SandboxService::new(sandbox));
+    // The candidate's tests may run in another stage of the Dockerfile, built on demand
+    // under the same limits.
+    let service =
+        Arc::new(SandboxService::new(sandbox).with_stages(backend.clone(), build_request));
     let config = EngineConfig {
         seed: req.seed,
         run_id: req.run_id.clone(),

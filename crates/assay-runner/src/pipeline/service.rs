@@ -5,11 +5,11 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use assay_engine::{ControlError, ExecOutput, Service, StopReport};
+use assay_engine::{ControlError, ExecOutput, Service, StageRun, StopReport};
 use assay_model::SandboxReport;
 use tokio::sync::Mutex;
 
-use crate::sandbox::{Sandbox, SandboxError};
+use crate::sandbox::{BuildRequest, DockerBackend, Sandbox, SandboxError, build_submission};
 
 /// The running submission as the engine sees it.
 pub struct SandboxService {
@@ -19,6 +19,9 @@ pub struct SandboxService {
     startup_seconds: Option<f64>,
     /// Sidecar addresses, refreshed when a sidecar is restarted.
     sidecars: std::sync::Mutex<Vec<(String, std::net::IpAddr)>>,
+    /// How to build another stage of the submission's Dockerfile (its service image's
+    /// request, the target set per call); `None`: this service cannot.
+    stages: Option<(DockerBackend, BuildRequest)>,
 }
 
 impl std::fmt::Debug for SandboxService {
@@ -51,7 +54,15 @@ impl SandboxService {
             base_url: std::sync::Mutex::new(base_url),
             startup_seconds,
             sidecars: std::sync::Mutex::new(sidecars),
+            stages: None,
         }
+    }
+
+    /// Lets the engine run commands in other stages of the submission's Dockerfile, built
+    /// with `request` (the service image's) and the stage as target.
+    pub fn with_stages(mut self, backend: DockerBackend, request: BuildRequest) -> SandboxService {
+        self.stages = Some((backend, request));
+        self
     }
 
     /// Completes the sandbox's report and removes everything of the run.
@@ -189,6 +200,44 @@ impl Service for SandboxService {
             Some(sb) => matches!(sb.exit_status().await, Ok(None)),
             None => false,
         }
+    }
+
+    async fn exec_in_stage(
+        &self,
+        stage: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<StageRun, ControlError> {
+        let (backend, request) = self
+            .stages
+            .as_ref()
+            .ok_or_else(|| ControlError("this service cannot build a stage".into()))?;
+        let mut request = request.clone();
+        request.target = Some(stage.to_owned());
+        let built = build_submission(backend, &request).await.map_err(control)?;
+        let image = match (built.image, built.failure) {
+            (Some(image), None) => image,
+            (_, failure) => {
+                return Ok(StageRun::NotBuilt {
+                    reason: failure
+                        .map(|f| f.describe())
+                        .unwrap_or_else(|| "the build produced no image".to_owned()),
+                    log: built.log,
+                });
+            }
+        };
+        let guard = self.sandbox.lock().await;
+        let sb = guard
+            .as_ref()
+            .ok_or_else(|| ControlError("there is no sandbox to run a command in".into()))?;
+        let r = sb
+            .run_task(&image, command, timeout)
+            .await
+            .map_err(control)?;
+        Ok(StageRun::Ran(ExecOutput {
+            exit_code: r.exit_code,
+            output: r.output,
+        }))
     }
 
     async fn exec(

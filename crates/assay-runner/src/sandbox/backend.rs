@@ -75,6 +75,8 @@ pub struct ImageBuild<'a> {
     pub context_tar: &'a Path,
     pub tag: &'a str,
     pub dockerfile: &'a str,
+    /// The stage to build (`--target`); `None`: the final stage.
+    pub target: Option<String>,
     pub labels: HashMap<String, String>,
     /// `None` = unlimited (assay's own recipes).
     pub resources: Option<BuildResources>,
@@ -96,6 +98,7 @@ impl fmt::Debug for ImageBuild<'_> {
             .field("context_tar", &self.context_tar)
             .field("tag", &self.tag)
             .field("dockerfile", &self.dockerfile)
+            .field("target", &self.target)
             .field("resources", &self.resources)
             .field("build_args", &self.build_args.keys().collect::<Vec<_>>())
             .field("egress", &self.egress)
@@ -248,6 +251,21 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
     fn service_exec(
         &self,
         run: &Self::Run,
+        command: &[String],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;
+
+    /// Runs `command` to completion in a fresh container of `image` on the run's network,
+    /// beside the sidecars, with the service's environment, hardening and limits; output
+    /// capped, stopped after `timeout` (exit code `None` then); the container is removed
+    /// afterwards. For the candidate's tests in a stage other than the service's.
+    #[allow(clippy::too_many_arguments)]
+    fn run_task(
+        &self,
+        run: &Self::Run,
+        service: &ServiceSpec,
+        hardening: &Hardening,
+        image: &ImageFacts,
         command: &[String],
         timeout: Duration,
     ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;

@@ -62,6 +62,9 @@ pub struct BuildRequest {
     pub build_args: HashMap<String, String>,
     /// What the build's steps may reach (default: [`BuildEgress::default_registries`]).
     pub egress: BuildEgress,
+    /// The stage to build (`--target`, e.g. the Dockerfile's `test` stage); `None`: the
+    /// final stage, the service's image.
+    pub target: Option<String>,
 }
 
 impl BuildRequest {
@@ -73,6 +76,7 @@ impl BuildRequest {
             scratch_dir: None,
             build_args: proxy_build_args(&|k| std::env::var(k).ok()),
             egress: BuildEgress::default_registries(),
+            target: None,
         }
     }
 }
@@ -185,7 +189,11 @@ pub async fn build_submission_with<B: Backend>(
     }
     let bases = base_image_ids(backend, &req.context_dir.join(&req.dockerfile)).await?;
     let hash = image_hash(&packed.hash, &bases);
-    let tag = format!("assay-sub:{}", &hash[..32]);
+    // A stage other than the final one is its own image, cached beside the service's.
+    let tag = match &req.target {
+        Some(stage) => format!("assay-sub:{}-{}", &hash[..32], stage_tag(stage)),
+        None => format!("assay-sub:{}", &hash[..32]),
+    };
     let mut outcome = BuildOutcome {
         context: Some(packed.report.clone()),
         content_hash: Some(hash.clone()),
@@ -210,6 +218,7 @@ pub async fn build_submission_with<B: Backend>(
             context_tar: &packed.tar,
             tag: &tag,
             dockerfile: &req.dockerfile,
+            target: req.target.clone(),
             labels: image_labels,
             resources: Some(BuildResources {
                 memory_bytes: req.limits.memory_bytes,
@@ -244,6 +253,22 @@ pub async fn build_submission_with<B: Backend>(
         }
     }
     Ok(outcome)
+}
+
+/// A stage name as a tag suffix: lower case, `[a-z0-9_.-]` only, at most 40 characters.
+fn stage_tag(stage: &str) -> String {
+    stage
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect()
 }
 
 /// Docker's predefined proxy arguments, in both spellings. A build gets each the host sets;

@@ -118,6 +118,11 @@ impl DockerRun {
     fn sidecar(&self, name: &str) -> String {
         format!("assay-{}-sc-{name}", self.run_id)
     }
+
+    /// The one-off container that runs the candidate's tests.
+    fn task(&self) -> String {
+        format!("assay-{}-tests", self.run_id)
+    }
 }
 
 impl DockerBackend {
@@ -393,6 +398,7 @@ impl DockerBackend {
             networkmode: Some(network.to_owned()),
             version: BuilderVersion::BuilderV1,
             buildargs: (!build_args.is_empty()).then_some(build_args),
+            target: build.target.clone().unwrap_or_default(),
             ..Default::default()
         };
         if let Some(res) = build.resources {
@@ -1133,6 +1139,28 @@ impl Backend for DockerBackend {
             .await
     }
 
+    async fn run_task(
+        &self,
+        run: &DockerRun,
+        service: &ServiceSpec,
+        hardening: &Hardening,
+        image: &ImageFacts,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<ExecResult, SandboxError> {
+        let mut labels = labels::run_labels(&run.run_id, &self.owner);
+        labels.insert(labels::ROLE.to_owned(), "tests".to_owned());
+        let mut body = service_container(run, service, hardening, image, labels);
+        // The command replaces the image's entrypoint (and so its CMD); the container
+        // answers on the run network as `tests`, never as the service.
+        body.entrypoint = Some(command.to_vec());
+        body.cmd = None;
+        body.hostname = Some("tests".to_owned());
+        body.networking_config = Some(Self::networking(run, "tests"));
+        self.run_to_exit(&run.task(), body, timeout, 16 * 1024)
+            .await
+    }
+
     async fn sidecar_state(
         &self,
         run: &DockerRun,
@@ -1227,40 +1255,7 @@ impl Backend for DockerBackend {
     }
 
     async fn service_logs(&self, run: &DockerRun, cap: usize) -> Result<String, SandboxError> {
-        let mut tail = TailBuffer::new(cap);
-        let name = run.service();
-        let read = tokio::time::timeout(self.config.call_timeout, async {
-            // Each log line is at least one byte: `cap` lines are enough to fill `cap` bytes.
-            let mut stream = self.docker.logs(
-                &name,
-                Some(LogsOptions {
-                    stdout: true,
-                    stderr: true,
-                    follow: false,
-                    tail: cap.max(1).to_string(),
-                    ..Default::default()
-                }),
-            );
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(chunk) => tail.push(chunk.as_ref()),
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(())
-        })
-        .await;
-        match read {
-            Err(_) => tracing::warn!(container = %name, "log read cut at its time limit"),
-            Ok(Err(e)) => {
-                let e = self.classify("container logs", e);
-                if !e.is_not_found() {
-                    return Err(e);
-                }
-            }
-            Ok(Ok(())) => {}
-        }
-        Ok(tail.to_text())
+        self.logs_of(&run.service(), cap).await
     }
 
     async fn service_usage(&self, run: &DockerRun) -> Result<Option<UsageSample>, SandboxError> {
@@ -1462,6 +1457,105 @@ impl DockerBackend {
                 status: Some(409), ..
             }) => Ok(()),
             other => other,
+        }
+    }
+
+    /// The last `cap` bytes of a container's stdout and stderr (nothing when it is gone).
+    async fn logs_of(&self, name: &str, cap: usize) -> Result<String, SandboxError> {
+        let mut tail = TailBuffer::new(cap);
+        let name = name.to_owned();
+        let read = tokio::time::timeout(self.config.call_timeout, async {
+            // Each log line is at least one byte: `cap` lines are enough to fill `cap` bytes.
+            let mut stream = self.docker.logs(
+                &name,
+                Some(LogsOptions {
+                    stdout: true,
+                    stderr: true,
+                    follow: false,
+                    tail: cap.max(1).to_string(),
+                    ..Default::default()
+                }),
+            );
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(chunk) => tail.push(chunk.as_ref()),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })
+        .await;
+        match read {
+            Err(_) => tracing::warn!(container = %name, "log read cut at its time limit"),
+            Ok(Err(e)) => {
+                let e = self.classify("container logs", e);
+                if !e.is_not_found() {
+                    return Err(e);
+                }
+            }
+            Ok(Ok(())) => {}
+        }
+        Ok(tail.to_text())
+    }
+
+    /// Creates and starts `body` as container `name`, waits for its exit up to `timeout`,
+    /// keeps the tail of its output, and removes it whatever happened.
+    async fn run_to_exit(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<ExecResult, SandboxError> {
+        // A leftover of an earlier attempt in this run would block the name.
+        self.force_remove(name).await?;
+        let outcome = async {
+            self.create_and_start(name, body).await?;
+            let waited = tokio::time::timeout(timeout, async {
+                let mut stream = self.docker.wait_container(
+                    name,
+                    Some(WaitContainerOptions {
+                        condition: "not-running".to_owned(),
+                    }),
+                );
+                stream.next().await
+            })
+            .await;
+            let exit_code = match waited {
+                Err(_) | Ok(None) => None,
+                Ok(Some(Ok(resp))) => Some(resp.status_code),
+                Ok(Some(Err(BollardError::DockerContainerWaitError { code, .. }))) => Some(code),
+                Ok(Some(Err(e))) => return Err(self.classify("wait container", e)),
+            };
+            let output = self.logs_of(name, cap).await?;
+            Ok(ExecResult { exit_code, output })
+        }
+        .await;
+        let removed = self.force_remove(name).await;
+        let result = outcome?;
+        removed?;
+        Ok(result)
+    }
+
+    /// Removes a container (killing it first); a missing one is not an error.
+    async fn force_remove(&self, name: &str) -> Result<(), SandboxError> {
+        match self
+            .call(
+                "remove container",
+                self.docker.remove_container(
+                    name,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        v: true,
+                        ..Default::default()
+                    }),
+                ),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
         }
     }
 

@@ -364,6 +364,7 @@ pub async fn ensure_trusted(
     tracing::info!(target = layer.target, authorities = %described, "adding extra CAs");
     let result = backend
         .build_image(ImageBuild {
+            target: None,
             context_tar: &packed.tar,
             tag: layer.target,
             dockerfile: "Dockerfile",
@@ -479,6 +480,7 @@ async fn ensure_recipe(
     ]);
     let result = backend
         .build_image(ImageBuild {
+            target: None,
             context_tar: &packed.tar,
             tag: &recipe.tag,
             dockerfile: &recipe.dockerfile,

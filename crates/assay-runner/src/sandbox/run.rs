@@ -568,6 +568,28 @@ impl<B: Backend> Sandbox<B> {
         self.backend.service_exec(&self.run, command, timeout).await
     }
 
+    /// Runs `command` to completion in a fresh container of `image` (a stage of the
+    /// submission's Dockerfile), on the run network beside the sidecars, with the service's
+    /// environment and limits; its root filesystem is writable (tests write caches and build
+    /// outputs) but capped like the service's files, and it is removed afterwards.
+    pub async fn run_task(
+        &self,
+        image: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<super::ExecResult, SandboxError> {
+        let facts = self.backend.image_facts(image).await?.ok_or_else(|| {
+            SandboxError::Invalid(format!("the image `{image}` does not exist locally"))
+        })?;
+        let mut service = self.spec.service.clone();
+        service.image = image.to_owned();
+        let mut hardening = self.spec.hardening.clone();
+        hardening.read_only_rootfs = false;
+        self.backend
+            .run_task(&self.run, &service, &hardening, &facts, command, timeout)
+            .await
+    }
+
     /// SIGKILL; returns the exit code.
     pub async fn kill(&mut self) -> Result<Option<i64>, SandboxError> {
         if self.kill_reason().is_none() {

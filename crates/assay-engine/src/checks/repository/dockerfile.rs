@@ -66,15 +66,15 @@ fn non_root(
         .find(|i| i.keyword == "USER");
     let image_root = repo.image_runs_as_root();
     match user {
-        None => {
-            if image_root == Some(false) {
-                cx.evidence
-                    .note("the built image does not run as root, but the Dockerfile sets no USER");
-            }
-            Verdict::fail(format!(
-                "the final stage of `{path}` sets no USER: the service runs as root"
-            ))
-        }
+        // A base image that already runs as an unprivileged user (distroless `:nonroot`,
+        // many language images) needs no USER line: the built image is what counts.
+        None if image_root == Some(false) => Verdict::pass(format!(
+            "the final stage of `{path}` sets no USER, but its base image's user is not root \
+             and the built image agrees"
+        )),
+        None => Verdict::fail(format!(
+            "the final stage of `{path}` sets no USER: the service runs as root"
+        )),
         Some(u) => {
             cx.evidence.push(Evidence::File {
                 path: path.to_owned(),
@@ -374,6 +374,97 @@ fn substitute(s: &str, args: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// Where the candidate's tests run, read from the Dockerfile's stages.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TestPlace {
+    /// A stage named `test` (or `tests`): its target is built and the tests run in it.
+    TestStage(String),
+    /// The service's own image: a single-stage Dockerfile, or a final stage built `FROM` an
+    /// earlier stage (so it holds that stage's toolchain and sources).
+    ServiceImage,
+    /// The build stage: the earlier stage the final stage copies from (`COPY --from`).
+    BuildStage(String),
+    /// Nowhere: why.
+    Nowhere(String),
+}
+
+impl TestPlace {
+    /// Where, in words, for messages.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            TestPlace::TestStage(s) => format!("the Dockerfile's `{s}` stage"),
+            TestPlace::ServiceImage => "the service's image".to_owned(),
+            TestPlace::BuildStage(s) => {
+                format!("the Dockerfile's `{s}` stage (the stage the final image copies from)")
+            }
+            TestPlace::Nowhere(_) => "nowhere".to_owned(),
+        }
+    }
+}
+
+/// The rule: a stage named `test` (or `tests`) when there is one; else a single-stage
+/// Dockerfile's image (the service's); else the build stage, i.e. the first named earlier
+/// stage the final stage copies from (`COPY --from=<stage>`) or is built on (`FROM <stage>`,
+/// then the service's image holds it); else nowhere, with the reason.
+pub(crate) fn test_place(text: &str) -> TestPlace {
+    let instructions = parse(text);
+    let stages = froms(&instructions);
+    if let Some(name) = stages
+        .iter()
+        .filter_map(|f| f.name.as_deref())
+        .find(|n| n.eq_ignore_ascii_case("test") || n.eq_ignore_ascii_case("tests"))
+    {
+        return TestPlace::TestStage(name.to_owned());
+    }
+    let Some(last) = stages.last() else {
+        return TestPlace::Nowhere("the Dockerfile has no FROM instruction".to_owned());
+    };
+    if stages.len() == 1 {
+        return TestPlace::ServiceImage;
+    }
+    let earlier: Vec<&str> = stages[..stages.len() - 1]
+        .iter()
+        .filter_map(|f| f.name.as_deref())
+        .collect();
+    let named = |s: &str| {
+        earlier
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(s))
+            .map(|n| (*n).to_owned())
+    };
+    if named(&last.image).is_some() {
+        return TestPlace::ServiceImage;
+    }
+    let final_from = instructions
+        .iter()
+        .rposition(|i| i.keyword == "FROM")
+        .unwrap_or(0);
+    for i in &instructions[final_from..] {
+        if i.keyword != "COPY" {
+            continue;
+        }
+        for token in i.args.split_whitespace() {
+            let Some(source) = token.strip_prefix("--from=") else {
+                continue;
+            };
+            if let Some(stage) = named(source) {
+                return TestPlace::BuildStage(stage);
+            }
+            // A stage by number: only a named stage can be built as a target.
+            if let Ok(n) = source.parse::<usize>()
+                && let Some(stage) = stages.get(n).and_then(|f| f.name.clone())
+            {
+                return TestPlace::BuildStage(stage);
+            }
+        }
+    }
+    TestPlace::Nowhere(
+        "the final stage copies from no named earlier stage and the Dockerfile has no `test` \
+         stage, so no stage is known to hold the sources and a test toolchain"
+            .to_owned(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +499,27 @@ mod tests {
         assert!(pin_state("python:latest", &stages).is_some());
         assert!(pin_state("localhost:5000/app", &stages).is_some());
         assert!(pin_state("$BASE", &stages).is_some());
+    }
+
+    #[test]
+    fn tests_run_in_a_test_stage_the_build_stage_or_the_single_image() {
+        assert_eq!(
+            test_place("FROM debian:bookworm-slim\nRUN x\n"),
+            TestPlace::ServiceImage
+        );
+        let slim = "FROM debian:bookworm-slim AS build\nRUN make\n\
+                    FROM debian:bookworm-slim\nCOPY --from=build /app /app\n";
+        assert_eq!(test_place(slim), TestPlace::BuildStage("build".into()));
+        let with_test = format!("{slim}FROM build AS test\nRUN make test\n");
+        assert_eq!(test_place(&with_test), TestPlace::TestStage("test".into()));
+        let based = "FROM debian:bookworm-slim AS deps\nFROM deps\nCOPY . .\n";
+        assert_eq!(test_place(based), TestPlace::ServiceImage);
+        let by_number = "FROM rust:1 AS builder\nFROM debian:bookworm-slim\nCOPY --from=0 /b /b\n";
+        assert_eq!(
+            test_place(by_number),
+            TestPlace::BuildStage("builder".into())
+        );
+        let external = "FROM rust:1\nFROM debian:bookworm-slim\nCOPY --from=nginx:1 /x /x\n";
+        assert!(matches!(test_place(external), TestPlace::Nowhere(_)));
     }
 }
