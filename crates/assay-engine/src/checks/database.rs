@@ -48,7 +48,8 @@ impl Drop for Conn {
     }
 }
 
-/// Connects to the assessment's database sidecar with its `database` settings.
+/// Connects to the assessment's database sidecar with its `database` settings, as the
+/// checks' own role when the runner made one.
 async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
     let Some(access) = cx.shared.assessment.file.database.clone() else {
         return Err(Verdict::error("the assessment has no `database` settings"));
@@ -72,6 +73,10 @@ async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
     }
     let [user, password, dbname] = creds.as_slice() else {
         return Err(Verdict::error("database credentials are incomplete"));
+    };
+    let (user, password) = match &cx.shared.config.database_login {
+        Some(login) => (&login.user, &login.password),
+        None => (user, password),
     };
     connect(addr, user, password, dbname)
         .await

@@ -50,7 +50,7 @@ pub use run::{
 };
 pub use seccomp::PROFILE as SECCOMP_PROFILE;
 pub use spec::{
-    Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec, SidecarHardening,
+    CHECKS_ROLE, Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec, SidecarHardening,
     SidecarSpec, TmpfsMount,
 };
 pub use trust::{ExtraCa, LOCAL_CA_FOLDERS, SYSTEM_BUNDLES, TrustBundle, TrustSource};
