@@ -150,6 +150,11 @@ async fn setup(ip: IpAddr) {
             -- from the owner): the checks' role still reads them.
             ALTER TABLE users ENABLE ROW LEVEL SECURITY;
             ALTER TABLE users FORCE ROW LEVEL SECURITY;
+            -- The owner's own `strpos`, found before the built-in one by the database's
+            -- search path: the checks still use the built-in.
+            CREATE SCHEMA shadow;
+            CREATE FUNCTION shadow.strpos(text, text) RETURNS integer LANGUAGE sql AS 'SELECT 0';
+            ALTER DATABASE {DB} SET search_path = public, shadow, pg_catalog;
             "#
         ),
     )
