@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use assay_engine::{DatabaseLogin, Verdict};
 use assay_engine::checks::database;
+use assay_engine::{DatabaseLogin, Verdict};
 use assay_format::DatabaseCheck;
 use assay_model::{Evidence, Status};
 use kinds_common::{Fixture, cx, spec};
@@ -390,10 +390,12 @@ async fn database_checks_against_a_real_postgres() {
     assert_eq!(v.status, Status::Pass, "{v:?}");
     assert_eq!(
         queries(&ev)[0].1,
-        vec![vec!["false", "false", "true", "false", "false"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()]
+        vec![
+            vec!["false", "false", "true", "false", "false"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        ]
     );
 
     // Infrastructure trouble is an error, not the candidate's failure.

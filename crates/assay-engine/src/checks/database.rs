@@ -240,13 +240,10 @@ async fn connect(
     // `pg_catalog`, so that a `strpos` or `lower` of its own would answer the checks' SQL:
     // built-ins come first for the checks, then whatever the owner chose (its tables are
     // still found unqualified).
-    tokio::time::timeout(
-        QUERY_TIMEOUT,
-        conn.client.simple_query(PIN_CATALOG),
-    )
-    .await
-    .map_err(|_| format!("setting the search path at {addr} timed out"))?
-    .map_err(|e| format!("cannot set the search path at {addr}: {e}"))?;
+    tokio::time::timeout(QUERY_TIMEOUT, conn.client.simple_query(PIN_CATALOG))
+        .await
+        .map_err(|_| format!("setting the search path at {addr} timed out"))?
+        .map_err(|e| format!("cannot set the search path at {addr}: {e}"))?;
     Ok(conn)
 }
 

@@ -20,9 +20,9 @@ use rand::RngCore;
 
 use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
 use crate::sandbox::{
-    BuildEgress, CHECKS_ROLE, BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck,
-    ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec,
-    SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
+    BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, DockerBackend, Hardening,
+    HealthCheck, ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec,
+    ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
     ensure_images_with,
 };
 
