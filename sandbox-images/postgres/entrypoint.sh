@@ -1,16 +1,29 @@
 #!/bin/bash
-# Entrypoint of assay/postgres:15: initialises PGDATA on first start like the official image, then execs postgres.
+# Entrypoint of assay/postgres:15: initialises PGDATA on first start with least-privilege roles, then execs postgres.
 #
-# First start (no $PGDATA/PG_VERSION): initdb with POSTGRES_USER as superuser and
-# POSTGRES_PASSWORD as its password (scram-sha-256 for every host connection, trust on the
-# local socket only), test tuning appended to postgresql.conf, POSTGRES_DB created in
-# single-user mode (no temporary server, so nothing listens on TCP before the real start).
-# Every start: `exec postgres` as the postgres user, so it is PID 1 and gets the stop signal.
+# First start (no $PGDATA/PG_VERSION), in single-user mode (nothing listens before the real start):
+# - initdb with the bootstrap superuser `assay_admin`, which has no password and may log in only
+#   on the local socket (inside this container): no client over TCP is ever a superuser;
+# - POSTGRES_USER (the service's role) is created LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+#   NOREPLICATION NOBYPASSRLS with POSTGRES_PASSWORD, and owns POSTGRES_DB: it can create its
+#   own schemas, tables and trusted extensions there, and nothing more (no `COPY ... PROGRAM`,
+#   no server files, no other roles);
+# - when ASSAY_CHECKS_USER and ASSAY_CHECKS_PASSWORD are set, the role assay's `database`
+#   checks connect as: LOGIN BYPASSRLS, member of pg_read_all_data, pg_write_all_data (seeding)
+#   and pg_read_all_stats, and nothing more. The grader draws its password per run and never
+#   gives it to the service.
+# scram-sha-256 for every host connection, trust on the local socket only; test tuning appended
+# to postgresql.conf. Every start: `exec postgres` as the postgres user, so it is PID 1 and gets
+# the stop signal.
 set -Eeuo pipefail
 
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
+: "${ASSAY_CHECKS_USER:=}"
+: "${ASSAY_CHECKS_PASSWORD:=}"
+# The bootstrap superuser: local socket only, never a client's role.
+admin=assay_admin
 
 log() { echo "entrypoint: $*" >&2; }
 
@@ -33,22 +46,32 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     log "POSTGRES_PASSWORD must be set on first start (the data directory is empty)"
     exit 1
   fi
+  for role in "$POSTGRES_USER" "$ASSAY_CHECKS_USER"; do
+    if [ "$role" = "$admin" ]; then
+      log "the role name $admin is reserved for the bootstrap superuser"
+      exit 1
+    fi
+  done
+  if [ -n "$ASSAY_CHECKS_USER" ] && { [ "$ASSAY_CHECKS_USER" = "$POSTGRES_USER" ] || [ -z "$ASSAY_CHECKS_PASSWORD" ]; }; then
+    log "ASSAY_CHECKS_USER must differ from POSTGRES_USER and come with ASSAY_CHECKS_PASSWORD"
+    exit 1
+  fi
   # An empty tmpfs or a fresh volume may come with the wrong mode; initdb insists on 0700/0750.
   chmod 0700 "$PGDATA" 2>/dev/null || true
 
   log "initialising $PGDATA"
-  pwfile="$(mktemp)"
-  trap 'rm -f "$pwfile"' EXIT
-  printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
-  initdb --pgdata="$PGDATA" --username="$POSTGRES_USER" --pwfile="$pwfile" \
+  initdb --pgdata="$PGDATA" --username="$admin" \
          --encoding=UTF8 --locale=C.UTF-8 \
          --auth-local=trust --auth-host=scram-sha-256 \
          --no-sync >/dev/null
-  rm -f "$pwfile"
-  trap - EXIT
 
-  # Every host may connect, always with a password.
-  printf '%s\n' '# added by the assay entrypoint' 'host all all all scram-sha-256' >> "$PGDATA/pg_hba.conf"
+  # The superuser never over TCP (it has no password either); every other role from any host,
+  # always with a password. First match wins, so the reject comes first.
+  {
+    echo '# added by the assay entrypoint'
+    echo "host all $admin all reject"
+    echo 'host all all all scram-sha-256'
+  } >> "$PGDATA/pg_hba.conf"
 
   # Test tuning. A grading sidecar is disposable: it is thrown away after one run, so losing
   # data on a host crash is acceptable, and fsync/full_page_writes buy nothing but latency.
@@ -67,13 +90,33 @@ log_timezone = 'UTC'
 timezone = 'UTC'
 CONF
 
-  if [ "$POSTGRES_DB" != "postgres" ]; then
-    # Quote as an SQL identifier: double any embedded double quote.
-    db_ident="\"${POSTGRES_DB//\"/\"\"}\""
-    user_ident="\"${POSTGRES_USER//\"/\"\"}\""
-    log "creating database $POSTGRES_DB"
-    echo "CREATE DATABASE $db_ident OWNER $user_ident" \
-      | postgres --single -D "$PGDATA" -j postgres >/dev/null
+  # Quoted as SQL identifiers and literals: double any embedded double or single quote.
+  ident() { local v="${1//\"/\"\"}"; printf '"%s"' "$v"; }
+  literal() { local v="${1//\'/\'\'}"; printf "'%s'" "$v"; }
+  user_ident="$(ident "$POSTGRES_USER")"
+  limited="NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+  log "creating the roles and database $POSTGRES_DB"
+  # Single-user mode takes one statement per line and goes on after an error: its output is
+  # read for errors. Nothing is written to disk but the catalog (passwords are stored hashed).
+  answer="$(
+    {
+      echo "CREATE ROLE $user_ident LOGIN $limited NOBYPASSRLS PASSWORD $(literal "$POSTGRES_PASSWORD")"
+      if [ "$POSTGRES_DB" = "postgres" ]; then
+        echo "ALTER DATABASE postgres OWNER TO $user_ident"
+      else
+        echo "CREATE DATABASE $(ident "$POSTGRES_DB") OWNER $user_ident"
+      fi
+      if [ -n "$ASSAY_CHECKS_USER" ]; then
+        checks_ident="$(ident "$ASSAY_CHECKS_USER")"
+        echo "CREATE ROLE $checks_ident LOGIN $limited BYPASSRLS PASSWORD $(literal "$ASSAY_CHECKS_PASSWORD")"
+        echo "GRANT pg_read_all_data, pg_write_all_data, pg_read_all_stats TO $checks_ident"
+      fi
+    } | postgres --single -D "$PGDATA" postgres 2>&1
+  )"
+  if grep -qE '(ERROR|FATAL|PANIC):' <<<"$answer"; then
+    log "creating the roles failed:"
+    grep -E '(ERROR|FATAL|PANIC):' <<<"$answer" >&2
+    exit 1
   fi
   log "initialisation done"
 fi

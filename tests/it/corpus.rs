@@ -793,6 +793,26 @@ fn check_reference(assessment: &str) {
         }
     }
     assert!(card.sandbox.image_built && card.sandbox.became_healthy);
+    // The `database` checks (ids `db-*`) connect as the checks' own role, which reads the
+    // tables the service's role owns: each one passes on the reference.
+    let db: Vec<_> = card
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("db-"))
+        .collect();
+    assert!(
+        !db.is_empty(),
+        "the {assessment} reference has no db- checks"
+    );
+    for c in db {
+        assert_eq!(
+            c.status,
+            Status::Pass,
+            "{} on the {assessment} reference: {}",
+            c.id,
+            c.message
+        );
+    }
 }
 
 /// Same seed, same submission: the same verdict on every check that measures no latency.

@@ -951,6 +951,205 @@ async fn the_database_can_go_away_under_the_service_and_start_after_it() {
     finish(&backend, sandbox).await;
 }
 
+/// The service's role in the database sidecar owns its database and nothing more: every
+/// superuser path (a shell through `COPY ... FROM PROGRAM`, server files, raising its own role,
+/// touching the checks' role) is refused, it cannot log in as the checks' or the bootstrap
+/// role, and the checks' role still reads what the service hid behind row-level security.
+/// The sidecar runs under the service's confinement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_cannot_escalate_in_the_database_sidecar() {
+    let backend = backend().await;
+    let image = image(&backend, "dbprivilege").await;
+    // This worktree's sidecar recipe under a tag of the test's own, so that a concurrent
+    // `assay images build` of another checkout cannot swap the image under the test.
+    let sidecar_image = "assay-test/postgres-sidecar:this-checkout";
+    ensure_images(
+        &backend,
+        &[ImageRecipe::new(
+            sidecar_image,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../sandbox-images/postgres"),
+        )],
+    )
+    .await
+    .expect("the sidecar image builds");
+    let checks_password = format!("checks-{}", std::process::id());
+    let mut spec = spec(&run_id("dbprivilege"), &image);
+    let mut db =
+        SidecarSpec::postgres("db", "app", "service-pw", "app").with_checks_role(&checks_password);
+    db.image = sidecar_image.to_owned();
+    spec.sidecars.push(db);
+    spec.service.env.insert(
+        "DATABASE_URL".into(),
+        "postgres://app:service-pw@db:5432/app".into(),
+    );
+    let sandbox = start(&backend, spec).await;
+    assert!(sandbox.is_healthy(), "{:?}", sandbox.failure());
+
+    let body = get_text(&sandbox, "/attack", Duration::from_secs(60)).await;
+    let outcomes: serde_json::Value = serde_json::from_str(&body).expect("JSON outcomes");
+    let outcome = |k: &str| outcomes[k].as_str().unwrap_or("missing").to_owned();
+    // What the service legitimately does in its own database works.
+    for own in [
+        "create_table",
+        "insert",
+        "hide_rows",
+        "hide_rows_from_owner",
+        "create_schema",
+        "trusted_extension",
+    ] {
+        assert_eq!(outcome(own), "ok", "{own}: {body}");
+    }
+    // Every superuser path is refused for lack of privilege (SQLSTATE 42501).
+    for attack in [
+        "copy_from_program",
+        "copy_to_program",
+        "copy_from_file",
+        "copy_to_file",
+        "read_file",
+        "list_dir",
+        "lo_import",
+        "superuser",
+        "bypassrls",
+        "createrole",
+        "grant_program_role",
+        "grant_read_files_role",
+        "checks_password",
+        "checks_revoke",
+        "checks_search_path",
+        "become_checks",
+        "become_admin",
+        "create_role",
+        "create_database",
+        "untrusted_language",
+        "alter_system",
+    ] {
+        assert!(
+            outcome(attack).starts_with("denied 42501"),
+            "{attack}: {}",
+            outcome(attack)
+        );
+    }
+    // No login as the checks' role or the bootstrap superuser with what the service knows,
+    // and the checks' credentials are not in its environment.
+    let logins: Vec<(&String, &serde_json::Value)> = outcomes
+        .as_object()
+        .expect("an object")
+        .iter()
+        .filter(|(k, _)| k.starts_with("login_"))
+        .collect();
+    assert_eq!(logins.len(), 6, "{body}");
+    for (k, v) in logins {
+        let v = v.as_str().unwrap_or_default();
+        assert!(v.starts_with("denied"), "{k}: {v}");
+        assert!(
+            v.contains("password authentication failed")
+                || v.contains("no password supplied")
+                || v.contains("pg_hba.conf rejects"),
+            "{k}: {v}"
+        );
+    }
+    assert_eq!(outcomes["checks_env"], serde_json::json!([]), "{body}");
+
+    // The checks' role reads what the service wrote and hid, and is no superuser.
+    let db = sandbox.sidecar_addr("db").expect("db address");
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(db.to_string())
+        .port(5432)
+        .user(assay_runner::sandbox::CHECKS_ROLE)
+        .password(checks_password.as_str())
+        .dbname("app")
+        .connect_timeout(Duration::from_secs(10))
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("the checks' role logs in");
+    let task = tokio::spawn(connection);
+    let rows = client
+        .query("SELECT body FROM notes", &[])
+        .await
+        .expect("read the service's table");
+    let bodies: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(bodies, vec!["kept by the service".to_owned()]);
+    let roles = client
+        .query(
+            "SELECT rolname::text, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls \
+             FROM pg_roles WHERE rolname IN ('app', 'assay_checks') ORDER BY rolname",
+            &[],
+        )
+        .await
+        .expect("roles");
+    let roles: Vec<(String, bool, bool, bool, bool)> = roles
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            ("app".to_owned(), false, false, false, false),
+            ("assay_checks".to_owned(), false, false, false, true),
+        ]
+    );
+    let program: bool = client
+        .query_one(
+            "SELECT pg_has_role('app', 'pg_execute_server_program', 'MEMBER') \
+                 OR pg_has_role('app', 'pg_read_server_files', 'MEMBER') \
+                 OR pg_has_role('app', 'pg_write_server_files', 'MEMBER') \
+                 OR pg_has_role('assay_checks', 'pg_execute_server_program', 'MEMBER')",
+            &[],
+        )
+        .await
+        .expect("memberships")
+        .get(0);
+    assert!(!program, "a server-file or program role was granted");
+    drop(client);
+    let _ = task.await;
+
+    // The sidecar runs under the service's confinement.
+    let inspect = backend
+        .client()
+        .inspect_container(
+            &format!("assay-{}-sc-db", sandbox.run_id()),
+            None::<InspectContainerOptions>,
+        )
+        .await
+        .expect("inspect the sidecar");
+    let hc = inspect.host_config.expect("host config");
+    assert_eq!(hc.cap_drop, Some(vec!["ALL".to_owned()]));
+    assert!(hc.cap_add.unwrap_or_default().is_empty());
+    assert_eq!(hc.privileged, Some(false));
+    assert_eq!(hc.readonly_rootfs, Some(true));
+    assert_eq!(hc.pids_limit, Some(256));
+    assert_eq!(hc.memory, Some(i64::try_from(512 * MIB).expect("fits")));
+    assert_eq!(hc.memory, hc.memory_swap);
+    let sec = hc.security_opt.unwrap_or_default();
+    assert!(sec.iter().any(|s| s == "no-new-privileges:true"), "{sec:?}");
+    assert!(
+        sec.iter()
+            .any(|s| s.starts_with("seccomp=") && !s.contains("io_uring")),
+        "the sidecar has not the service's seccomp profile"
+    );
+    assert!(!sec.iter().any(|s| s.contains("unconfined")), "{sec:?}");
+    // And so does every process in it: no capabilities, no new privileges, seccomp filtering.
+    let status = backend
+        .sidecar_exec(
+            sandbox.backend_run(),
+            "db",
+            &["cat".to_owned(), "/proc/self/status".to_owned()],
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("exec in the sidecar");
+    assert_eq!(status.exit_code, Some(0), "{}", status.output);
+    for line in [
+        "CapEff:\t0000000000000000",
+        "CapPrm:\t0000000000000000",
+        "NoNewPrivs:\t1",
+        "Seccomp:\t2",
+    ] {
+        assert!(status.output.contains(line), "{line} in {}", status.output);
+    }
+    finish(&backend, sandbox).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Misbehaving services
 

@@ -33,6 +33,26 @@ pub struct EngineConfig {
     /// The service could not be started (did not build, never healthy): checks that need
     /// it are skipped with this reason; repository checks still run.
     pub unavailable: Option<String>,
+    /// The role `database` checks connect as, when the runner made one for them (an
+    /// `assay/postgres` sidecar): it replaces `database.user` and `database.password`, which
+    /// name the service's own role.
+    pub database_login: Option<DatabaseLogin>,
+}
+
+/// A PostgreSQL login kept for the checks (never given to the service).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseLogin {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for DatabaseLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseLogin")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// JWT settings with the secret rendered.

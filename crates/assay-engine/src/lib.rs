@@ -17,7 +17,7 @@ mod service;
 pub mod shape;
 pub mod vars;
 
-pub use context::{EngineConfig, Verdict};
+pub use context::{DatabaseLogin, EngineConfig, Verdict};
 pub use repo::{RepoCommit, RepoFile, RepoView};
 pub use run::{EngineError, Progress, run};
 pub use service::{ControlError, ExecOutput, Service, StageRun, StopReport};

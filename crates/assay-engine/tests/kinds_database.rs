@@ -1,6 +1,7 @@
 //! `database` checks against a real PostgreSQL: the `assay/postgres:15` image started with
 //! the docker CLI on the default bridge, reached at its container address, removed at the
-//! end by a guard (also when an assertion fails). Without a Docker engine the test is
+//! end by a guard (also when an assertion fails). The tables are made by the service's role,
+//! the checks connect as their own role, as in a run. Without a Docker engine the test is
 //! skipped, unless `ASSAY_REQUIRE_DOCKER` is set (then it fails).
 
 mod kinds_common;
@@ -9,8 +10,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use assay_engine::Verdict;
 use assay_engine::checks::database;
+use assay_engine::{DatabaseLogin, Verdict};
 use assay_format::DatabaseCheck;
 use assay_model::{Evidence, Status};
 use kinds_common::{Fixture, cx, spec};
@@ -18,6 +19,8 @@ use tokio::process::Command;
 
 const USER: &str = "assay";
 const PASSWORD: &str = "kinds-db-pw-4c1e";
+const CHECKS_USER: &str = "assay_checks";
+const CHECKS_PASSWORD: &str = "kinds-checks-pw-7d2a";
 const DB: &str = "ledger";
 const LEAKED: &str = "tok_9fQ2xLr7Wm";
 
@@ -80,6 +83,10 @@ async fn postgres() -> Option<(Container, IpAddr)> {
         &format!("POSTGRES_PASSWORD={PASSWORD}"),
         "-e",
         &format!("POSTGRES_DB={DB}"),
+        "-e",
+        &format!("ASSAY_CHECKS_USER={CHECKS_USER}"),
+        "-e",
+        &format!("ASSAY_CHECKS_PASSWORD={CHECKS_PASSWORD}"),
         "--tmpfs",
         "/tmp",
         "--tmpfs",
@@ -139,13 +146,22 @@ async fn setup(ip: IpAddr) {
             CREATE SCHEMA audit;
             CREATE TABLE audit.log (id serial PRIMARY KEY, entry jsonb NOT NULL);
             INSERT INTO audit.log (entry) VALUES ('{{"request": {{"token": "{LEAKED}"}}}}');
+            -- Row-level security with no policy hides every row from other roles (and, forced,
+            -- from the owner): the checks' role still reads them.
+            ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE users FORCE ROW LEVEL SECURITY;
+            -- The owner's own `strpos`, found before the built-in one by the database's
+            -- search path: the checks still use the built-in.
+            CREATE SCHEMA shadow;
+            CREATE FUNCTION shadow.strpos(text, text) RETURNS integer LANGUAGE sql AS 'SELECT 0';
+            ALTER DATABASE {DB} SET search_path = public, shadow, pg_catalog;
             "#
         ),
     )
     .await;
 }
 
-/// Runs `sql` as the test's superuser.
+/// Runs `sql` as the service's role (the owner of the database, no superuser).
 async fn exec(ip: IpAddr, sql: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let (client, conn) = loop {
@@ -188,12 +204,17 @@ fn queries(ev: &[Evidence]) -> Vec<(String, Vec<Vec<String>>)> {
         .collect()
 }
 
+/// The checks connect as their own role with `password`.
 fn fixture(ip: IpAddr, password: &str) -> Fixture {
     let mut f = Fixture::http("http://127.0.0.1:9".into());
+    f.database_login = Some(DatabaseLogin {
+        user: CHECKS_USER.to_owned(),
+        password: password.to_owned(),
+    });
     f.sidecar = Some(SocketAddr::new(ip, 5432));
     f.secrets = BTreeMap::from([
         ("db_user".to_owned(), USER.to_owned()),
-        ("db_password".to_owned(), password.to_owned()),
+        ("db_password".to_owned(), PASSWORD.to_owned()),
         ("db_name".to_owned(), DB.to_owned()),
         ("leaked".to_owned(), LEAKED.to_owned()),
     ]);
@@ -206,7 +227,7 @@ async fn database_checks_against_a_real_postgres() {
         return;
     };
     setup(ip).await;
-    let f = fixture(ip, PASSWORD);
+    let f = fixture(ip, CHECKS_PASSWORD);
 
     // nowhere: a plaintext password is found, naming table.column; the hashed one is not.
     let (v, ev) = check(&f, "nowhere: [\"{{ alice.password }}\"]\n").await;
@@ -346,10 +367,41 @@ async fn database_checks_against_a_real_postgres() {
     assert_eq!(v.status, Status::Fail, "{v:?}");
     assert!(v.message.contains("got more than 10000"), "{}", v.message);
 
+    // Seeding writes through the checks' role, sequences included.
+    let shared = f.shared();
+    let mut cx = cx(&shared);
+    let seeded = database::seed(
+        &mut cx,
+        "INSERT INTO accounts (balance) VALUES (1.00), (2.00)",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(seeded.ok(), Some(2));
+
+    // The checks' role is no superuser and holds only the data roles.
+    let (v, ev) = check(
+        &f,
+        "query: \"SELECT rolsuper::text AS su, rolcreaterole::text AS cr, rolbypassrls::text AS rls, \
+         pg_has_role('assay_checks', 'pg_execute_server_program', 'MEMBER')::text AS program, \
+         pg_has_role('assay_checks', 'pg_read_server_files', 'MEMBER')::text AS files \
+         FROM pg_roles WHERE rolname = current_user\"\nexpect:\n  rows: 1\n",
+    )
+    .await;
+    assert_eq!(v.status, Status::Pass, "{v:?}");
+    assert_eq!(
+        queries(&ev)[0].1,
+        vec![
+            vec!["false", "false", "true", "false", "false"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        ]
+    );
+
     // Infrastructure trouble is an error, not the candidate's failure.
     let (v, _) = check(&fixture(ip, "wrong-password"), "query: SELECT 1\n").await;
     assert_eq!(v.status, Status::Error, "{v:?}");
-    let mut no_sidecar = fixture(ip, PASSWORD);
+    let mut no_sidecar = fixture(ip, CHECKS_PASSWORD);
     no_sidecar.sidecar = None;
     let (v, _) = check(&no_sidecar, "query: SELECT 1\n").await;
     assert_eq!(v.status, Status::Error, "{v:?}");

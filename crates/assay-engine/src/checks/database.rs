@@ -48,7 +48,8 @@ impl Drop for Conn {
     }
 }
 
-/// Connects to the assessment's database sidecar with its `database` settings.
+/// Connects to the assessment's database sidecar with its `database` settings, as the
+/// checks' own role when the runner made one.
 async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
     let Some(access) = cx.shared.assessment.file.database.clone() else {
         return Err(Verdict::error("the assessment has no `database` settings"));
@@ -72,6 +73,10 @@ async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
     }
     let [user, password, dbname] = creds.as_slice() else {
         return Err(Verdict::error("database credentials are incomplete"));
+    };
+    let (user, password) = match &cx.shared.config.database_login {
+        Some(login) => (&login.user, &login.password),
+        None => (user, password),
     };
     connect(addr, user, password, dbname)
         .await
@@ -230,8 +235,21 @@ async fn connect(
     let task = tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(Conn { client, task })
+    let conn = Conn { client, task };
+    // The database's owner may set its `search_path` with its own schema before
+    // `pg_catalog`, so that a `strpos` or `lower` of its own would answer the checks' SQL:
+    // built-ins come first for the checks, then whatever the owner chose (its tables are
+    // still found unqualified).
+    tokio::time::timeout(QUERY_TIMEOUT, conn.client.simple_query(PIN_CATALOG))
+        .await
+        .map_err(|_| format!("setting the search path at {addr} timed out"))?
+        .map_err(|e| format!("cannot set the search path at {addr}: {e}"))?;
+    Ok(conn)
 }
+
+/// Puts `pg_catalog` first in the session's `search_path`, keeping the rest.
+const PIN_CATALOG: &str = "SELECT pg_catalog.set_config('search_path', \
+     'pg_catalog, ' || pg_catalog.current_setting('search_path'), false)";
 
 fn describe(e: &tokio_postgres::Error) -> DbError {
     match e.as_db_error() {

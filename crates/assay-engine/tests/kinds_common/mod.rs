@@ -462,6 +462,8 @@ pub struct Fixture {
     pub sidecar: Option<SocketAddr>,
     pub repo: Option<Arc<dyn RepoView>>,
     pub secrets: BTreeMap<String, String>,
+    /// The checks' own database role, as the runner gives it (None: `database.user`).
+    pub database_login: Option<assay_engine::DatabaseLogin>,
 }
 
 impl Fixture {
@@ -472,6 +474,7 @@ impl Fixture {
             sidecar: None,
             repo: None,
             secrets: BTreeMap::new(),
+            database_login: None,
         }
     }
 
@@ -482,6 +485,7 @@ impl Fixture {
             sidecar: None,
             repo: Some(Arc::new(repo)),
             secrets: BTreeMap::new(),
+            database_login: None,
         }
     }
 
@@ -500,6 +504,7 @@ impl Fixture {
                 secrets: self.secrets.clone(),
                 only: None,
                 unavailable: None,
+                database_login: self.database_login.clone(),
             },
             jwt: Some(JwtConfig {
                 secret: JWT_SECRET.into(),

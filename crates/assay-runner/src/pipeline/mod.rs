@@ -13,16 +13,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assay_engine::{EngineConfig, EngineError, RepoView, Service};
+use assay_engine::{DatabaseLogin, EngineConfig, EngineError, RepoView, Service};
 use assay_format::Assessment;
 use assay_model::{AssessmentRef, RunResults, RunnerInfo, SandboxReport};
 use rand::RngCore;
 
 use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
 use crate::sandbox::{
-    BuildEgress, BuildLimits, BuildRequest, DEFAULT_LOG_CAP, DockerBackend, Hardening, HealthCheck,
-    ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec, ServiceSpec,
-    SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
+    BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, DockerBackend, Hardening,
+    HealthCheck, ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec,
+    ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
     ensure_images_with,
 };
 
@@ -370,6 +370,21 @@ pub async fn run(
         .map(|name| (name.clone(), fresh_secret()))
         .collect();
 
+    // The role `database` checks connect as in an `assay/postgres` sidecar: its password is
+    // drawn here and reaches the sidecar and the engine only, never a template.
+    let checks_login = file
+        .database
+        .as_ref()
+        .filter(|db| {
+            file.sidecars
+                .get(&db.sidecar)
+                .is_some_and(|sc| sc.image.starts_with("assay/postgres"))
+        })
+        .map(|_| DatabaseLogin {
+            user: CHECKS_ROLE.to_owned(),
+            password: fresh_secret(),
+        });
+
     // The sandbox, when there is an image.
     let mut sandbox: Option<Sandbox> = None;
     let mut unavailable = build.failure.as_ref().map(|f| f.describe());
@@ -378,7 +393,7 @@ pub async fn run(
             "start",
             "starting sidecars and the service",
         ));
-        let spec = sandbox_spec(req, image, &secrets)?;
+        let spec = sandbox_spec(req, image, &secrets, &checks_login)?;
         for sc in &spec.sidecars {
             if let Ok(Some(f)) = crate::sandbox::Backend::image_facts(&backend, &sc.image).await {
                 runner_images.insert(sc.image.clone(), f.id);
@@ -420,6 +435,7 @@ pub async fn run(
         secrets,
         only: req.only.clone(),
         unavailable,
+        database_login: checks_login,
     };
     let engine_progress = |p: assay_engine::Progress| progress(RunEvent::from(p));
     let outcome = assay_engine::run(
@@ -483,6 +499,7 @@ fn sandbox_spec(
     req: &RunRequest,
     image: &str,
     secrets: &BTreeMap<String, String>,
+    checks_login: &Option<DatabaseLogin>,
 ) -> Result<SandboxSpec, RunError> {
     let file = &req.assessment.file;
     let mut vars = assay_engine::vars::Vars::new(req.seed, &req.run_id);
@@ -523,16 +540,23 @@ fn sandbox_spec(
                 ..SidecarHardening::default()
             }
         };
-        sidecars.push(SidecarSpec {
+        let mut sidecar = SidecarSpec {
             name: name.clone(),
             image: sc.image.clone(),
             env: sc_env,
             readiness,
             hardening: SidecarHardening {
                 memory_bytes: sc.memory.0,
+                runtime: req.runtime.clone(),
                 ..base
             },
-        });
+        };
+        if let (Some(login), Some(db)) = (checks_login, &file.database)
+            && db.sidecar == *name
+        {
+            sidecar = sidecar.with_checks_role(&login.password);
+        }
+        sidecars.push(sidecar);
     }
     let limits = &file.service.limits;
     let health = &file.service.health;

@@ -894,6 +894,64 @@ pub(crate) fn service_container(
     }
 }
 
+/// The container of a sidecar, under the service's confinement: its seccomp profile and
+/// runtime, no capabilities, `no-new-privileges`, private IPC and cgroup namespaces, capped
+/// memory, CPU, pids and logs, a read-only root with capped tmpfs.
+pub(crate) fn sidecar_container(
+    run: &DockerRun,
+    sidecar: &SidecarSpec,
+    image: &ImageFacts,
+    labels: HashMap<String, String>,
+) -> ContainerCreateBody {
+    let h = &sidecar.hardening;
+    let mut security_opt = Vec::new();
+    if h.no_new_privileges {
+        security_opt.push("no-new-privileges:true".to_owned());
+    }
+    match &h.seccomp {
+        Seccomp::Assay => security_opt.push(format!("seccomp={}", seccomp::PROFILE)),
+        Seccomp::EngineDefault => {}
+        Seccomp::Custom(json) => security_opt.push(format!("seccomp={json}")),
+    }
+    let mounts: Vec<&TmpfsMount> = h.tmpfs.iter().collect();
+    let host_config = HostConfig {
+        network_mode: Some(run.network.clone()),
+        memory: Some(i64_of(h.memory_bytes)),
+        memory_swap: Some(i64_of(h.memory_bytes)),
+        nano_cpus: Some(i64_of(h.nano_cpus)),
+        pids_limit: Some(h.pids_limit),
+        cap_drop: h.cap_drop_all.then(|| vec!["ALL".to_owned()]),
+        security_opt: Some(security_opt),
+        readonly_rootfs: Some(h.read_only_rootfs),
+        tmpfs: Some(tmpfs_map(&mounts, &image.volumes)),
+        log_config: Some(DockerBackend::log_config(
+            h.log_max_size_bytes,
+            h.log_max_files,
+        )),
+        runtime: h.runtime.clone(),
+        ipc_mode: Some("private".to_owned()),
+        cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
+        privileged: Some(false),
+        publish_all_ports: Some(false),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(sidecar.image.clone()),
+        hostname: Some(sidecar.name.clone()),
+        env: Some(
+            sidecar
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        labels: Some(labels),
+        host_config: Some(host_config),
+        networking_config: Some(DockerBackend::networking(run, &sidecar.name)),
+        ..Default::default()
+    }
+}
+
 impl Backend for DockerBackend {
     type Run = DockerRun;
 
@@ -1078,42 +1136,9 @@ impl Backend for DockerBackend {
                 sidecar.image
             ))
         })?;
-        let h = &sidecar.hardening;
         let mut labels = labels::run_labels(&run.run_id, &self.owner);
         labels.insert(labels::ROLE.to_owned(), "sidecar".to_owned());
-        let mounts: Vec<&TmpfsMount> = h.tmpfs.iter().collect();
-        let host_config = HostConfig {
-            network_mode: Some(run.network.clone()),
-            dns: Some(vec![RUN_DNS_UPSTREAM.to_owned()]),
-            memory: Some(i64_of(h.memory_bytes)),
-            memory_swap: Some(i64_of(h.memory_bytes)),
-            nano_cpus: Some(i64_of(h.nano_cpus)),
-            pids_limit: Some(h.pids_limit),
-            cap_drop: h.cap_drop_all.then(|| vec!["ALL".to_owned()]),
-            security_opt: h
-                .no_new_privileges
-                .then(|| vec!["no-new-privileges:true".to_owned()]),
-            readonly_rootfs: Some(h.read_only_rootfs),
-            tmpfs: Some(tmpfs_map(&mounts, &image.volumes)),
-            log_config: Some(Self::log_config(h.log_max_size_bytes, h.log_max_files)),
-            privileged: Some(false),
-            ..Default::default()
-        };
-        let body = ContainerCreateBody {
-            image: Some(sidecar.image.clone()),
-            hostname: Some(sidecar.name.clone()),
-            env: Some(
-                sidecar
-                    .env
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect(),
-            ),
-            labels: Some(labels),
-            host_config: Some(host_config),
-            networking_config: Some(Self::networking(run, &sidecar.name)),
-            ..Default::default()
-        };
+        let body = sidecar_container(run, sidecar, &image, labels);
         self.create_and_start(&run.sidecar(&sidecar.name), body)
             .await
     }
@@ -1647,6 +1672,40 @@ mod tests {
         assert!(!api_at_least("1.40", 1, 41));
         assert!(!api_at_least("1.9", 1, 41));
         assert!(!api_at_least("", 1, 41));
+    }
+
+    #[test]
+    fn sidecars_get_the_service_confinement() {
+        let run = DockerRun {
+            run_id: "r".into(),
+            network: "assay-r".into(),
+            bridge: "assay-00000000".into(),
+        };
+        let image = ImageFacts {
+            id: "sha256:x".into(),
+            user: "postgres".into(),
+            volumes: vec![],
+            labels: HashMap::new(),
+        };
+        let mut db = SidecarSpec::postgres("db", "app", "pw", "app").with_checks_role("checks-pw");
+        db.hardening.runtime = Some("runsc".into());
+        let body = sidecar_container(&run, &db, &image, HashMap::new());
+        let hc = body.host_config.expect("host config");
+        assert_eq!(hc.cap_drop, Some(vec!["ALL".to_owned()]));
+        assert_eq!(hc.cap_add, None);
+        assert_eq!(hc.readonly_rootfs, Some(true));
+        assert_eq!(hc.pids_limit, Some(256));
+        assert_eq!(hc.memory, Some(512 * 1024 * 1024));
+        assert_eq!(hc.memory, hc.memory_swap);
+        assert_eq!(hc.runtime.as_deref(), Some("runsc"));
+        assert_eq!(hc.ipc_mode.as_deref(), Some("private"));
+        assert_eq!(hc.privileged, Some(false));
+        let sec = hc.security_opt.expect("security opts");
+        assert!(sec.iter().any(|s| s == "no-new-privileges:true"));
+        assert!(sec.contains(&format!("seccomp={}", seccomp::PROFILE)));
+        let env = body.env.expect("env");
+        assert!(env.contains(&"ASSAY_CHECKS_USER=assay_checks".to_owned()));
+        assert!(env.contains(&"ASSAY_CHECKS_PASSWORD=checks-pw".to_owned()));
     }
 
     #[test]

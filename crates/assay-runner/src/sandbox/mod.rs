@@ -50,8 +50,8 @@ pub use run::{
 };
 pub use seccomp::PROFILE as SECCOMP_PROFILE;
 pub use spec::{
-    Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec, SidecarHardening,
-    SidecarSpec, TmpfsMount,
+    CHECKS_ROLE, Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec,
+    SidecarHardening, SidecarSpec, TmpfsMount,
 };
 pub use trust::{ExtraCa, LOCAL_CA_FOLDERS, SYSTEM_BUNDLES, TrustBundle, TrustSource};
 

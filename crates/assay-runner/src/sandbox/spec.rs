@@ -6,6 +6,10 @@ use std::time::Duration;
 
 const MIB: u64 = 1024 * 1024;
 
+/// The role assay's `database` checks connect as in an `assay/postgres` sidecar (see
+/// [`SidecarSpec::with_checks_role`]); the service's own role never has its password.
+pub const CHECKS_ROLE: &str = "assay_checks";
+
 /// Everything [`super::Sandbox::start`] needs.
 #[derive(Debug, Clone)]
 pub struct SandboxSpec {
@@ -82,7 +86,9 @@ pub struct SidecarSpec {
 
 impl SidecarSpec {
     /// The `assay/postgres:15` sidecar (see `sandbox-images/postgres`): data, socket and
-    /// temp directories on size-capped tmpfs, read-only root, no capabilities.
+    /// temp directories on size-capped tmpfs, read-only root, no capabilities. `user` is the
+    /// service's role: it owns `database` and is no superuser (it cannot run programs, read
+    /// server files or touch other roles).
     pub fn postgres(name: &str, user: &str, password: &str, database: &str) -> SidecarSpec {
         let env = [
             ("POSTGRES_USER", user),
@@ -122,6 +128,20 @@ impl SidecarSpec {
     }
 }
 
+impl SidecarSpec {
+    /// Asks an `assay/postgres` sidecar for the role the grader's `database` checks connect
+    /// as ([`CHECKS_ROLE`]): it reads and writes every table (`pg_read_all_data`,
+    /// `pg_write_all_data`, row-level security bypassed) and nothing more. Its `password` must
+    /// be drawn per run and given to nothing but the checks.
+    pub fn with_checks_role(mut self, password: &str) -> SidecarSpec {
+        self.env
+            .insert("ASSAY_CHECKS_USER".to_owned(), CHECKS_ROLE.to_owned());
+        self.env
+            .insert("ASSAY_CHECKS_PASSWORD".to_owned(), password.to_owned());
+        self
+    }
+}
+
 /// A command run inside a sidecar until it exits 0.
 #[derive(Debug, Clone)]
 pub struct Readiness {
@@ -130,9 +150,14 @@ pub struct Readiness {
     pub interval: Duration,
 }
 
-/// The lighter hardening of sidecars (trusted images of ours, but reachable by the service).
+/// The hardening of sidecars: images of ours, but reachable by the service, so confined like
+/// it (seccomp profile, runtime, capabilities, limits).
 #[derive(Debug, Clone)]
 pub struct SidecarHardening {
+    /// The service's profile by default ([`Seccomp::Assay`]).
+    pub seccomp: Seccomp,
+    /// OCI runtime, e.g. `runsc`; the service's (`--runtime`) in a run.
+    pub runtime: Option<String>,
     pub memory_bytes: u64,
     pub nano_cpus: u64,
     pub pids_limit: i64,
@@ -147,6 +172,8 @@ pub struct SidecarHardening {
 impl Default for SidecarHardening {
     fn default() -> Self {
         SidecarHardening {
+            seccomp: Seccomp::Assay,
+            runtime: None,
             memory_bytes: 512 * MIB,
             nano_cpus: 1_000_000_000,
             pids_limit: 256,
