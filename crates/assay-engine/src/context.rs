@@ -33,6 +33,8 @@ pub struct EngineConfig {
     /// The service could not be started (did not build, never healthy): checks that need
     /// it are skipped with this reason; repository checks still run.
     pub unavailable: Option<String>,
+    /// In a batch: the performance lane measured phases hold alone (`None`: graded alone).
+    pub lane: Option<crate::lane::RunLane>,
 }
 
 /// JWT settings with the secret rendered.
@@ -59,6 +61,21 @@ pub struct Shared<'a> {
     pub repo: Option<Arc<dyn crate::RepoView>>,
     /// Where live progress goes (load phases report their rate).
     pub progress: Option<&'a (dyn Fn(crate::Progress) + Send + Sync)>,
+}
+
+impl Shared<'_> {
+    /// Enters the batch's performance lane for `phase` (nothing when graded alone); the
+    /// lane is held until the ticket is dropped.
+    pub async fn lane(
+        &self,
+        phase: assay_model::LanePhase,
+        check: &str,
+    ) -> Option<crate::lane::LaneTicket> {
+        match &self.config.lane {
+            Some(lane) => Some(lane.enter(phase, Some(check)).await),
+            None => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared<'_> {

@@ -268,6 +268,7 @@ async fn grade(variant: Variant) -> (Vec<CheckOutcome>, String) {
         secrets: BTreeMap::from([("jwt".to_owned(), JWT_SECRET.to_owned())]),
         only: None,
         unavailable: None,
+        lane: None,
     };
     let outcomes = tokio::time::timeout(
         Duration::from_secs(60),

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use assay_format::{LoadCheck, LoadModelKind, Request};
-use assay_model::Evidence;
+use assay_model::{Evidence, LanePhase};
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -48,6 +48,9 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
         ));
     }
     if let Some(seed) = &spec.seed {
+        // Seeding is heavy: it shares the batch's lane with builds, never with a measurement.
+        let check_id = cx.check_id.clone();
+        let _lane = cx.shared.lane(LanePhase::Seed, &check_id).await;
         let count = ((seed.count as f64) * seed_scale(cx.shared))
             .ceil()
             .max(1.0) as u64;
@@ -118,6 +121,8 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
             });
         }
     };
+    // From here on the check measures: it holds the batch's lane alone until it returns.
+    let _measuring = cx.shared.lane(LanePhase::Measure, &cx.check_id).await;
     let report = match load::run(&plan, Some(&live)).await {
         Ok(r) => r,
         Err(e) => return Verdict::error(format!("the load engine failed: {e}")),

@@ -500,6 +500,7 @@ impl Fixture {
                 secrets: self.secrets.clone(),
                 only: None,
                 unavailable: None,
+                lane: None,
             },
             jwt: Some(JwtConfig {
                 secret: JWT_SECRET.into(),
