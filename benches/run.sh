@@ -156,4 +156,39 @@ json.dump({
     "runner": json.load(open(os.path.join(work, "runner.json"))),
 }, open(out_json, "w"), indent=2)
 PY
-echo "== written $report and $json" >&2
+# The headline figures, one number per key (issue 15), for dashboards and the lead's diff.
+python3 - "$json" "$results/latest.json" <<'PY'
+import json, statistics, sys
+d = json.load(open(sys.argv[1]))
+runner, loadgen = d.get("runner", {}), d.get("loadgen", {})
+runs = runner.get("runs", {})
+first = runs.get("first", {})
+warm = runs.get("whole") or first  # the resubmission: image cached, as the issue measures
+def med(xs):
+    xs = [x for x in xs or [] if isinstance(x, (int, float))]
+    return statistics.median(xs) if xs else None
+def stat(scenario, tool, key):
+    return med(loadgen.get("stats", {}).get(scenario, {}).get(tool, {}).get(key))
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+batches = runner.get("batch") or []
+speedup = ratio(batches[0]["wall_s"], batches[1]["wall_s"]) if len(batches) == 2 else None
+stab = runner.get("stability") or {}
+ratios = loadgen.get("ratios", {})
+rss = [first.get("max_rss_mib"), warm.get("max_rss_mib")] + [b.get("max_rss_mib") for b in batches]
+rss = [r for r in rss if isinstance(r, (int, float))]
+json.dump({
+    "full_run_s": warm.get("wall_s"),
+    "overhead_s": warm.get("overhead_s"),
+    "stability_max_spread": stab.get("max_spread"),
+    "batch_speedup_jobs2": speedup,
+    "batch_perf_shift_jobs2": stab.get("batch_perf_shift_jobs2"),
+    "loadgen_ratio_wrk": ratios.get("assay/wrk closed c16", ratio(stat("closed-c16", "assay", "rps"), stat("closed-c16", "wrk", "rps"))),
+    "fixed_rate_p99_ratio_wrk": ratios.get("assay/wrk fixed p99", ratio(stat("fixed", "assay", "p99"), stat("fixed", "wrk", "p99"))),
+    "peak_rss_mib": max(rss) if rss else None,
+    "date": d.get("machine", {}).get("date_utc"),
+    "quick": d.get("quick", False),
+}, open(sys.argv[2], "w"), indent=2)
+PY
+
+echo "== written $report, $json and $results/latest.json" >&2

@@ -196,6 +196,7 @@ def analyse(label, code, wall, events, out, time_path, test_mode):
         "told_load_phases": phases,
         "max_rss_mib": max_rss_mib(time_path),
     }
+    result["skills"] = skill_scores(os.path.join(out, "scorecard.json"))
     if build is not None and startup is not None:
         without_build = wall - build
         result["without_build_s"] = without_build
@@ -206,6 +207,35 @@ def analyse(label, code, wall, events, out, time_path, test_mode):
         result["outside_checks_s"] = without_build - startup - in_checks
         result["checks_beyond_load_s"] = in_checks - told
     return result
+
+
+def skill_scores(path):
+    """skill id -> score of a scorecard (assessed skills only); {} when unreadable."""
+    try:
+        card = json.load(open(path))
+    except (OSError, ValueError):
+        return {}
+    return {s["id"]: s["score"] for s in card.get("skills", [])
+            if isinstance(s.get("score"), (int, float))}
+
+
+def lane_wait(path):
+    try:
+        lane = json.load(open(path)).get("sandbox", {}).get("performance_lane") or {}
+    except (OSError, ValueError):
+        return None
+    return lane.get("wait_seconds")
+
+
+def max_spread(score_sets):
+    """The largest (max - min) of any skill over several runs' skill scores."""
+    worst = 0.0
+    skills = set().union(*[set(s) for s in score_sets]) if score_sets else set()
+    for skill in skills:
+        values = [s[skill] for s in score_sets if skill in s]
+        if len(values) > 1:
+            worst = max(worst, max(values) - min(values))
+    return worst
 
 
 def image_ids(work):
@@ -245,6 +275,16 @@ def batch(assay, work, jobs, n, tag):
             outcomes[e.get("outcome")] = outcomes.get(e.get("outcome"), 0) + 1
     except (OSError, ValueError):
         pass
+    # Each submission's skills and its wait for the performance lane, by entry name.
+    scores, waits = {}, {}
+    try:
+        for e in json.load(open(os.path.join(out, "batch.json"))).get("entries", []):
+            if e.get("folder"):
+                card = os.path.join(out, e["folder"], "scorecard.json")
+                scores[e["name"]] = skill_scores(card)
+                waits[e["name"]] = lane_wait(card)
+    except (OSError, ValueError):
+        pass
     builds = []
     starts = {}
     for t, e in events:
@@ -263,6 +303,8 @@ def batch(assay, work, jobs, n, tag):
         "outcomes": outcomes,
         "build_s_median": statistics.median(builds) if builds else None,
         "max_rss_mib": max_rss_mib(os.path.join(work, f"batch-{tag}.time")),
+        "scores": scores,
+        "lane_wait_s": waits,
     }
 
 
@@ -345,7 +387,40 @@ def markdown(res):
         w(f"| {r['jobs']} | {r['wall_s']:.0f} s | {r['per_hour']:.0f} | {base / r['wall_s']:.2f}× | "
           f"{f1(r['build_s_median'])} s | {outcomes} | {rss} |")
     w("")
+    st = res.get("stability")
+    if st:
+        w("### Grade stability (same seed; points out of 100)\n")
+        w("| figure | points |\n| --- | --- |")
+        w(f"| max per-skill spread, the reference graded again ({len(res['runs']['repeats'])} runs, `assay run`) | {st['repeats_max_spread']:.1f} |")
+        w(f"| max per-skill spread over the batch's copies of the reference, --jobs 1 | {st['batch_jobs1_max_spread']:.1f} |")
+        w(f"| max per-skill spread over the batch's copies of the reference, --jobs 2 | {st['batch_jobs2_max_spread']:.1f} |")
+        shift = st.get("batch_perf_shift_jobs2")
+        w(f"| worst performance-score shift of a submission, --jobs 2 against --jobs 1 | {'–' if shift is None else f'{shift:.1f}'} (target ≤ 2) |")
+        wait = st.get("lane_wait_jobs2_s_max")
+        w(f"| longest wait for the performance lane at --jobs 2 | {'–' if wait is None else f'{wait:.1f} s'} |")
+        w("")
     return "\n".join(lines)
+
+
+def stability(res):
+    """How much grades move: the same reference graded again (the test-mode repeats, same
+    seed), and the batch copies of the reference (distinct digests, same seed) at --jobs 1
+    and at --jobs 2 beside a neighbour; and each submission's performance score at --jobs 2
+    against its --jobs 1 score (matched by name)."""
+    reps = [r.get("skills") or {} for r in res["runs"]["repeats"]]
+    j1, j2 = res["batch"][0]["scores"], res["batch"][1]["scores"]
+    shifts = [abs(j2[n]["performance"] - j1[n]["performance"])
+              for n in j1 if n in j2 and "performance" in j1[n] and "performance" in j2[n]]
+    parts = {
+        "repeats_max_spread": max_spread(reps),
+        "batch_jobs1_max_spread": max_spread(list(j1.values())),
+        "batch_jobs2_max_spread": max_spread(list(j2.values())),
+    }
+    parts["max_spread"] = max(parts.values())
+    parts["batch_perf_shift_jobs2"] = max(shifts) if shifts else None
+    waits = [w for w in res["batch"][1]["lane_wait_s"].values() if w is not None]
+    parts["lane_wait_jobs2_s_max"] = max(waits) if waits else None
+    return parts
 
 
 def main():
@@ -381,6 +456,7 @@ def main():
                 pass
         n = 2 if quick else 8
         res["batch"] = [batch(assay, work, jobs, n, f"j{jobs}-{bench_id}") for jobs in (1, 2)]
+        res["stability"] = stability(res)
     finally:
         ids = image_ids(work)
         if ids:

@@ -1,6 +1,7 @@
 //! Batch grading end to end with real Docker: a refused archive, a submission that does not
 //! build and one that answers 500, graded into one folder; then resumed, then sharded and
-//! merged. The submissions are small so the whole file runs in about a minute.
+//! merged; two submissions with load checks whose measured phases never overlap. The
+//! submissions are small so the whole file runs in a few minutes.
 
 use std::path::{Path, PathBuf};
 
@@ -164,4 +165,90 @@ fn shards_split_the_cohort_and_compare_merges_them() {
         cards.iter().all(|c| c.seed == 11),
         "both shards used the given seed"
     );
+}
+
+/// Two copies of `assay init`'s reference (different content, so both are graded), each
+/// with a load check, graded two at a time: the measured phase of one never overlaps the
+/// other's measured phase, build or seeding, as the windows the scorecards record show.
+#[test]
+fn measured_phases_of_a_batch_never_overlap() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let assessment = dir.path().join("assessment");
+    assay_format::init::scaffold(&assessment).expect("the scaffold is written");
+    let subs = dir.path().join("subs");
+    std::fs::create_dir_all(&subs).expect("create the cohort folder");
+    for name in ["first", "second"] {
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(assessment.join("reference"))
+            .arg(subs.join(name))
+            .status()
+            .expect("cp runs");
+        assert!(copied.success());
+        std::fs::write(subs.join(name).join("NOTES.md"), format!("{name}\n")).expect("notes");
+    }
+    let out = dir.path().join("out");
+    let req = BatchRequest {
+        assessment: assay_format::load(&assessment).expect("the scaffold is valid"),
+        ..request(vec![subs], &out, None)
+    };
+    let report = batch(&req);
+    assert_eq!(
+        outcomes(&report),
+        [("first".into(), "graded"), ("second".into(), "graded")]
+    );
+
+    let lanes: Vec<assay_model::LaneReport> = scorecards_in(&out)
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("a scorecard");
+            let card: assay_grader::Scorecard =
+                serde_json::from_str(&text).expect("a scorecard parses");
+            card.sandbox
+                .performance_lane
+                .expect("a batch's scorecard records the performance lane")
+        })
+        .collect();
+    assert_eq!(lanes.len(), 2);
+    for lane in &lanes {
+        let phases: Vec<_> = lane
+            .windows
+            .iter()
+            .map(|w| (w.phase, w.check.clone()))
+            .collect();
+        assert!(
+            phases.contains(&(assay_model::LanePhase::Build, None)),
+            "the build held the lane: {phases:?}"
+        );
+        assert!(
+            phases.contains(&(
+                assay_model::LanePhase::Measure,
+                Some("hello-latency".into())
+            )),
+            "the load check measured in the lane: {phases:?}"
+        );
+        let waits: f64 = lane.windows.iter().map(|w| w.waited_seconds).sum();
+        assert!(
+            (lane.wait_seconds - waits).abs() < 1e-6,
+            "the wait is the sum of the windows' waits: {lane:?}"
+        );
+    }
+    let overlap = |a: &assay_model::LaneWindow, b: &assay_model::LaneWindow| {
+        a.entered_unix_ms < b.left_unix_ms && b.entered_unix_ms < a.left_unix_ms
+    };
+    for (mine, theirs) in [(&lanes[0], &lanes[1]), (&lanes[1], &lanes[0])] {
+        for measured in mine
+            .windows
+            .iter()
+            .filter(|w| w.phase == assay_model::LanePhase::Measure)
+        {
+            for other in &theirs.windows {
+                assert!(
+                    !overlap(measured, other),
+                    "a measured phase overlapped a neighbour's {:?}: {measured:?} vs {other:?}",
+                    other.phase
+                );
+            }
+        }
+    }
 }

@@ -106,6 +106,7 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
         intake: Default::default(),
         trust: Default::default(),
         registries: None,
+        lane: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -348,6 +348,7 @@ fn scorecard() -> Scorecard {
             service_log: format!(
                 "2026-03-04T05:06:09Z INFO listening on 0.0.0.0:8080\n2026-03-04T05:06:15Z WARN slow query (212 ms)\n2026-03-04T05:06:20Z ERROR {HOSTILE_IMG}"
             ),
+            performance_lane: None,
         },
         checks,
         seed: 1_234_567,

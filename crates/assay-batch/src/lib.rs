@@ -20,7 +20,7 @@ use assay_grader::Scorecard;
 use assay_model::{GradingPlan, RunResults};
 use assay_runner::intake::IntakeLimits;
 use assay_runner::pipeline::{
-    RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
+    PerformanceLane, RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
 };
 pub use assay_runner::sandbox::TrustSource;
 use serde::Serialize;
@@ -291,6 +291,8 @@ struct Context {
     plan: GradingPlan,
     profile: String,
     seed: u64,
+    /// Measured phases of the runs hold it alone (builds and seeding share it).
+    lane: PerformanceLane,
 }
 
 /// Grades every submission of `req`, `req.jobs` at a time. `progress` hears each event.
@@ -365,6 +367,7 @@ pub async fn run(
         plan,
         profile,
         seed,
+        lane: PerformanceLane::new(),
     });
     let mut stop = std::pin::pin!(stop);
 
@@ -592,6 +595,7 @@ async fn grade_one(
         intake: req.intake,
         trust: req.trust.clone(),
         registries: req.registries.clone(),
+        lane: Some(ctx.lane.for_run()),
     };
     let name = candidate.name.clone();
     let events = tx.clone();

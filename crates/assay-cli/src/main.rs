@@ -409,6 +409,7 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         intake: args.intake.limits(),
         trust: trust.clone(),
         registries: args.registries.clone(),
+        lane: None,
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());

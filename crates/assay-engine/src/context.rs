@@ -37,6 +37,8 @@ pub struct EngineConfig {
     /// `assay/postgres` sidecar): it replaces `database.user` and `database.password`, which
     /// name the service's own role.
     pub database_login: Option<DatabaseLogin>,
+    /// In a batch: the performance lane measured phases hold alone (`None`: graded alone).
+    pub lane: Option<crate::lane::RunLane>,
 }
 
 /// A PostgreSQL login kept for the checks (never given to the service).
@@ -79,6 +81,21 @@ pub struct Shared<'a> {
     pub repo: Option<Arc<dyn crate::RepoView>>,
     /// Where live progress goes (load phases report their rate).
     pub progress: Option<&'a (dyn Fn(crate::Progress) + Send + Sync)>,
+}
+
+impl Shared<'_> {
+    /// Enters the batch's performance lane for `phase` (nothing when graded alone); the
+    /// lane is held until the ticket is dropped.
+    pub async fn lane(
+        &self,
+        phase: assay_model::LanePhase,
+        check: &str,
+    ) -> Option<crate::lane::LaneTicket> {
+        match &self.config.lane {
+            Some(lane) => Some(lane.enter(phase, Some(check)).await),
+            None => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared<'_> {

@@ -1,6 +1,8 @@
 //! The engine's HTTP client: every request under a timeout, every body capped, every byte
 //! tolerated (invalid UTF-8, endless streams), every exchange recorded as evidence.
 
+mod early;
+
 use std::time::{Duration, Instant};
 
 use assay_model::{Evidence, RequestRecord, ResponseRecord, truncate_text};
@@ -185,6 +187,16 @@ impl Client {
     async fn send_inner(&self, url: &str, req: &Outgoing) -> Result<Incoming, String> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| format!("bad method: {e}"))?;
+        // A large body may be answered (413) before the server read it all: read while
+        // writing, so the answer counts whoever was faster.
+        if let Some(body) = req
+            .body
+            .as_deref()
+            .filter(|b| b.len() >= early::EARLY_RESPONSE_BODY)
+            && let Some(result) = early::send(url, req, body).await
+        {
+            return result;
+        }
         let mut rb = self.inner.request(method, url);
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());

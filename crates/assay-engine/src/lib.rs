@@ -10,6 +10,7 @@ pub mod expr;
 pub mod http;
 pub mod journal;
 pub mod jwt;
+pub mod lane;
 pub mod load;
 mod repo;
 mod run;
@@ -18,6 +19,7 @@ pub mod shape;
 pub mod vars;
 
 pub use context::{DatabaseLogin, EngineConfig, Verdict};
+pub use lane::{LaneTicket, PerformanceLane, RunLane};
 pub use repo::{RepoCommit, RepoFile, RepoView};
 pub use run::{EngineError, Progress, run};
 pub use service::{ControlError, ExecOutput, Service, StageRun, StopReport};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use assay_format::{Assessment, Check, CheckKind, LoadedSuite};
-use assay_model::{CheckOutcome, Status};
+use assay_model::{CheckOutcome, LanePhase, Status};
 use serde_json::Value;
 
 use crate::context::{CheckCx, EngineConfig, EvidenceLog, JwtConfig, Shared, Verdict};
@@ -397,7 +397,18 @@ async fn run_check(
         check_id: id.clone(),
     };
     let limit = time_limit(shared, check);
+    // Growth checks measure from start to end and the candidate's tests are heavy: both
+    // hold the batch's performance lane (load checks hold it for their phases only).
+    let phase = match check.kind() {
+        Some(CheckKind::Growth(_)) => Some(LanePhase::Measure),
+        Some(CheckKind::Repository(r)) if r.run_tests.is_some() => Some(LanePhase::Tests),
+        _ => None,
+    };
     let fut = async {
+        let _lane = match phase {
+            Some(p) => shared.lane(p, id).await,
+            None => None,
+        };
         match check.kind() {
             Some(CheckKind::Http(steps)) => checks::http::run(&mut cx, steps).await,
             Some(CheckKind::Concurrent(c)) => checks::concurrent::run(&mut cx, c).await,
@@ -413,13 +424,7 @@ async fn run_check(
             None => Verdict::error("the check has no kind"),
         }
     };
-    let verdict = match tokio::time::timeout(limit, fut).await {
-        Ok(v) => v,
-        Err(_) => Verdict::error(format!(
-            "the check did not finish within {:.0} s; partial evidence kept",
-            limit.as_secs_f64()
-        )),
-    };
+    let verdict = within_limit(shared, limit, fut).await;
     let (verdict, partial) = with_lesser(verdict, evidence.lesser_credit());
     let mut outcome = CheckOutcome::with(
         id,
@@ -431,6 +436,44 @@ async fn run_check(
     );
     outcome.partial = partial;
     outcome
+}
+
+/// Runs a check's future under its time limit; time spent waiting for the batch's
+/// performance lane is added to the limit (a neighbour's measurement is not the
+/// candidate's slowness).
+async fn within_limit(
+    shared: &Shared<'_>,
+    limit: Duration,
+    fut: impl std::future::Future<Output = Verdict>,
+) -> Verdict {
+    let waited = || {
+        shared
+            .config
+            .lane
+            .as_ref()
+            .map(|l| l.waited())
+            .unwrap_or_default()
+    };
+    let before = waited();
+    let start = tokio::time::Instant::now();
+    let mut deadline = start + limit;
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        match tokio::time::timeout_at(deadline, &mut fut).await {
+            Ok(v) => return v,
+            Err(_) => {
+                let extended = start + limit + waited().saturating_sub(before);
+                if extended > deadline {
+                    deadline = extended;
+                    continue;
+                }
+                return Verdict::error(format!(
+                    "the check did not finish within {:.0} s; partial evidence kept",
+                    limit.as_secs_f64()
+                ));
+            }
+        }
+    }
 }
 
 /// A check that held only through lesser readings earns the lowest of their credits and is

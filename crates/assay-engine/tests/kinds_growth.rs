@@ -178,3 +178,62 @@ thresholds: {}
     );
     assert_eq!(measurement(&ev, "rows seeded"), 30.0);
 }
+
+/// Seeds through a server that answers every third request 429, at `concurrency`; returns
+/// the bodies it stored.
+async fn seeded_bodies(concurrency: u32) -> BTreeSet<String> {
+    let stored: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let calls = Arc::new(AtomicU32::new(0));
+    let (st, c) = (stored.clone(), calls.clone());
+    let server = TestServer::start(move |req: Req| {
+        if req.method != "POST" {
+            return Reply::json(200, json!([]));
+        }
+        if c.fetch_add(1, Ordering::SeqCst) % 3 == 2 {
+            return Reply::json(429, json!({"error": "slow down"})).header("Retry-After", "0");
+        }
+        if let Ok(mut s) = st.lock() {
+            s.insert(req.body.clone());
+        }
+        Reply::json(201, json!({}))
+    })
+    .await;
+    let fixture = Fixture::http(server.url());
+    let shared = fixture.shared();
+    let mut cx = cx(&shared);
+    let s: LoadCheck = spec(&format!(
+        r#"
+seed:
+  count: 400
+  concurrency: {concurrency}
+  request: {{method: POST, path: /items, json: {{n: "{{{{ n }}}}", email: "{{{{ gen.email }}}}", word: "{{{{ gen.word }}}}"}}}}
+model: closed
+connections: 1
+warmup: 0s
+duration: 200ms
+mix: [{{name: list, request: {{method: GET, path: /items}}}}]
+thresholds: {{}}
+"#
+    ));
+    let v = load::run(&mut cx, &s).await;
+    let ev = cx.evidence.take();
+    assert_eq!(
+        measurement(&ev, "rows seeded"),
+        40.0,
+        "{v:?} {}",
+        notes(&ev)
+    );
+    stored.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn api_seeding_sends_the_same_data_for_a_seed_at_any_concurrency() {
+    let one = seeded_bodies(1).await;
+    let many = seeded_bodies(16).await;
+    assert_eq!(one.len(), 40, "every row arrived once: {one:?}");
+    assert_eq!(
+        one, many,
+        "the same seed seeds the same data at 1 or 16 in flight"
+    );
+    assert_eq!(seeded_bodies(16).await, many, "and again");
+}

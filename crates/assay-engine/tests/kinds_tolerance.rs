@@ -269,6 +269,7 @@ async fn grade(variant: Variant) -> (Vec<CheckOutcome>, String) {
         only: None,
         unavailable: None,
         database_login: None,
+        lane: None,
     };
     let outcomes = tokio::time::timeout(
         Duration::from_secs(60),

@@ -226,6 +226,7 @@ fn real_scorecard() -> Scorecard {
             }),
             build_log: "Step 1/5 : FROM rust".to_owned(),
             service_log: "thread 'main' panicked".to_owned(),
+            performance_lane: None,
         },
         checks,
         seed: 42,

@@ -88,6 +88,57 @@ pub struct SandboxReport {
     /// The last lines of the service's stdout/stderr (capped).
     #[serde(default)]
     pub service_log: String,
+    /// Graded in a batch: when this run held the performance lane and how long it waited
+    /// for it (absent for a run graded alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance_lane: Option<LaneReport>,
+}
+
+/// A batch's performance lane as one run saw it. Measured phases (load checks, growth
+/// checks) hold the lane alone; builds, seeding and the candidate's own tests share it with
+/// each other but never with a measured phase, so no measurement runs beside another
+/// submission's measurement or heavy work.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LaneReport {
+    /// Seconds this run waited, in total, for the lane.
+    pub wait_seconds: f64,
+    /// Every time the run held the lane, in order.
+    pub windows: Vec<LaneWindow>,
+}
+
+/// One hold of the performance lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LaneWindow {
+    pub phase: LanePhase,
+    /// The check that held it (none for the build).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// Seconds waited before the lane was entered.
+    pub waited_seconds: f64,
+    /// When the lane was entered and left, in milliseconds since the Unix epoch.
+    pub entered_unix_ms: u64,
+    pub left_unix_ms: u64,
+}
+
+/// What a run does while it holds the performance lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LanePhase {
+    /// Building the submission's image (shared with other heavy phases).
+    Build,
+    /// Seeding data before a load phase (shared).
+    Seed,
+    /// Running the candidate's own tests in its image (shared).
+    Tests,
+    /// A measured phase: a load check's warm-up and measurement, a growth check (alone).
+    Measure,
+}
+
+impl LanePhase {
+    /// Measured phases hold the lane alone; the others share it among themselves.
+    pub fn is_exclusive(self) -> bool {
+        matches!(self, LanePhase::Measure)
+    }
 }
 
 /// The runner's own identity, for reproducibility.

@@ -251,6 +251,7 @@ fn results() -> RunResults {
             build_log: "Step 1/4 : FROM rust:1.95\nStep 4/4 : RUN echo <script>alert(1)</script>"
                 .to_owned(),
             service_log: "listening on :8080\nthread 'main' panicked at src/main.rs:9".to_owned(),
+            performance_lane: None,
         },
         checks,
         seed: 42,

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use assay_format::{LoadCheck, LoadModelKind, Request};
-use assay_model::Evidence;
+use assay_model::{Evidence, LanePhase};
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -48,6 +48,9 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
         ));
     }
     if let Some(seed) = &spec.seed {
+        // Seeding is heavy: it shares the batch's lane with builds, never with a measurement.
+        let check_id = cx.check_id.clone();
+        let _lane = cx.shared.lane(LanePhase::Seed, &check_id).await;
         let count = ((seed.count as f64) * seed_scale(cx.shared))
             .ceil()
             .max(1.0) as u64;
@@ -118,6 +121,8 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LoadCheck) -> Verdict {
             });
         }
     };
+    // From here on the check measures: it holds the batch's lane alone until it returns.
+    let _measuring = cx.shared.lane(LanePhase::Measure, &cx.check_id).await;
     let report = match load::run(&plan, Some(&live)).await {
         Ok(r) => r,
         Err(e) => return Verdict::error(format!("the load engine failed: {e}")),
@@ -283,7 +288,6 @@ fn weighted(
     })
 }
 
-/// Sends `request` `count` times with bounded concurrency, as fast as the service allows.
 /// How long seeding through the database may take.
 const SQL_SEED_LIMIT: Duration = Duration::from_secs(300);
 
@@ -319,40 +323,135 @@ async fn seed_sql(
 }
 
 /// Tries per seed request when the service answers 429 or 503.
-const SEED_TRIES: u32 = 5;
+const SEED_TRIES: u32 = 8;
 /// The longest wait between tries (whatever `Retry-After` asks).
 const SEED_MAX_WAIT: Duration = Duration::from_secs(5);
+/// Successes in a row after which one more seed request may be in flight again.
+const SEED_RAMP: u32 = 32;
 
-/// Sends a seed request, backing off and trying again while the service answers 429 (too
-/// many requests) or 503 (unavailable): `Retry-After` seconds when given, else 100 ms
-/// doubling. Returns the last exchange and how many retries it took.
+/// The pace of API seeding, set by the service's own answers: up to `max` requests in
+/// flight; a 429 or 503 pauses every sender (for `Retry-After`, else 100 ms doubling) and
+/// halves the requests in flight; a run of successes lets one more in again. What is sent
+/// never depends on the pace: every request is rendered, in order, before any is sent.
+struct SeedPace {
+    max: usize,
+    state: std::sync::Mutex<PaceState>,
+}
+
+struct PaceState {
+    /// Requests allowed in flight now (1..=max).
+    allowed: usize,
+    in_flight: usize,
+    /// Nobody sends before this.
+    paused_until: Option<tokio::time::Instant>,
+    successes: u32,
+    /// The fewest allowed in flight during the seeding.
+    lowest: usize,
+}
+
+impl SeedPace {
+    fn new(max: usize) -> SeedPace {
+        SeedPace {
+            max,
+            state: std::sync::Mutex::new(PaceState {
+                allowed: max,
+                in_flight: 0,
+                paused_until: None,
+                successes: 0,
+                lowest: max,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PaceState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits until a request may be sent, then counts it in flight.
+    async fn enter(&self) {
+        loop {
+            let wait = {
+                let mut s = self.state();
+                let now = tokio::time::Instant::now();
+                match s.paused_until {
+                    Some(t) if t > now => Some(t),
+                    _ if s.in_flight < s.allowed => {
+                        s.in_flight += 1;
+                        return;
+                    }
+                    _ => None,
+                }
+            };
+            match wait {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => tokio::time::sleep(Duration::from_millis(2)).await,
+            }
+        }
+    }
+
+    /// The answer to a request that was in flight: `busy` with the wait the service asked for.
+    fn leave(&self, busy: Option<Duration>) {
+        let mut s = self.state();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        match busy {
+            Some(wait) => {
+                s.allowed = (s.allowed / 2).max(1);
+                s.lowest = s.lowest.min(s.allowed);
+                s.successes = 0;
+                let until = tokio::time::Instant::now() + wait;
+                if s.paused_until.is_none_or(|t| t < until) {
+                    s.paused_until = Some(until);
+                }
+            }
+            None => {
+                s.successes += 1;
+                if s.successes >= SEED_RAMP && s.allowed < self.max {
+                    s.allowed += 1;
+                    s.successes = 0;
+                }
+            }
+        }
+    }
+}
+
+/// Sends a seed request at the pace the service sets, trying again while it answers 429
+/// (too many requests) or 503 (unavailable): after `Retry-After` seconds when given, else
+/// 100 ms doubling. Returns the last exchange and how many retries it took.
 async fn send_with_backoff(
     client: &crate::http::Client,
+    pace: &SeedPace,
     out: crate::http::Outgoing,
 ) -> (crate::http::Exchange, u32) {
     let mut retries = 0u32;
     loop {
+        pace.enter().await;
         let ex = client.send(out.clone()).await;
         let busy = ex.response().filter(|r| matches!(r.status, 429 | 503));
         let Some(resp) = busy else {
+            pace.leave(None);
             return (ex, retries);
         };
-        if retries + 1 >= SEED_TRIES {
-            return (ex, retries);
-        }
         let asked = resp
             .header("retry-after")
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(Duration::from_secs_f64);
         let wait = asked
-            .unwrap_or(Duration::from_millis(100) * 2u32.pow(retries))
+            .unwrap_or(Duration::from_millis(100) * 2u32.pow(retries.min(6)))
             .min(SEED_MAX_WAIT);
+        pace.leave(Some(wait));
+        if retries + 1 >= SEED_TRIES {
+            return (ex, retries);
+        }
         retries += 1;
-        tokio::time::sleep(wait).await;
     }
 }
 
+/// Sends `request` `count` times (`{{ n }}` its index, every one rendered in order first, so
+/// the data depend on the seed alone), up to `concurrency` at once, at the pace the
+/// service's answers allow.
 async fn seed_data(
     cx: &mut CheckCx<'_, '_>,
     request: &Request,
@@ -373,9 +472,10 @@ async fn seed_data(
     let mut ok = 0u64;
     let mut first_failure = None;
     let mut retried = 0u64;
+    let pace = SeedPace::new(concurrency as usize);
     let mut stream = futures_util::stream::iter(prepared.into_iter().map(|o| {
-        let c = client.clone();
-        async move { send_with_backoff(&c, o).await }
+        let (c, pace) = (client.clone(), &pace);
+        async move { send_with_backoff(&c, pace, o).await }
     }))
     .buffer_unordered(concurrency as usize);
     while let Some((ex, retries)) = stream.next().await {
@@ -405,9 +505,11 @@ async fn seed_data(
         target: None,
         floor: None,
     });
+    drop(stream);
     if retried > 0 {
+        let lowest = pace.state().lowest;
         cx.evidence.note(format!(
-            "{retried} seed request{} retried after 429 or 503 (backing off, honouring Retry-After)",
+            "{retried} seed request{} retried after 429 or 503 (backing off, honouring Retry-After; {lowest} of {concurrency} in flight at the slowest)",
             if retried == 1 { " was" } else { "s were" }
         ));
     }

@@ -505,6 +505,7 @@ impl Fixture {
                 only: None,
                 unavailable: None,
                 database_login: self.database_login.clone(),
+                lane: None,
             },
             jwt: Some(JwtConfig {
                 secret: JWT_SECRET.into(),

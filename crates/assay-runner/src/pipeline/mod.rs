@@ -26,6 +26,7 @@ use crate::sandbox::{
     ensure_images_with,
 };
 
+pub use assay_engine::{PerformanceLane, RunLane};
 pub use events::RunEvent;
 pub use repo::SubmissionRepo;
 pub use service::SandboxService;
@@ -54,6 +55,9 @@ pub struct RunRequest {
     /// The package registries the build may reach, instead of the assessment's
     /// `submission.registries` (settings: an internal mirror, say).
     pub registries: Option<Vec<String>>,
+    /// In a batch: the performance lane shared by every run (builds share it, measured
+    /// phases hold it alone). `None` when graded alone.
+    pub lane: Option<RunLane>,
 }
 
 /// Why a run could not be graded.
@@ -326,6 +330,10 @@ pub async fn run(
             line: line.to_owned(),
         })
     };
+    let build_lane = match &req.lane {
+        Some(lane) => Some(lane.enter(assay_model::LanePhase::Build, None).await),
+        None => None,
+    };
     let build_request = BuildRequest {
         context_dir: submission.root.clone(),
         dockerfile: rules.dockerfile.clone(),
@@ -353,6 +361,7 @@ pub async fn run(
         target: None,
     };
     let build = build_submission_with(&backend, &build_request, Some(&on_line)).await?;
+    drop(build_lane);
     progress(RunEvent::stage(
         "build",
         match (&build.failure, build.cached) {
@@ -436,6 +445,7 @@ pub async fn run(
         only: req.only.clone(),
         unavailable,
         database_login: checks_login,
+        lane: req.lane.clone(),
     };
     let engine_progress = |p: assay_engine::Progress| progress(RunEvent::from(p));
     let outcome = assay_engine::run(
@@ -467,6 +477,7 @@ pub async fn run(
         runner_images.insert(image.clone(), id.clone());
     }
     drop(work);
+    report.performance_lane = req.lane.as_ref().map(RunLane::report);
 
     Ok(RunResults {
         assessment: AssessmentRef {
