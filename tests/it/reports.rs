@@ -747,6 +747,7 @@ fn conduit_scorecard() -> Scorecard {
             failure: None,
             build_log: "Step 1/16 : FROM debian:bookworm-slim\nSuccessfully built".to_owned(),
             service_log: "[INFO] Listening at: http://0.0.0.0:8080\nWARNING database not ready (OperationalError); retrying in 0.2 s".to_owned(),
+            performance_lane: None,
         },
         checks,
         seed: 20_261_128,
