@@ -363,12 +363,6 @@ async fn a_lax_service_gets_partial_credit_and_never_findings_with_evidence() {
         "{why}"
     );
     assert!(a.message.contains("partial credit 0.50"), "{}", a.message);
-    // The message does not say the 403s were 401s.
-    assert!(
-        a.message.contains("not with 401") && !a.message.contains("refused with 401"),
-        "{}",
-        a.message
-    );
 
     // The Token scheme and claims derived from the service's own token work here too.
     assert_eq!(outcome(&outcomes, "token-scheme").status, Status::Pass);
