@@ -216,6 +216,15 @@ pub fn sandbox_problem(failure: Option<&SandboxFailure>) -> Option<String> {
     })
 }
 
+/// `", N not assessed"` when some checks had nothing to judge, else nothing (the count
+/// sentences of the reports stay as they were for every other scorecard).
+pub fn not_assessed_count(card: &Scorecard) -> String {
+    match card.count(Status::NotAssessed) {
+        0 => String::new(),
+        n => format!(", {n} not assessed"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,14 +255,5 @@ mod tests {
             floor: None,
         };
         assert_eq!(evidence(&e, 1000), "throughput: 80 rps (target 200 rps)");
-    }
-}
-
-/// `", N not assessed"` when some checks had nothing to judge, else nothing (the count
-/// sentences of the reports stay as they were for every other scorecard).
-pub fn not_assessed_count(card: &Scorecard) -> String {
-    match card.count(Status::NotAssessed) {
-        0 => String::new(),
-        n => format!(", {n} not assessed"),
     }
 }
