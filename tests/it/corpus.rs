@@ -590,20 +590,36 @@ const MEASURED: &[&str] = &[
     "startup-time",
 ];
 
-/// Points a skill may lose to the noise of measured checks: performance lives on them,
-/// other skills weigh them a little.
-fn noise(skill: Skill) -> f64 {
-    if skill == Skill::Performance {
-        10.0
-    } else {
-        2.0
+/// A skill's score with the measured checks' credits taken from `reference`: what the
+/// submission earned on everything that does not move with the host's load.
+fn steady_score(card: &Scorecard, reference: &Scorecard, skill: Skill) -> Option<f64> {
+    let s = card.skill(skill)?;
+    let (mut earned, mut total) = (0.0, 0.0);
+    for e in s
+        .evidence
+        .iter()
+        .filter(|e| e.status != Status::NotAssessed)
+    {
+        let credit = if MEASURED.contains(&e.check.as_str()) {
+            reference
+                .checks
+                .iter()
+                .find(|c| c.id == e.check)
+                .map_or(e.credit, |c| c.credit)
+        } else {
+            e.credit
+        };
+        earned += e.weight * credit;
+        total += e.weight;
     }
+    (total > 0.0).then(|| 100.0 * earned / total)
 }
 
 /// One good variant (`kind: good`): a legitimate choice, no defect. Graded, it loses
 /// nothing: every check that measures no latency earns at least the reference's credit (or
-/// is `not_assessed`, for what that choice leaves nothing to judge), every skill stays within
-/// the noise bound of the reference's score, the verdict passes, and the checks that prove the
+/// is `not_assessed`, for what that choice leaves nothing to judge), no skill scores less than
+/// the reference's once the measured checks' credits are taken from the reference (the noise
+/// of a loaded host), the verdict passes, and the checks that prove the
 /// choice was handled (`expect_pass`, `expect_message`) say so.
 fn check_good_variant(assessment: &str, id: &str) {
     let meta = std::fs::read_to_string(
@@ -684,17 +700,24 @@ fn check_good_variant(assessment: &str, id: &str) {
             after.message
         );
     }
+    // Measured checks (latency, memory, start-up) move with the host's load, which on a
+    // shared machine moved performance by 12 points between two runs of equal code: each
+    // skill is compared with those checks' credits taken from the reference.
     for skill in Skill::ALL {
-        let before = reference.skill(skill).and_then(|s| s.score);
-        let after = card.skill(skill).and_then(|s| s.score);
+        let before = steady_score(&reference, &reference, skill);
+        let after = steady_score(&card, &reference, skill);
         if let (Some(b), Some(a)) = (before, after) {
             assert!(
-                b - a <= noise(skill),
-                "variant {id}: {skill} fell from {b} to {a}"
+                b - a <= 0.1,
+                "variant {id}: {skill} fell from {b:.1} to {a:.1} on checks that measure no \
+                 latency (as graded: {:?} to {:?})",
+                reference.skill(skill).and_then(|s| s.score),
+                card.skill(skill).and_then(|s| s.score)
             );
         }
+        let graded = |c: &Scorecard| c.skill(skill).and_then(|s| s.score);
         assert!(
-            before.is_none() || after.is_some() || skill == Skill::Frameworks,
+            graded(&reference).is_none() || graded(&card).is_some() || skill == Skill::Frameworks,
             "variant {id}: {skill} became not assessed"
         );
     }
