@@ -367,7 +367,7 @@ async fn database_checks_against_a_real_postgres() {
     assert_eq!(v.status, Status::Fail, "{v:?}");
     assert!(v.message.contains("got more than 10000"), "{}", v.message);
 
-    // Seeding writes through the checks' role, sequences included.
+    // Seeding writes as the service's own role (it owns the tables), sequences included.
     let shared = f.shared();
     let mut cx = cx(&shared);
     let seeded = database::seed(

@@ -50,7 +50,19 @@ impl Drop for Conn {
 
 /// Connects to the assessment's database sidecar with its `database` settings, as the
 /// checks' own role when the runner made one.
-async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
+/// Who a connection logs in as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Login {
+    /// assay's own checks' role when the runner made one (reads through forced row-level
+    /// security; never seen by the service), else `database.user`.
+    Checks,
+    /// The service's own role (`database.user`): seeding writes data the service owns, may
+    /// create tables in its schema, and runs the service's triggers with no more privilege
+    /// than the service has.
+    Service,
+}
+
+async fn open(cx: &mut CheckCx<'_, '_>, login: Login) -> Result<Conn, Verdict> {
     let Some(access) = cx.shared.assessment.file.database.clone() else {
         return Err(Verdict::error("the assessment has no `database` settings"));
     };
@@ -74,9 +86,9 @@ async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
     let [user, password, dbname] = creds.as_slice() else {
         return Err(Verdict::error("database credentials are incomplete"));
     };
-    let (user, password) = match &cx.shared.config.database_login {
-        Some(login) => (&login.user, &login.password),
-        None => (user, password),
+    let (user, password) = match (&cx.shared.config.database_login, login) {
+        (Some(checks), Login::Checks) => (&checks.user, &checks.password),
+        _ => (user, password),
     };
     connect(addr, user, password, dbname)
         .await
@@ -88,7 +100,7 @@ async fn open(cx: &mut CheckCx<'_, '_>) -> Result<Conn, Verdict> {
 /// cannot take (an undefined table or column, a violated constraint) is the submission's
 /// failure; a connection or timeout problem is an error.
 pub async fn seed(cx: &mut CheckCx<'_, '_>, sql: &str, limit: Duration) -> Result<u64, Verdict> {
-    let conn = open(cx).await?;
+    let conn = open(cx, Login::Service).await?;
     let answer = tokio::time::timeout(limit, conn.client.simple_query(sql))
         .await
         .map_err(|_| {
@@ -124,7 +136,7 @@ pub async fn seed(cx: &mut CheckCx<'_, '_>, sql: &str, limit: Duration) -> Resul
 }
 
 pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &DatabaseCheck) -> Verdict {
-    let conn = match open(cx).await {
+    let conn = match open(cx, Login::Checks).await {
         Ok(c) => c,
         Err(v) => return v,
     };
