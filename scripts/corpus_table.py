@@ -55,6 +55,7 @@ bad=0
 for v in sorted(os.listdir(f'{A}/variants')):
     p=f'{base}/{v}/run-results.json'
     m=yaml.safe_load(open(f'{A}/variants/{v}/variant.yaml'))
+    if m.get('kind')=='good': continue  # no defect, no aimed skill: CORPUS.md's own section
     aim=m['skill']; also=m.get('also_affected') or {}; ef=m['expect_fail']
     if not os.path.exists(p): print(f"| {v} | {aim} | not graded in this round |"); continue
     rr=json.load(open(p))

@@ -417,8 +417,8 @@ fn check_lenient_variant(assessment: &str, id: &str) {
     )
     .expect("variant.yaml");
     assert!(
-        meta.lines().any(|l| l.trim() == "good: true"),
-        "variant {id} is not marked `good: true`"
+        meta.lines().any(|l| l.trim() == "kind: good"),
+        "variant {id} is not marked `kind: good`"
     );
     let partial: Vec<String> = meta
         .lines()
@@ -773,6 +773,14 @@ fn also_affected_skills_are_known_and_give_a_reason() {
             let id = path.file_name().map(|n| n.to_string_lossy().into_owned());
             let id = id.unwrap_or_default();
             let meta = std::fs::read_to_string(path.join("variant.yaml")).expect("variant.yaml");
+            if meta.lines().any(|l| l.trim() == "kind: good") {
+                // A good variant aims at no skill and declares nothing.
+                assert!(
+                    also_affected(&meta, &id).is_empty(),
+                    "good variant {id} declares skills as also affected"
+                );
+                continue;
+            }
             let aimed = meta
                 .lines()
                 .find_map(|l| l.strip_prefix("skill: "))

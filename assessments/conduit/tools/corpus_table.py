@@ -35,7 +35,7 @@ for meta_path in sorted((HERE / "variants").glob("*/variant.yaml")):
     if not card_path.exists():
         continue
     meta = meta_path.read_text()
-    if field(meta, "good") == "true":
+    if field(meta, "kind") == "good":
         continue  # no defect and no aimed skill: its figures are in CORPUS.md's own section
     aim = field(meta, "skill")
     aimed = [c.strip() for c in field(meta, "expect_fail").strip("[]").split(",") if c.strip()]

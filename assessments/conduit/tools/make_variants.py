@@ -393,7 +393,7 @@ def main(names):
                 "# wherever it allows one. Graded, it loses nothing but the declared partial credit\n"
                 "# (tests/it/corpus.rs, check_lenient_variant).\n"
                 f"id: {name}\n"
-                "good: true\n"
+                "kind: good\n"
                 "readings:\n" + "".join(f"  - {json_str(x)}\n" for x in readings) +
                 f"partial: [{', '.join(partial)}]\n")
             print("made", name)

@@ -90,7 +90,7 @@ async fn open(cx: &mut CheckCx<'_, '_>, login: Login) -> Result<Conn, Verdict> {
         (Some(checks), Login::Checks) => (&checks.user, &checks.password),
         _ => (user, password),
     };
-    connect(addr, user, password, dbname)
+    connect(addr, user, password, dbname, login == Login::Checks)
         .await
         .map_err(Verdict::error)
 }
@@ -226,6 +226,7 @@ async fn connect(
     user: &str,
     password: &str,
     dbname: &str,
+    pin_catalog: bool,
 ) -> Result<Conn, String> {
     let mut config = tokio_postgres::Config::new();
     config
@@ -251,11 +252,14 @@ async fn connect(
     // The database's owner may set its `search_path` with its own schema before
     // `pg_catalog`, so that a `strpos` or `lower` of its own would answer the checks' SQL:
     // built-ins come first for the checks, then whatever the owner chose (its tables are
-    // still found unqualified).
-    tokio::time::timeout(QUERY_TIMEOUT, conn.client.simple_query(PIN_CATALOG))
-        .await
-        .map_err(|_| format!("setting the search path at {addr} timed out"))?
-        .map_err(|e| format!("cannot set the search path at {addr}: {e}"))?;
+    // still found unqualified). Seeding, which runs as the service's role and may create
+    // tables, keeps the service's own path (an unqualified CREATE would land in pg_catalog).
+    if pin_catalog {
+        tokio::time::timeout(QUERY_TIMEOUT, conn.client.simple_query(PIN_CATALOG))
+            .await
+            .map_err(|_| format!("setting the search path at {addr} timed out"))?
+            .map_err(|e| format!("cannot set the search path at {addr}: {e}"))?;
+    }
     Ok(conn)
 }
 
