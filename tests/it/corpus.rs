@@ -216,6 +216,30 @@ fn with_reference_timings(
 /// declares that skill `also_affected` with a reason.
 const OTHERS_MAX_MOVE: f64 = 10.0;
 
+/// A variant's `variant.yaml`, as text (the fields read here are one line each).
+fn variant_meta(assessment: &str, id: &str) -> String {
+    std::fs::read_to_string(
+        assessment_dir(assessment)
+            .join("variants")
+            .join(id)
+            .join("variant.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{assessment}: variant {id}: variant.yaml: {e}"))
+}
+
+/// A one-line YAML list (`key: [a, b]`) of `meta`; empty when the key is absent.
+fn yaml_list(meta: &str, key: &str) -> Vec<String> {
+    meta.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .unwrap_or("[]")
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// `variant.yaml`'s `also_affected` block: skill → the reason a reviewer accepts for the
 /// defect moving it too. Written as a block map, one `  skill: "reason"` per line.
 fn also_affected(meta: &str, id: &str) -> Vec<(Skill, String)> {
@@ -250,13 +274,7 @@ fn also_affected(meta: &str, id: &str) -> Vec<(Skill, String)> {
 /// `variant.yaml` declares `also_affected` (each with a reason), fails every check aimed at
 /// that defect (`skill` and `expect_fail`), and does not pass (those checks are critical).
 fn check_variant(assessment: &str, id: &str) {
-    let meta = std::fs::read_to_string(
-        assessment_dir(assessment)
-            .join("variants")
-            .join(id)
-            .join("variant.yaml"),
-    )
-    .expect("variant.yaml");
+    let meta = variant_meta(assessment, id);
     let field = |name: &str| {
         meta.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}: ")))
@@ -409,27 +427,12 @@ fn assert_caught_with_requests(id: &str, card: &Scorecard) {
 /// on a shared machine measure different figures (a p95 of 110 ms where 100 is the target
 /// is the machine's load, not a reading).
 fn check_lenient_variant(assessment: &str, id: &str) {
-    let meta = std::fs::read_to_string(
-        assessment_dir(assessment)
-            .join("variants")
-            .join(id)
-            .join("variant.yaml"),
-    )
-    .expect("variant.yaml");
+    let meta = variant_meta(assessment, id);
     assert!(
         meta.lines().any(|l| l.trim() == "kind: good"),
         "variant {id} is not marked `kind: good`"
     );
-    let partial: Vec<String> = meta
-        .lines()
-        .find_map(|l| l.strip_prefix("partial: "))
-        .unwrap_or("[]")
-        .trim()
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let partial: Vec<String> = yaml_list(&meta, "partial");
 
     let reference = reference(assessment);
     let work = scratch();
@@ -622,27 +625,12 @@ fn steady_score(card: &Scorecard, reference: &Scorecard, skill: Skill) -> Option
 /// of a loaded host), the verdict passes, and the checks that prove the
 /// choice was handled (`expect_pass`, `expect_message`) say so.
 fn check_good_variant(assessment: &str, id: &str) {
-    let meta = std::fs::read_to_string(
-        assessment_dir(assessment)
-            .join("variants")
-            .join(id)
-            .join("variant.yaml"),
-    )
-    .expect("variant.yaml");
+    let meta = variant_meta(assessment, id);
     assert!(
         meta.lines().any(|l| l.trim() == "kind: good"),
         "variant {id} is not a good variant"
     );
-    let expect_pass: Vec<String> = meta
-        .lines()
-        .find_map(|l| l.strip_prefix("expect_pass: "))
-        .unwrap_or("[]")
-        .trim()
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let expect_pass: Vec<String> = yaml_list(&meta, "expect_pass");
     let expect_message: Option<(String, String)> = meta
         .lines()
         .find_map(|l| l.strip_prefix("expect_message: "))
