@@ -692,6 +692,32 @@ impl DockerBackend {
                 continue;
             }
             note_run(&labels);
+            // The run's own containers are gone; what is still attached is not the run's (the
+            // shared build proxy of a build whose assay died): detach it, or the network
+            // cannot be removed ("has active endpoints").
+            if let Ok(inspected) = self
+                .call(
+                    "inspect network",
+                    self.docker
+                        .inspect_network(&id, None::<InspectNetworkOptions>),
+                )
+                .await
+            {
+                for container in inspected.containers.unwrap_or_default().into_keys() {
+                    let _ = self
+                        .call(
+                            "disconnect network",
+                            self.docker.disconnect_network(
+                                &id,
+                                bollard::models::NetworkDisconnectRequest {
+                                    container,
+                                    force: Some(true),
+                                },
+                            ),
+                        )
+                        .await;
+                }
+            }
             // A just-removed container may still hold its endpoint for a moment.
             let mut attempt = 0;
             loop {
