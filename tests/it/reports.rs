@@ -364,6 +364,35 @@ fn scorecard() -> Scorecard {
     grade(&results, &plan, None).unwrap_or_else(|e| panic!("grade: {e}"))
 }
 
+/// A screenshot of `url` by headless Chromium at WIDTH x HEIGHT, checked to show a page (many
+/// colours, a fifth of it inked); its PNG bytes.
+fn screenshot_that_is_not_blank(url: &str, profile: &Path, dir: &Path) -> Vec<u8> {
+    let shot = dir.join("report.png");
+    run_chromium(
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size={WIDTH},{HEIGHT}"),
+            url.to_owned(),
+        ],
+        profile,
+        &dir.join("screenshot.out"),
+    );
+    let bytes =
+        std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", shot.display()));
+    let (width, height, colours, inked) = png_stats(&bytes);
+    assert_eq!((width, height), (WIDTH, HEIGHT));
+    assert!(
+        colours > 200,
+        "only {colours} distinct colours: the page looks blank"
+    );
+    assert!(
+        inked > 0.2,
+        "only {:.0}% of the page differs from its background",
+        inked * 100.0
+    );
+    bytes
+}
+
 /// The Chromium binary: `$CHROMIUM`, `/usr/bin/chromium`, or `chromium` on the PATH.
 fn chromium() -> PathBuf {
     let mut candidates = Vec::new();
@@ -592,29 +621,7 @@ fn html_report_renders_safely_in_headless_chromium() {
     );
 
     // What a person sees.
-    let shot = dir.path().join("report.png");
-    run_chromium(
-        &[
-            format!("--screenshot={}", shot.display()),
-            format!("--window-size={WIDTH},{HEIGHT}"),
-            url,
-        ],
-        &profile,
-        &dir.path().join("screenshot.out"),
-    );
-    let bytes =
-        std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", shot.display()));
-    let (width, height, colours, inked) = png_stats(&bytes);
-    assert_eq!((width, height), (WIDTH, HEIGHT));
-    assert!(
-        colours > 200,
-        "only {colours} distinct colours: the page looks blank"
-    );
-    assert!(
-        inked > 0.2,
-        "only {:.0}% of the page differs from its background",
-        inked * 100.0
-    );
+    let bytes = screenshot_that_is_not_blank(&url, &profile, dir.path());
 
     // `UPDATE_SCREENSHOT=1 cargo test -p assay-tests --test it reports` refreshes the one
     // in the docs.
@@ -818,29 +825,7 @@ fn conduit_html_report_renders_in_headless_chromium() {
     let verdict = if card.passed { "PASSED" } else { "FAILED" };
     assert!(dom.contains(&format!("id=\"verdict\">{verdict}<")));
 
-    let shot = dir.path().join("report.png");
-    run_chromium(
-        &[
-            format!("--screenshot={}", shot.display()),
-            format!("--window-size={WIDTH},{HEIGHT}"),
-            url,
-        ],
-        &profile,
-        &dir.path().join("screenshot.out"),
-    );
-    let bytes =
-        std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", shot.display()));
-    let (width, height, colours, inked) = png_stats(&bytes);
-    assert_eq!((width, height), (WIDTH, HEIGHT));
-    assert!(
-        colours > 200,
-        "only {colours} distinct colours: the page looks blank"
-    );
-    assert!(
-        inked > 0.2,
-        "only {:.0}% of the page differs from its background",
-        inked * 100.0
-    );
+    let bytes = screenshot_that_is_not_blank(&url, &profile, dir.path());
     let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/assay-reports");
     std::fs::create_dir_all(&kept).unwrap_or_else(|e| panic!("{}: {e}", kept.display()));
     std::fs::write(kept.join("conduit-report.png"), &bytes)

@@ -550,6 +550,36 @@ impl DockerBackend {
         })
     }
 
+    /// Force-removes container `id` (its anonymous volumes too), counting it in `report`;
+    /// one already gone is no error, one that cannot be removed is noted as `what`.
+    pub(super) async fn remove_counted(
+        &self,
+        id: &str,
+        what: &str,
+        report: &mut CleanupReport,
+    ) -> Result<(), SandboxError> {
+        let removed = self
+            .call(
+                "remove container",
+                self.docker.remove_container(
+                    id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        v: true,
+                        ..Default::default()
+                    }),
+                ),
+            )
+            .await;
+        match removed {
+            Ok(()) => report.containers += 1,
+            Err(e) if e.is_not_found() => {}
+            Err(e) if e.is_infrastructure() => return Err(e),
+            Err(e) => report.errors.push(format!("{what} {id}: {e}")),
+        }
+        Ok(())
+    }
+
     /// Creates the build network and its firewall rules where missing.
     async fn ensure_build_network(&self) -> Result<(), SandboxError> {
         let exists = match self
@@ -656,25 +686,7 @@ impl DockerBackend {
                 continue;
             }
             note_run(&labels);
-            match self
-                .call(
-                    "remove container",
-                    self.docker.remove_container(
-                        &id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            v: true,
-                            ..Default::default()
-                        }),
-                    ),
-                )
-                .await
-            {
-                Ok(()) => report.containers += 1,
-                Err(e) if e.is_not_found() => {}
-                Err(e) if e.is_infrastructure() => return Err(e),
-                Err(e) => report.errors.push(format!("container {id}: {e}")),
-            }
+            self.remove_counted(&id, "container", &mut report).await?;
         }
 
         let networks = self
@@ -844,6 +856,21 @@ fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// `security_opt` of a run container (service or sidecar): no-new-privileges and the
+/// seccomp profile its hardening names.
+fn security_options(no_new_privileges: bool, profile: &Seccomp) -> Vec<String> {
+    let mut options = Vec::new();
+    if no_new_privileges {
+        options.push("no-new-privileges:true".to_owned());
+    }
+    match profile {
+        Seccomp::Assay => options.push(format!("seccomp={}", seccomp::PROFILE)),
+        Seccomp::EngineDefault => {}
+        Seccomp::Custom(json) => options.push(format!("seccomp={json}")),
+    }
+    options
+}
+
 /// The service container's create body: the hardening of [`Hardening`] made concrete.
 pub(crate) fn service_container(
     run: &DockerRun,
@@ -852,15 +879,7 @@ pub(crate) fn service_container(
     image: &ImageFacts,
     labels: HashMap<String, String>,
 ) -> ContainerCreateBody {
-    let mut security_opt = Vec::new();
-    if hardening.no_new_privileges {
-        security_opt.push("no-new-privileges:true".to_owned());
-    }
-    match &hardening.seccomp {
-        Seccomp::Assay => security_opt.push(format!("seccomp={}", seccomp::PROFILE)),
-        Seccomp::EngineDefault => {}
-        Seccomp::Custom(json) => security_opt.push(format!("seccomp={json}")),
-    }
+    let security_opt = security_options(hardening.no_new_privileges, &hardening.seccomp);
     let mut mounts = vec![&hardening.tmp];
     if let Some(home) = &hardening.writable_home {
         mounts.push(home);
@@ -930,18 +949,11 @@ pub(crate) fn sidecar_container(
     labels: HashMap<String, String>,
 ) -> ContainerCreateBody {
     let h = &sidecar.hardening;
-    let mut security_opt = Vec::new();
-    if h.no_new_privileges {
-        security_opt.push("no-new-privileges:true".to_owned());
-    }
-    match &h.seccomp {
-        Seccomp::Assay => security_opt.push(format!("seccomp={}", seccomp::PROFILE)),
-        Seccomp::EngineDefault => {}
-        Seccomp::Custom(json) => security_opt.push(format!("seccomp={json}")),
-    }
+    let security_opt = security_options(h.no_new_privileges, &h.seccomp);
     let mounts: Vec<&TmpfsMount> = h.tmpfs.iter().collect();
     let host_config = HostConfig {
         network_mode: Some(run.network.clone()),
+        dns: Some(vec![RUN_DNS_UPSTREAM.to_owned()]),
         memory: Some(i64_of(h.memory_bytes)),
         memory_swap: Some(i64_of(h.memory_bytes)),
         nano_cpus: Some(i64_of(h.nano_cpus)),

@@ -314,24 +314,7 @@ impl DockerBackend {
             if !(gone && idle) {
                 continue;
             }
-            match self
-                .call(
-                    "remove container",
-                    self.docker.remove_container(
-                        &id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            ..Default::default()
-                        }),
-                    ),
-                )
-                .await
-            {
-                Ok(()) => report.containers += 1,
-                Err(e) if e.is_not_found() => {}
-                Err(e) if e.is_infrastructure() => return Err(e),
-                Err(e) => report.errors.push(format!("build proxy {id}: {e}")),
-            }
+            self.remove_counted(&id, "build proxy", &mut report).await?;
         }
         Ok(report)
     }
