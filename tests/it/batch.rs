@@ -50,6 +50,7 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
         similarity: None,
         trust: Default::default(),
         registries: None,
+        performance_lane: Some(super::cli::machine_lane()),
     }
 }
 

@@ -56,7 +56,7 @@ fn assay_bin() -> &'static Path {
 }
 
 /// Variables that would change what the binary does, removed so only the test's own count.
-const SETTINGS_VARS: [&str; 11] = [
+const SETTINGS_VARS: [&str; 12] = [
     "ASSAY_OUT",
     "ASSAY_PROFILE",
     "ASSAY_SEED",
@@ -65,12 +65,20 @@ const SETTINGS_VARS: [&str; 11] = [
     "ASSAY_RUNTIME",
     "ASSAY_EXTRA_CA",
     "ASSAY_REGISTRIES",
+    "ASSAY_PERFORMANCE_LANE",
     "ASSAY_COLOR",
     "ASSAY_CONFIG",
     "GITHUB_STEP_SUMMARY",
 ];
 
-/// `assay` run in `cwd`, with a clean environment of settings and no user configuration.
+/// The performance lane every grading of this test session shares (`--performance-lane`):
+/// tests run two at a time, and none measures beside another's build or checks.
+pub(crate) fn machine_lane() -> PathBuf {
+    root().join("target/assay-tests.lane")
+}
+
+/// `assay` run in `cwd`, with a clean environment of settings (but the session's
+/// performance lane) and no user configuration.
 pub(crate) fn assay(cwd: &Path) -> Command {
     let mut cmd = Command::new(assay_bin());
     cmd.current_dir(cwd)
@@ -80,6 +88,7 @@ pub(crate) fn assay(cwd: &Path) -> Command {
     for var in SETTINGS_VARS {
         cmd.env_remove(var);
     }
+    cmd.env("ASSAY_PERFORMANCE_LANE", machine_lane());
     cmd
 }
 

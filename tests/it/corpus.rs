@@ -14,7 +14,7 @@ use std::process::Command;
 
 use assay_grader::Scorecard;
 use assay_model::{Evidence, RunResults, Skill, Status};
-use assay_runner::pipeline::{RunRequest, new_run_id, run};
+use assay_runner::pipeline::{PerformanceLane, RunRequest, new_run_id, run};
 
 const SEED: u64 = 20_261_128;
 const PROFILE: &str = "backend-senior";
@@ -106,7 +106,12 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
         intake: Default::default(),
         trust: Default::default(),
         registries: None,
-        lane: None,
+        // Corpus tests run two at a time: one lane with every grading of the session.
+        lane: Some(
+            PerformanceLane::on_machine(&super::cli::machine_lane())
+                .expect("the session's performance lane")
+                .for_run(),
+        ),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -36,7 +36,12 @@ fn graded_end_to_end(name: &str) {
         .into_iter()
         .flatten()
         .filter(|c| c["status"] != "pass")
-        .map(|c| format!("{} {}", c["id"], c["status"]))
+        .map(|c| {
+            format!(
+                "{} {}: {} evidence: {}",
+                c["id"], c["status"], c["message"], c["evidence"]
+            )
+        })
         .collect();
     assert!(failing.is_empty(), "{name}: checks not passed: {failing:?}");
     assert_eq!(card["sandbox"]["image_built"], true, "{name}");

@@ -59,6 +59,9 @@ pub struct BatchRequest {
     pub trust: TrustSource,
     /// The registries builds may reach, instead of the assessment's list.
     pub registries: Option<Vec<String>>,
+    /// A lock file naming a performance lane shared with other assay processes of this
+    /// machine (`None`: the batch's own lane).
+    pub performance_lane: Option<PathBuf>,
 }
 
 /// How a batch compares its submissions for shared code.
@@ -113,6 +116,8 @@ pub enum BatchError {
     UnknownProfile { profile: String, known: String },
     #[error("the async runtime failed: {0}")]
     Runtime(String),
+    #[error("--performance-lane: {0}")]
+    Lane(#[from] assay_runner::pipeline::LaneError),
 }
 
 impl BatchError {
@@ -367,7 +372,10 @@ pub async fn run(
         plan,
         profile,
         seed,
-        lane: PerformanceLane::new(),
+        lane: match &req.performance_lane {
+            Some(file) => PerformanceLane::on_machine(file)?,
+            None => PerformanceLane::new(),
+        },
     });
     let mut stop = std::pin::pin!(stop);
 

@@ -12,11 +12,12 @@ Exit codes:
   2  usage error, invalid assessment or refused submission
   3  infrastructure failure (Docker, images), or interrupted
 
-Settings (out, profile, seed, jobs, test_mode, runtime, registries, extra_ca, color) come from,
+Settings (out, profile, seed, jobs, test_mode, runtime, registries, performance_lane, extra_ca,
+color) come from,
 in order:
   1. flags;
   2. ASSAY_* variables (ASSAY_OUT, ASSAY_PROFILE, ASSAY_SEED, ASSAY_JOBS, ASSAY_TEST_MODE,
-     ASSAY_RUNTIME, ASSAY_REGISTRIES, ASSAY_EXTRA_CA, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
+     ASSAY_RUNTIME, ASSAY_REGISTRIES, ASSAY_PERFORMANCE_LANE, ASSAY_EXTRA_CA, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
   3. a TOML file: --config FILE (or ASSAY_CONFIG), else ./assay.toml, else
      $XDG_CONFIG_HOME/assay/config.toml. See docs/configuration.md.";
 
@@ -220,6 +221,12 @@ pub struct RunArgs {
     /// [env: ASSAY_REGISTRIES; config: registries]
     #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
     pub registries: Option<Vec<String>>,
+    /// A lock file that every assay process of this machine grading at once names: their
+    /// measured phases (load, growth) then run alone, never beside another run's build,
+    /// seeding or checks (CI shards on one machine, two terminals). Batches share a lane
+    /// among their own runs without it. [env: ASSAY_PERFORMANCE_LANE; config: performance_lane]
+    #[arg(long, value_name = "FILE")]
+    pub performance_lane: Option<PathBuf>,
     /// Run only these checks (repeatable).
     #[arg(long = "only")]
     pub only: Vec<String>,
@@ -331,6 +338,12 @@ pub struct BatchArgs {
     /// [env: ASSAY_REGISTRIES; config: registries]
     #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
     pub registries: Option<Vec<String>>,
+    /// A lock file that every assay process of this machine grading at once names: their
+    /// measured phases (load, growth) then run alone, never beside another run's build,
+    /// seeding or checks (CI shards on one machine, two terminals). Batches share a lane
+    /// among their own runs without it. [env: ASSAY_PERFORMANCE_LANE; config: performance_lane]
+    #[arg(long, value_name = "FILE")]
+    pub performance_lane: Option<PathBuf>,
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]
     pub events: Option<EventsFormat>,

@@ -107,6 +107,13 @@ const SETTINGS: &[Setting] = &[
         kind: Kind::Text,
     },
     Setting {
+        key: "performance_lane",
+        env: "ASSAY_PERFORMANCE_LANE",
+        subcommands: &["run", "batch"],
+        arg: "performance_lane",
+        kind: Kind::Text,
+    },
+    Setting {
         key: "extra_ca",
         env: "ASSAY_EXTRA_CA",
         subcommands: &[],

@@ -409,7 +409,14 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         intake: args.intake.limits(),
         trust: trust.clone(),
         registries: args.registries.clone(),
-        lane: None,
+        lane: match &args.performance_lane {
+            Some(file) => Some(
+                assay_runner::pipeline::PerformanceLane::on_machine(file)
+                    .map_err(|e| anyhow::anyhow!("--performance-lane: {e}"))?
+                    .for_run(),
+            ),
+            None => None,
+        },
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());
@@ -510,6 +517,7 @@ fn batch(args: &BatchArgs, trust: &TrustSource, out: &Output) -> Result<Outcome>
         }),
         trust: trust.clone(),
         registries: args.registries.clone(),
+        performance_lane: args.performance_lane.clone(),
     };
     let rt = runtime()?;
     let progress = out.batch_progress(args.events.is_some());

@@ -1,8 +1,12 @@
 //! The performance lane of a batch: measured phases (load checks, growth checks) of the
 //! submissions graded at once never overlap each other nor another submission's build,
-//! seeding or own tests; everything else runs side by side. Each run records when it held
-//! the lane and how long it waited, for its scorecard.
+//! seeding, own tests or checks; everything else runs side by side. The lane can also be
+//! shared by every assay process of a machine through a lock file (CI shards, the
+//! known-answer corpus graded two at a time). Each run records when it held the lane and how
+//! long it waited, for its scorecard.
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -10,12 +14,25 @@ use assay_model::{LanePhase, LaneReport, LaneWindow};
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 /// One lane for every run of a batch. A measured phase takes it alone (a write lock);
-/// heavy phases (builds, seeding, the candidate's tests) share it (read locks). Tokio's
-/// lock is fair: a measured phase waiting for the lane holds back heavy phases that ask
-/// after it, so it is never starved.
+/// heavy phases (builds, seeding, the candidate's tests) and other checks share it (read
+/// locks). Tokio's lock is fair: a measured phase waiting for the lane holds back shared
+/// phases that ask after it, so it is never starved.
 #[derive(Debug, Clone, Default)]
 pub struct PerformanceLane {
     lock: Arc<RwLock<()>>,
+    machine: Option<Arc<MachineLane>>,
+}
+
+/// The lock could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot open the performance lane's lock file {path}: {source}; name a writable file \
+     (every assay process naming the same file shares one lane)"
+)]
+pub struct LaneError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
 }
 
 impl PerformanceLane {
@@ -23,13 +40,85 @@ impl PerformanceLane {
         PerformanceLane::default()
     }
 
+    /// A lane shared with every assay process of this machine that names the same file
+    /// (advisory `flock` locks on it and on a `.turnstile` beside it); within this process it
+    /// also works as [`PerformanceLane::new`].
+    pub fn on_machine(path: &Path) -> Result<PerformanceLane, LaneError> {
+        let machine = MachineLane::open(path)?;
+        Ok(PerformanceLane {
+            lock: Arc::default(),
+            machine: Some(Arc::new(machine)),
+        })
+    }
+
     /// The lane as one run uses it, with its own record.
     pub fn for_run(&self) -> RunLane {
         RunLane {
             lock: self.lock.clone(),
+            machine: self.machine.clone(),
             log: Arc::new(Mutex::new(LaneReport::default())),
             waiting: Arc::new(Mutex::new(Waiting::default())),
         }
+    }
+}
+
+/// The machine-wide side of a lane: a lock file taken shared or exclusively, behind a
+/// turnstile that a measured phase holds while it waits, so processes that keep asking
+/// for shared holds cannot starve it (readers pass the turnstile one at a time and let go
+/// of it at once).
+#[derive(Debug)]
+struct MachineLane {
+    main: PathBuf,
+    turnstile: PathBuf,
+}
+
+impl MachineLane {
+    fn open(path: &Path) -> Result<MachineLane, LaneError> {
+        let turnstile = PathBuf::from(format!("{}.turnstile", path.display()));
+        for p in [path, turnstile.as_path()] {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| LaneError {
+                    path: p.to_owned(),
+                    source,
+                })?;
+            }
+            Self::file(p).map_err(|source| LaneError {
+                path: p.to_owned(),
+                source,
+            })?;
+        }
+        Ok(MachineLane {
+            main: path.to_owned(),
+            turnstile,
+        })
+    }
+
+    fn file(path: &Path) -> std::io::Result<File> {
+        File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    }
+
+    /// Blocks until the machine's lane is held (each hold has its own open file, so holds
+    /// of one process are independent). An I/O error leaves the run without the machine
+    /// hold rather than stopping it: the in-process lane still holds.
+    fn hold(&self, exclusive: bool) -> Option<File> {
+        let held = (|| -> std::io::Result<File> {
+            let turnstile = Self::file(&self.turnstile)?;
+            turnstile.lock()?;
+            let main = Self::file(&self.main)?;
+            if exclusive {
+                main.lock()?;
+            } else {
+                main.lock_shared()?;
+            }
+            drop(turnstile);
+            Ok(main)
+        })();
+        held.ok()
     }
 }
 
@@ -37,6 +126,7 @@ impl PerformanceLane {
 #[derive(Debug, Clone)]
 pub struct RunLane {
     lock: Arc<RwLock<()>>,
+    machine: Option<Arc<MachineLane>>,
     log: Arc<Mutex<LaneReport>>,
     waiting: Arc<Mutex<Waiting>>,
 }
@@ -53,10 +143,21 @@ impl RunLane {
     pub async fn enter(&self, phase: LanePhase, check: Option<&str>) -> LaneTicket {
         let asked = Instant::now();
         self.waiting().since = Some(asked);
-        let hold = if phase.is_exclusive() {
+        let exclusive = phase.is_exclusive();
+        let hold = if exclusive {
             Hold::Alone(self.lock.clone().write_owned().await)
         } else {
             Hold::Shared(self.lock.clone().read_owned().await)
+        };
+        let machine = match &self.machine {
+            Some(m) => {
+                let m = m.clone();
+                tokio::task::spawn_blocking(move || m.hold(exclusive))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => None,
         };
         let waited = asked.elapsed();
         {
@@ -70,6 +171,7 @@ impl RunLane {
             waited_seconds: waited.as_secs_f64(),
             entered_unix_ms: unix_ms(),
             log: self.log.clone(),
+            _machine: machine,
             _hold: hold,
         }
     }
@@ -108,6 +210,8 @@ pub struct LaneTicket {
     waited_seconds: f64,
     entered_unix_ms: u64,
     log: Arc<Mutex<LaneReport>>,
+    // Fields drop in order: the machine's hold is let go before the process's.
+    _machine: Option<File>,
     _hold: Hold,
 }
 
@@ -124,7 +228,9 @@ impl Drop for LaneTicket {
         };
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         log.wait_seconds += window.waited_seconds;
-        log.windows.push(window);
+        if window.phase != LanePhase::Check {
+            log.windows.push(window);
+        }
     }
 }
 
@@ -165,5 +271,39 @@ mod tests {
         assert_eq!(report.windows[1].check.as_deref(), Some("load"));
         let b_report = b.report();
         assert!(b_report.windows[0].left_unix_ms <= report.windows[1].entered_unix_ms);
+    }
+
+    /// Two lanes on one lock file behave as two processes do: a measured phase of one waits
+    /// for a check in progress of the other, and checks asked for after it wait for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lanes_naming_one_file_measure_alone_across_processes() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("lane");
+        let first = PerformanceLane::on_machine(&file).unwrap_or_else(|e| panic!("{e}"));
+        let second = PerformanceLane::on_machine(&file).unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (first.for_run(), second.for_run());
+        let check = b.enter(LanePhase::Check, Some("http")).await;
+        let measuring = tokio::spawn({
+            let a = a.clone();
+            async move { a.enter(LanePhase::Measure, Some("load")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!measuring.is_finished(), "the measure waits for the check");
+        let later = tokio::spawn({
+            let b = b.clone();
+            async move { drop(b.enter(LanePhase::Check, Some("next")).await) }
+        });
+        drop(check);
+        let measure = measuring.await.unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !later.is_finished(),
+            "a check asked after the measure waits for it"
+        );
+        drop(measure);
+        later.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.report().wait_seconds >= 0.15, "{:?}", a.report());
+        assert_eq!(b.report().windows.len(), 0, "checks record no windows");
+        assert!(dir.path().join("lane.turnstile").exists());
     }
 }

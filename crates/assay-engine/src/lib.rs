@@ -19,7 +19,7 @@ pub mod shape;
 pub mod vars;
 
 pub use context::{DatabaseLogin, EngineConfig, Verdict};
-pub use lane::{LaneTicket, PerformanceLane, RunLane};
+pub use lane::{LaneError, LaneTicket, PerformanceLane, RunLane};
 pub use repo::{RepoCommit, RepoFile, RepoView};
 pub use run::{EngineError, Progress, run};
 pub use service::{ControlError, ExecOutput, Service, StageRun, StopReport};

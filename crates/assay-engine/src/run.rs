@@ -398,11 +398,13 @@ async fn run_check(
     };
     let limit = time_limit(shared, check);
     // Growth checks measure from start to end and the candidate's tests are heavy: both
-    // hold the batch's performance lane (load checks hold it for their phases only).
+    // hold the batch's performance lane (load checks hold it for their phases only); every
+    // other check shares it, so a neighbour's measurement waits for it to end.
     let phase = match check.kind() {
         Some(CheckKind::Growth(_)) => Some(LanePhase::Measure),
         Some(CheckKind::Repository(r)) if r.run_tests.is_some() => Some(LanePhase::Tests),
-        _ => None,
+        Some(CheckKind::Load(_)) => None,
+        _ => Some(LanePhase::Check),
     };
     let fut = async {
         let _lane = match phase {

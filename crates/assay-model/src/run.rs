@@ -132,6 +132,10 @@ pub enum LanePhase {
     Tests,
     /// A measured phase: a load check's warm-up and measurement, a growth check (alone).
     Measure,
+    /// Any other check that drives the service (shared): a measured phase of another run
+    /// waits for the check in progress to end, so it measures a quiet machine. Waits are
+    /// counted; windows are not recorded (there is one per check).
+    Check,
 }
 
 impl LanePhase {

@@ -26,7 +26,7 @@ use crate::sandbox::{
     ensure_images_with,
 };
 
-pub use assay_engine::{PerformanceLane, RunLane};
+pub use assay_engine::{LaneError, PerformanceLane, RunLane};
 pub use events::RunEvent;
 pub use repo::SubmissionRepo;
 pub use service::SandboxService;
