@@ -45,6 +45,13 @@ fn graded_end_to_end(name: &str) {
         .collect();
     assert!(failing.is_empty(), "{name}: checks not passed: {failing:?}");
     assert_eq!(card["sandbox"]["image_built"], true, "{name}");
+    // The scaffold has a load check: the machine was measured before it.
+    let calibration = &card["sandbox"]["calibration"];
+    assert!(
+        calibration["loopback_rps"].as_f64().unwrap_or(0.0) > 0.0
+            && calibration["cpu_ms"].as_f64().unwrap_or(0.0) > 0.0,
+        "{name}: {calibration}"
+    );
 }
 
 #[test]

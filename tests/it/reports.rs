@@ -349,6 +349,7 @@ fn scorecard() -> Scorecard {
                 "2026-03-04T05:06:09Z INFO listening on 0.0.0.0:8080\n2026-03-04T05:06:15Z WARN slow query (212 ms)\n2026-03-04T05:06:20Z ERROR {HOSTILE_IMG}"
             ),
             performance_lane: None,
+            calibration: None,
         },
         checks,
         seed: 1_234_567,
@@ -755,6 +756,7 @@ fn conduit_scorecard() -> Scorecard {
             build_log: "Step 1/16 : FROM debian:bookworm-slim\nSuccessfully built".to_owned(),
             service_log: "[INFO] Listening at: http://0.0.0.0:8080\nWARNING database not ready (OperationalError); retrying in 0.2 s".to_owned(),
             performance_lane: None,
+            calibration: None,
         },
         checks,
         seed: 20_261_128,

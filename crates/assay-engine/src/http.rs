@@ -126,6 +126,10 @@ impl Client {
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(32)
+            // Servers close idle keep-alive connections after a few seconds (gunicorn: 2 s);
+            // a request sent as one closes fails through no fault of the service. Idle
+            // connections are dropped before that, so requests go on live ones.
+            .pool_idle_timeout(Duration::from_secs(1))
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;

@@ -227,6 +227,7 @@ fn real_scorecard() -> Scorecard {
             build_log: "Step 1/5 : FROM rust".to_owned(),
             service_log: "thread 'main' panicked".to_owned(),
             performance_lane: None,
+            calibration: None,
         },
         checks,
         seed: 42,

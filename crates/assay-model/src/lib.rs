@@ -14,7 +14,7 @@ pub use evidence::{Evidence, RequestRecord, ResponseRecord, truncate_text};
 pub use outcome::{CheckOutcome, Status};
 pub use plan::{GradingPlan, PlannedCheck, Profile, SkillWeight, Visibility};
 pub use run::{
-    AssessmentRef, LanePhase, LaneReport, LaneWindow, RunResults, RunnerInfo, SandboxFailure,
-    SandboxReport, SubmissionRef,
+    AssessmentRef, LanePhase, LaneReport, LaneWindow, MachineCalibration, RunResults, RunnerInfo,
+    SandboxFailure, SandboxReport, SubmissionRef,
 };
 pub use skill::{Skill, UnknownSkill};

@@ -92,6 +92,25 @@ pub struct SandboxReport {
     /// for it (absent for a run graded alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance_lane: Option<LaneReport>,
+    /// The grading machine measured just before the run's measured checks (absent when
+    /// the assessment has none): compare it across runs before comparing their latencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<MachineCalibration>,
+}
+
+/// A short measurement of the grading machine: a fixed CPU workload and assay's load
+/// generator against a minimal HTTP server on loopback (one connection).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MachineCalibration {
+    /// Median milliseconds of one round of the fixed CPU workload (lower is faster).
+    pub cpu_ms: f64,
+    pub loopback_p50_ms: f64,
+    pub loopback_p99_ms: f64,
+    /// Requests per second over one keep-alive connection.
+    pub loopback_rps: f64,
+    /// Measured by an optimised (release) build of assay: figures of debug builds are not
+    /// comparable with them.
+    pub optimized: bool,
 }
 
 /// A batch's performance lane as one run saw it. Measured phases (load checks, growth

@@ -583,6 +583,13 @@ fn facts(out: &mut String, card: &Scorecard) {
             }
         );
     }
+    if let Some(c) = &s.calibration {
+        let _ = write!(
+            out,
+            "<dt>Machine calibration</dt><dd>{}</dd>",
+            esc(&text::calibration(c))
+        );
+    }
     if let Some(id) = &s.image_id {
         let _ = write!(out, r#"<dt>Image</dt><dd class="mono">{}</dd>"#, esc(id));
     }

@@ -281,6 +281,9 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
     if let Some(root) = s.runs_as_root {
         let _ = writeln!(out, "| Runs as root | {} |", yes_no(root));
     }
+    if let Some(c) = &s.calibration {
+        let _ = writeln!(out, "| Machine calibration | {} |", text::calibration(c));
+    }
     out.push('\n');
 
     let _ = writeln!(

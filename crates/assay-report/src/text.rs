@@ -241,6 +241,22 @@ pub fn not_assessed_count(card: &Scorecard) -> String {
     }
 }
 
+/// The machine's calibration in one line, for the sandbox facts.
+pub(crate) fn calibration(c: &assay_model::MachineCalibration) -> String {
+    format!(
+        "CPU round {} ms · loopback p50 {} ms, p99 {} ms, {} req/s{}",
+        number(c.cpu_ms),
+        number(c.loopback_p50_ms),
+        number(c.loopback_p99_ms),
+        number(c.loopback_rps.round()),
+        if c.optimized {
+            ""
+        } else {
+            " (debug build of assay: not comparable with release figures)"
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,6 +252,7 @@ fn results() -> RunResults {
                 .to_owned(),
             service_log: "listening on :8080\nthread 'main' panicked at src/main.rs:9".to_owned(),
             performance_lane: None,
+            calibration: None,
         },
         checks,
         seed: 42,

@@ -15,6 +15,7 @@
 //! flight past the request timeout plus a grace is abandoned. Independent of any assessment
 //! format: callers build a [`LoadPlan`].
 
+mod calibrate;
 mod conn;
 mod mix;
 mod plan;
@@ -39,6 +40,8 @@ pub use report::{
     ErrorCounts, ErrorKind, KindReport, LoadPhase, LoadProgress, LoadReport, Percentiles,
     PhaseCounts,
 };
+
+pub use calibrate::calibrate;
 
 use conn::{Outcome, Slot};
 use plan::Prepared;
@@ -123,9 +126,14 @@ pub async fn run(
 ) -> Result<LoadReport, LoadError> {
     let prepared = plan.prepare()?;
     let names: Vec<String> = plan.mix.iter().map(|r| r.name.clone()).collect();
-    let recorder = Recorder::new(names.len(), prepared.workers)?;
     let start = Instant::now();
     let measure_start = start + prepared.warmup;
+    let recorder = Recorder::new(
+        names.len(),
+        prepared.workers,
+        measure_start,
+        prepared.duration,
+    )?;
     let end = measure_start + prepared.duration;
     let deadline = end + prepared.request_timeout + prepared.grace;
     let schedule = match prepared.model {
@@ -402,6 +410,7 @@ fn build_report(
         uncorrected: finished.uncorrected,
         kinds: finished.kinds,
         warmup: finished.warmup,
+        windows: finished.windows,
         hit_deadline,
     })
 }

@@ -21,6 +21,11 @@ const SIGFIG: u8 = 3;
 /// Shards of the recorder; workers share them round-robin.
 const MAX_SHARDS: usize = 8;
 
+/// The measured window is also recorded as this many equal parts, so a verdict can rest on
+/// the median part: one stall of the host (a neighbour's burst, a page-cache flush) moves
+/// one part, not the verdict.
+pub const WINDOWS: usize = 3;
+
 /// Which part of the run a request belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -85,6 +90,8 @@ fn histogram() -> Result<Histogram<u64>, LoadError> {
 
 struct Shard {
     kinds: Vec<KindRecord>,
+    /// Corrected latencies of every kind, by the part of the window the request was due in.
+    windows: Vec<Histogram<u64>>,
     last_completion: Option<Instant>,
 }
 
@@ -98,6 +105,9 @@ pub(crate) struct Recorder {
     pub failed: AtomicU64,
     /// Warm-up requests dropped at the start of the window.
     pub warmup_unsent: AtomicU64,
+    measure_start: Instant,
+    /// One of the [`WINDOWS`] parts of the measured window.
+    part: Duration,
 }
 
 /// One request as measured.
@@ -113,15 +123,25 @@ pub(crate) struct Sample {
 }
 
 impl Recorder {
-    pub fn new(kinds: usize, workers: u32) -> Result<Self, LoadError> {
+    /// A recorder whose measured window starts at `measure_start` and lasts `duration`.
+    pub fn new(
+        kinds: usize,
+        workers: u32,
+        measure_start: Instant,
+        duration: Duration,
+    ) -> Result<Self, LoadError> {
         let shards = (workers as usize).clamp(1, MAX_SHARDS);
         let shards = (0..shards)
             .map(|_| {
                 let kinds = (0..kinds)
                     .map(|_| KindRecord::new())
                     .collect::<Result<Vec<_>, _>>()?;
+                let windows = (0..WINDOWS)
+                    .map(|_| histogram())
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Mutex::new(Shard {
                     kinds,
+                    windows,
                     last_completion: None,
                 }))
             })
@@ -132,7 +152,20 @@ impl Recorder {
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             warmup_unsent: AtomicU64::new(0),
+            measure_start,
+            part: (duration / WINDOWS as u32).max(Duration::from_millis(1)),
         })
+    }
+
+    /// The part of the measured window a request was due in (its send time less nothing
+    /// it waited for: completion less corrected latency).
+    fn part_of(&self, sample: &Sample) -> usize {
+        let due = sample
+            .completed_at
+            .checked_sub(sample.corrected)
+            .unwrap_or(self.measure_start);
+        let into = due.saturating_duration_since(self.measure_start);
+        ((into.as_nanos() / self.part.as_nanos().max(1)) as usize).min(WINDOWS - 1)
     }
 
     pub fn record(&self, worker: usize, sample: Sample) {
@@ -162,6 +195,7 @@ impl Recorder {
         let Some(shard) = self.shards.get(worker % self.shards.len()) else {
             return;
         };
+        let part = self.part_of(&sample);
         let mut shard = lock(shard);
         shard.last_completion = Some(
             shard
@@ -188,6 +222,9 @@ impl Recorder {
             // Auto-resizing histograms accept any value up to the cap.
             k.corrected.record(micros(sample.corrected)).ok();
             k.uncorrected.record(micros(sample.uncorrected)).ok();
+            if let Some(w) = shard.windows.get_mut(part) {
+                w.record(micros(sample.corrected)).ok();
+            }
         }
     }
 
@@ -199,6 +236,7 @@ impl Recorder {
             .map(|_| KindRecord::new())
             .collect::<Result<Vec<_>, _>>()?;
         let mut last_completion: Option<Instant> = None;
+        let mut windows: Vec<Option<Histogram<u64>>> = vec![None; WINDOWS];
         for shard in &self.shards {
             let shard = lock(shard);
             if let Some(t) = shard.last_completion {
@@ -206,6 +244,9 @@ impl Recorder {
             }
             for (total, record) in kinds.iter_mut().zip(&shard.kinds) {
                 total.merge(record);
+            }
+            for (total, h) in windows.iter_mut().zip(&shard.windows) {
+                merge_into(total, h);
             }
         }
         let mut overall_corrected = None::<Histogram<u64>>;
@@ -230,6 +271,14 @@ impl Recorder {
                 unsent: self.warmup_unsent.load(Ordering::Relaxed),
                 ..*lock(&self.warmup)
             },
+            windows: windows
+                .iter()
+                .map(|h| {
+                    h.as_ref()
+                        .map(Percentiles::from_histogram)
+                        .unwrap_or_default()
+                })
+                .collect(),
             last_completion,
         })
     }
@@ -237,6 +286,7 @@ impl Recorder {
 
 pub(crate) struct Finished {
     pub kinds: Vec<KindReport>,
+    pub windows: Vec<Percentiles>,
     pub latency: Percentiles,
     pub uncorrected: Percentiles,
     pub warmup: PhaseCounts,

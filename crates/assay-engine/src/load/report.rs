@@ -165,12 +165,49 @@ pub struct LoadReport {
     /// Per request kind, in the order of the mix.
     pub kinds: Vec<KindReport>,
     pub warmup: PhaseCounts,
+    /// The measured window's latency in equal parts, in order (responses and timeouts due
+    /// in each part).
+    pub windows: Vec<Percentiles>,
     /// The run hit its overall deadline and abandoned work in flight (a backstop that a
     /// correct run never reaches).
     pub hit_deadline: bool,
 }
 
+/// Fewer latencies than this in a part and the parts are not compared: the whole
+/// window's figures stand.
+pub const MIN_WINDOW_REQUESTS: u64 = 30;
+
 impl LoadReport {
+    /// The latency a verdict rests on: each percentile's median over the window's parts
+    /// when every part has enough requests (one stalled part of the host does not move
+    /// it), else the whole window's.
+    pub fn steady_latency(&self) -> (Percentiles, bool) {
+        let enough = self.windows.len() >= 3
+            && self
+                .windows
+                .iter()
+                .all(|w| w.samples >= MIN_WINDOW_REQUESTS);
+        if !enough {
+            return (self.latency, false);
+        }
+        let median = |f: fn(&Percentiles) -> f64| {
+            let mut v: Vec<f64> = self.windows.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        (
+            Percentiles {
+                p50_ms: median(|p| p.p50_ms),
+                p90_ms: median(|p| p.p90_ms),
+                p95_ms: median(|p| p.p95_ms),
+                p99_ms: median(|p| p.p99_ms),
+                max_ms: self.latency.max_ms,
+                ..self.latency
+            },
+            true,
+        )
+    }
+
     /// Failed requests over requests sent, in 0..=1 (0 when none was sent).
     pub fn error_rate(&self) -> f64 {
         if self.requests == 0 {

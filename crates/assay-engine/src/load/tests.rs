@@ -568,3 +568,37 @@ async fn invalid_plans_and_targets_are_refused() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_is_recorded_in_parts_and_judged_on_their_median() {
+    let mut report = one_path_run(Reply::Status(200)).await;
+    assert_eq!(report.windows.len(), record::WINDOWS);
+    let parts: u64 = report.windows.iter().map(|w| w.samples).sum();
+    assert_eq!(
+        parts, report.latency.samples,
+        "every latency is in one part"
+    );
+
+    // One stalled part (a neighbour's burst) does not move the verdict's figures.
+    let part = |p95: f64| Percentiles {
+        samples: 100,
+        p50_ms: p95 / 2.0,
+        p90_ms: p95,
+        p95_ms: p95,
+        p99_ms: p95,
+        p999_ms: p95,
+        max_ms: p95,
+        mean_ms: p95 / 2.0,
+    };
+    report.windows = vec![part(2.0), part(80.0), part(3.0)];
+    let (steady, by_parts) = report.steady_latency();
+    assert!(by_parts);
+    assert_eq!(steady.p95_ms, 3.0);
+    assert_eq!(steady.p50_ms, 1.5);
+
+    // Too few requests in a part: the whole window's figures stand.
+    report.windows[1].samples = report::MIN_WINDOW_REQUESTS - 1;
+    let (whole, by_parts) = report.steady_latency();
+    assert!(!by_parts);
+    assert_eq!(whole, report.latency);
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use assay_engine::{DatabaseLogin, EngineConfig, EngineError, RepoView, Service};
 use assay_format::Assessment;
-use assay_model::{AssessmentRef, RunResults, RunnerInfo, SandboxReport};
+use assay_model::{AssessmentRef, LanePhase, RunResults, RunnerInfo, SandboxReport};
 use rand::RngCore;
 
 use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
@@ -447,6 +447,15 @@ pub async fn run(
         database_login: checks_login,
         lane: req.lane.clone(),
     };
+    // The machine as the measured checks will find it: measured alone in the lane.
+    if has_measured_checks(assessment, req.only.as_deref()) {
+        progress(RunEvent::stage("calibration", "measuring this machine"));
+        let _alone = match &req.lane {
+            Some(lane) => Some(lane.enter(LanePhase::Measure, Some("calibration")).await),
+            None => None,
+        };
+        report.calibration = assay_engine::load::calibrate().await;
+    }
     let engine_progress = |p: assay_engine::Progress| progress(RunEvent::from(p));
     let outcome = assay_engine::run(
         assessment,
@@ -606,4 +615,14 @@ fn rfc3339_now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// The assessment has checks that measure time (load or growth) among those that run.
+fn has_measured_checks(assessment: &Assessment, only: Option<&[String]>) -> bool {
+    assessment
+        .suites
+        .iter()
+        .flat_map(|suite| &suite.file.checks)
+        .filter(|c| only.is_none_or(|o| o.iter().any(|id| *id == c.id.value)))
+        .any(|c| c.load.is_some() || c.growth.is_some())
 }
