@@ -565,6 +565,7 @@ variants! { LEDGER;
     variant_sigterm_ignored => "sigterm-ignored",
     variant_sloppy_repo => "sloppy-repo",
     variant_dev_server => "dev-server",
+    variant_unpinned_dependencies => "unpinned-dependencies",
     variant_no_startup_retry => "no-startup-retry",
 }
 
