@@ -145,9 +145,8 @@ fn line_of(text: &str, needle: &str) -> Option<u32> {
 
 // ----- Python --------------------------------------------------------------------------
 
-static PEP508: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$").ok()
-});
+static PEP508: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$").ok());
 static PINNED_URL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"@[0-9a-fA-F]{7,40}\b|sha256[=:]").ok());
 
@@ -276,7 +275,12 @@ fn pipfile(text: &str) -> Vec<Declared> {
     };
     let mut out = Vec::new();
     for key in ["packages", "dev-packages"] {
-        for (name, value) in doc.get(key).and_then(|t| t.as_table()).into_iter().flatten() {
+        for (name, value) in doc
+            .get(key)
+            .and_then(|t| t.as_table())
+            .into_iter()
+            .flatten()
+        {
             if let Some(d) = toml_dependency(text, name, value, |v| {
                 v.trim().starts_with("==") && !v.contains('*')
             }) {
@@ -324,7 +328,9 @@ fn toml_dependency(
                         .and_then(|r| r.as_str())
                         .is_some_and(|r| r.len() >= 7 && r.chars().all(|c| c.is_ascii_hexdigit()))
             } else {
-                t.get("version").and_then(|v| v.as_str()).is_some_and(&exact)
+                t.get("version")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(&exact)
             };
             (real, pinned)
         }
@@ -339,9 +345,8 @@ fn toml_dependency(
 
 /// `1.2.3`, `1.2`, `v1.2.3-rc.1`: one version, no operator or wildcard.
 fn exact_version(v: &str) -> bool {
-    static EXACT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(r"^v?\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.\-+]+)?$").ok()
-    });
+    static EXACT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^v?\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.\-+]+)?$").ok());
     EXACT.as_ref().is_some_and(|re| re.is_match(v.trim()))
 }
 
@@ -409,12 +414,13 @@ fn package_json(text: &str) -> Vec<Declared> {
             {
                 continue;
             }
-            let pinned = if let Some((_, rest)) = spec.strip_prefix("npm:").and_then(|s| s.rsplit_once('@')) {
+            let pinned = if let Some((_, rest)) =
+                spec.strip_prefix("npm:").and_then(|s| s.rsplit_once('@'))
+            {
                 exact_version(rest)
             } else if spec.contains("://") || spec.starts_with("git") || spec.contains('/') {
-                spec.rsplit_once('#').is_some_and(|(_, r)| {
-                    r.len() >= 7 && r.chars().all(|c| c.is_ascii_hexdigit())
-                })
+                spec.rsplit_once('#')
+                    .is_some_and(|(_, r)| r.len() >= 7 && r.chars().all(|c| c.is_ascii_hexdigit()))
             } else {
                 exact_version(spec.trim_start_matches('='))
             };
@@ -503,7 +509,12 @@ fn composer(text: &str) -> Vec<Declared> {
     };
     let mut out = Vec::new();
     for key in ["require", "require-dev"] {
-        for (name, spec) in doc.get(key).and_then(|d| d.as_object()).into_iter().flatten() {
+        for (name, spec) in doc
+            .get(key)
+            .and_then(|d| d.as_object())
+            .into_iter()
+            .flatten()
+        {
             // The platform: PHP itself and its extensions, not packages.
             if name == "php" || !name.contains('/') {
                 continue;
@@ -532,8 +543,8 @@ fn mix(text: &str) -> Vec<Declared> {
                 continue;
             }
             let version = c.get(2).map_or("", |m| m.as_str()).trim();
-            let pinned = exact_version(version.trim_start_matches("==").trim())
-                || rest.contains("ref:");
+            let pinned =
+                exact_version(version.trim_start_matches("==").trim()) || rest.contains("ref:");
             out.push(Declared {
                 name: c.get(1).map_or("", |m| m.as_str()).to_owned(),
                 pinned,
@@ -563,9 +574,8 @@ fn moving_version(v: &str) -> bool {
 /// Maven has no lockfile: a `<version>` is one version unless it is a range, `LATEST`,
 /// `RELEASE` or a snapshot; no version means the parent or a BOM manages it.
 fn pom(text: &str) -> Vec<Declared> {
-    static DEP: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(r"(?s)<dependency>(.*?)</dependency>").ok()
-    });
+    static DEP: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(?s)<dependency>(.*?)</dependency>").ok());
     static TAG: LazyLock<Option<Regex>> =
         LazyLock::new(|| Regex::new(r"<(artifactId|version)>\s*([^<]*?)\s*</").ok());
     let (Some(dep), Some(tag)) = (DEP.as_ref(), TAG.as_ref()) else {
@@ -736,7 +746,11 @@ fn inline_installs(text: &str) -> Inline {
                 | (Some("apk"), "add") => {
                     for p in packages(args, &[]) {
                         // `pkg=1.2-3` pins the package whatever the release.
-                        let why = if p.contains('=') { None } else { floats.clone() };
+                        let why = if p.contains('=') {
+                            None
+                        } else {
+                            floats.clone()
+                        };
                         out.system.push((p, ins.line, why));
                     }
                 }
@@ -857,7 +871,12 @@ pub(super) fn run(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, dockerfile_path
     let mut unpinned_names: Vec<String> = Vec::new();
     let manifests: Vec<(&String, Ecosystem)> = files
         .iter()
-        .filter_map(|p| Some((p, Ecosystem::of_manifest(p.rsplit('/').next().unwrap_or(p))?)))
+        .filter_map(|p| {
+            Some((
+                p,
+                Ecosystem::of_manifest(p.rsplit('/').next().unwrap_or(p))?,
+            ))
+        })
         .take(MAX_MANIFESTS)
         .collect();
     for (path, ecosystem) in manifests {
@@ -895,7 +914,9 @@ pub(super) fn run(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, dockerfile_path
                 excerpt: Some(format!("lockfile of {path}")),
             });
             if missing.is_empty() {
-                reproducible.push(format!("{path}: {n} direct dependenc{plural} locked in {lock}"));
+                reproducible.push(format!(
+                    "{path}: {n} direct dependenc{plural} locked in {lock}"
+                ));
                 continue;
             }
             let names: Vec<String> = missing.iter().map(|d| d.name.clone()).collect();
@@ -918,7 +939,9 @@ pub(super) fn run(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, dockerfile_path
             cx.evidence.push(Evidence::File {
                 path: path.clone(),
                 line: None,
-                excerpt: Some(format!("{n} direct dependenc{plural}, each pinned to one version")),
+                excerpt: Some(format!(
+                    "{n} direct dependenc{plural}, each pinned to one version"
+                )),
             });
             reproducible.push(format!("{path}: {n} direct dependenc{plural}, each pinned"));
             continue;

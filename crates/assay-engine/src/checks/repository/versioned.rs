@@ -53,8 +53,25 @@ static DDL: LazyLock<Option<Regex>> =
 
 /// Source extensions read for DDL and model sync.
 const SOURCE_EXTENSIONS: &[&str] = &[
-    "sql", "py", "js", "mjs", "cjs", "ts", "go", "rs", "java", "kt", "rb", "php", "cs", "ex",
-    "exs", "scala", "properties", "yml", "yaml",
+    "sql",
+    "py",
+    "js",
+    "mjs",
+    "cjs",
+    "ts",
+    "go",
+    "rs",
+    "java",
+    "kt",
+    "rb",
+    "php",
+    "cs",
+    "ex",
+    "exs",
+    "scala",
+    "properties",
+    "yml",
+    "yaml",
 ];
 
 fn extension(path: &str) -> Option<String> {
@@ -78,14 +95,17 @@ fn migration_layout(path: &str, alembic: bool) -> Option<&'static str> {
         return Some("Flyway-style versioned SQL (V<n>__*.sql)");
     }
     // Alembic: revision files named by hash in `versions/`, beside `env.py` or with alembic.ini.
-    if alembic && ext == "py" && lower.last().is_some_and(|d| d == "versions") && stem != "__init__" {
+    if alembic && ext == "py" && lower.last().is_some_and(|d| d == "versions") && stem != "__init__"
+    {
         return Some("Alembic revisions");
     }
     let in_dir = lower.iter().any(|d| MIGRATION_DIRS.contains(&d.as_str()));
     if !in_dir {
         return None;
     }
-    if lower.iter().any(|d| d.starts_with("changelog")) && name.to_ascii_lowercase().contains("changelog") {
+    if lower.iter().any(|d| d.starts_with("changelog"))
+        && name.to_ascii_lowercase().contains("changelog")
+    {
         return Some("Liquibase changelog");
     }
     if versioned(stem) {
@@ -117,9 +137,13 @@ pub(super) fn run(
         .map(|f| f.path)
         .filter(|p| !vendored(p))
         .collect();
-    let alembic = files
-        .iter()
-        .any(|p| p.rsplit('/').next() == Some("alembic.ini") || p.ends_with("/env.py") && files.iter().any(|q| q.starts_with(&format!("{}/versions/", p.trim_end_matches("/env.py")))));
+    let alembic = files.iter().any(|p| {
+        p.rsplit('/').next() == Some("alembic.ini")
+            || p.ends_with("/env.py")
+                && files
+                    .iter()
+                    .any(|q| q.starts_with(&format!("{}/versions/", p.trim_end_matches("/env.py"))))
+    });
     let mut found: Vec<(String, &'static str)> = files
         .iter()
         .filter_map(|p| Some((p.clone(), migration_layout(p, alembic)?)))
@@ -172,7 +196,11 @@ pub(super) fn run(
             } else {
                 continue;
             };
-            hit.push((path.clone(), u32::try_from(i + 1).ok(), truncate_text(line.trim(), 200).0));
+            hit.push((
+                path.clone(),
+                u32::try_from(i + 1).ok(),
+                truncate_text(line.trim(), 200).0,
+            ));
             break;
         }
     }
@@ -212,9 +240,9 @@ pub(super) fn run(
             Otherwise::Fail => Verdict::fail(format!(
                 "{what}, not by ordered migration files or a migration tool"
             )),
-            Otherwise::NotAssessed => Verdict::not_assessed(format!(
-                "{what}, a way of creating it the contract allows"
-            )),
+            Otherwise::NotAssessed => {
+                Verdict::not_assessed(format!("{what}, a way of creating it the contract allows"))
+            }
         };
     }
     Verdict::fail(
