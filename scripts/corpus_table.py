@@ -31,6 +31,7 @@ def grade(rr):
         c=res.get(cid)
         if c is None: st,cr,part='skipped',0.0,False; missing.append(cid)
         else: st,cr,part=c['status'],rnd(min(max(c['credit'],0),1),1000),c.get('partial',False)
+        if st=='not_assessed': continue  # counts for no skill, as in assay-grader
         if st in('skipped','error'): cr=0.0
         if st!='pass': failed.append(cid)
         for k,w in sk.items(): tot[k]+=w; earn[k]+=w*cr

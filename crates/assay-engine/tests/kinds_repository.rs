@@ -1,5 +1,6 @@
 //! `repository` checks over an in-memory `RepoView`: README, tests, migrations, Dockerfile
-//! practice, history, nothing generated tracked, and the detected stack.
+//! practice, history, nothing generated tracked, the detected stack, dependency manifests
+//! and lockfiles, and versioned migrations.
 
 mod kinds_common;
 
@@ -424,4 +425,409 @@ async fn no_repository_is_an_error() {
     let s: RepositoryCheck = spec("tests: [\"tests/**\"]\n");
     let v = repository::run(&mut c, &s).await;
     assert_eq!(v.status, Status::Error, "{v:?}");
+}
+
+// ----- dependencies: locked ------------------------------------------------------------
+
+const DEBIAN_DOCKERFILE: &str = "FROM debian:bookworm-slim\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends python3 python3-flask gunicorn \\\n && rm -rf /var/lib/apt/lists/*\nCMD [\"gunicorn\"]\n";
+const VENV_DOCKERFILE: &str = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y python3 python3-venv\nCOPY requirements.txt .\nRUN python3 -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt\n";
+const RUST_DOCKERFILE: &str = "FROM rust:1.80 AS build\nCOPY . .\nRUN cargo build --release --locked\nFROM gcr.io/distroless/cc-debian12\nCOPY --from=build /target/release/app /app\n";
+const NODE_DOCKERFILE: &str =
+    "FROM node:20-slim\nCOPY . .\nRUN npm ci --omit=dev\nCMD [\"node\", \"server.js\"]\n";
+const GO_DOCKERFILE: &str = "FROM golang:1.22 AS build\nCOPY . .\nRUN go build -o /app .\nFROM gcr.io/distroless/static\nCOPY --from=build /app /app\n";
+
+/// (what, files, expected status, words the message holds, evidence (path, line) expected).
+type DependencyCase = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Status,
+    &'static [&'static str],
+    &'static [(&'static str, Option<u32>)],
+);
+
+#[tokio::test]
+async fn dependencies_locked_as_data() {
+    let cases: Vec<DependencyCase> = vec![
+        (
+            "Debian's packages on a release-pinned base (the reference)",
+            vec![
+                ("Dockerfile", DEBIAN_DOCKERFILE),
+                ("app.py", "import flask\n"),
+            ],
+            Status::Pass,
+            &["distribution package", "release"],
+            &[("Dockerfile", Some(2))],
+        ),
+        (
+            "Debian's packages on a base that names no release",
+            vec![
+                (
+                    "Dockerfile",
+                    "FROM debian:stable\nRUN apt-get install -y python3-flask\n",
+                ),
+                ("app.py", "import flask\n"),
+            ],
+            Status::Fail,
+            &["names no release", "python3-flask"],
+            &[("Dockerfile", Some(2))],
+        ),
+        (
+            "pinned requirements.txt",
+            vec![
+                ("Dockerfile", VENV_DOCKERFILE),
+                (
+                    "requirements.txt",
+                    "# web\nflask==3.0.3\ngunicorn==23.0.0 \\\n    --hash=sha256:abc\npip\n",
+                ),
+            ],
+            Status::Pass,
+            &["requirements.txt: 2 direct dependencies, each pinned"],
+            &[("requirements.txt", None)],
+        ),
+        (
+            "unpinned requirements.txt and no lockfile",
+            vec![
+                ("Dockerfile", VENV_DOCKERFILE),
+                (
+                    "requirements.txt",
+                    "flask\npsycopg2-binary>=2.9\nbcrypt==4.1.2\n",
+                ),
+            ],
+            Status::Fail,
+            &[
+                "2 of 3 direct dependencies not pinned",
+                "flask",
+                "psycopg2-binary",
+            ],
+            &[("requirements.txt", Some(1)), ("requirements.txt", Some(2))],
+        ),
+        (
+            "pyproject with ranges and a poetry.lock holding them",
+            vec![
+                (
+                    "pyproject.toml",
+                    "[tool.poetry.dependencies]\npython = \"^3.11\"\nFlask = \"^3.0\"\nSQLAlchemy = {version = \"^2.0\", extras = [\"asyncio\"]}\n",
+                ),
+                (
+                    "poetry.lock",
+                    "[[package]]\nname = \"flask\"\nversion = \"3.0.3\"\n\n[[package]]\nname = \"sqlalchemy\"\nversion = \"2.0.30\"\n",
+                ),
+            ],
+            Status::Pass,
+            &["locked in poetry.lock"],
+            &[("poetry.lock", None)],
+        ),
+        (
+            "a uv.lock that misses a dependency the manifest declares",
+            vec![
+                (
+                    "pyproject.toml",
+                    "[project]\nname = \"svc\"\ndependencies = [\"fastapi>=0.110\", \"asyncpg\"]\n",
+                ),
+                (
+                    "uv.lock",
+                    "[[package]]\nname = \"fastapi\"\nversion = \"0.111.0\"\n",
+                ),
+            ],
+            Status::Fail,
+            &["uv.lock does not match pyproject.toml", "asyncpg"],
+            &[("pyproject.toml", Some(3))],
+        ),
+        (
+            "Cargo.toml with caret ranges and a Cargo.lock at the workspace root",
+            vec![
+                ("Dockerfile", RUST_DOCKERFILE),
+                ("Cargo.toml", "[workspace]\nmembers = [\"api\"]\n"),
+                (
+                    "api/Cargo.toml",
+                    "[package]\nname = \"api\"\n\n[dependencies]\naxum = \"0.7\"\nserde = { version = \"1\", features = [\"derive\"] }\ncore = { path = \"../core\" }\n",
+                ),
+                (
+                    "Cargo.lock",
+                    "[[package]]\nname = \"axum\"\nversion = \"0.7.5\"\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\n",
+                ),
+            ],
+            Status::Pass,
+            &["api/Cargo.toml: 2 direct dependencies locked in Cargo.lock"],
+            &[("Cargo.lock", None)],
+        ),
+        (
+            "Cargo.toml with ranges and no Cargo.lock",
+            vec![
+                ("Dockerfile", RUST_DOCKERFILE),
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"api\"\n\n[dependencies]\naxum = \"0.7\"\ntokio = { version = \"=1.37.0\" }\n",
+                ),
+                ("src/main.rs", "fn main() {}\n"),
+            ],
+            Status::Fail,
+            &["1 of 2 direct dependencies not pinned (axum)", "Cargo.lock"],
+            &[("Cargo.toml", Some(5))],
+        ),
+        (
+            "package.json with a package-lock.json",
+            vec![
+                ("Dockerfile", NODE_DOCKERFILE),
+                (
+                    "package.json",
+                    "{\"name\": \"svc\", \"dependencies\": {\"express\": \"^4.19.0\", \"@fastify/cors\": \"~9.0.0\"}}",
+                ),
+                (
+                    "package-lock.json",
+                    "{\"packages\": {\"node_modules/express\": {\"version\": \"4.19.2\"}, \"node_modules/@fastify/cors\": {\"version\": \"9.0.1\"}}}",
+                ),
+            ],
+            Status::Pass,
+            &["locked in package-lock.json"],
+            &[("package-lock.json", None)],
+        ),
+        (
+            "package.json with ranges and no lockfile",
+            vec![
+                ("Dockerfile", NODE_DOCKERFILE),
+                (
+                    "package.json",
+                    "{\n  \"dependencies\": {\n    \"express\": \"^4.19.0\",\n    \"pg\": \"8.11.5\"\n  }\n}\n",
+                ),
+            ],
+            Status::Fail,
+            &["1 of 2 direct dependencies not pinned (express)"],
+            &[("package.json", Some(3))],
+        ),
+        (
+            "go.mod pins exact versions",
+            vec![
+                ("Dockerfile", GO_DOCKERFILE),
+                (
+                    "go.mod",
+                    "module example.test/svc\n\ngo 1.22\n\nrequire (\n\tgithub.com/jackc/pgx/v5 v5.5.5\n\tgithub.com/go-chi/chi/v5 v5.0.12 // indirect\n)\n",
+                ),
+                ("main.go", "package main\n"),
+            ],
+            Status::Pass,
+            &["go.mod: 2 direct dependencies, each pinned"],
+            &[("go.mod", None)],
+        ),
+        (
+            "Gemfile with a Gemfile.lock",
+            vec![
+                (
+                    "Gemfile",
+                    "source 'https://rubygems.org'\ngem 'sinatra', '~> 4.0'\ngem 'pg'\n",
+                ),
+                (
+                    "Gemfile.lock",
+                    "GEM\n  specs:\n    pg (1.5.6)\n    sinatra (4.0.0)\n",
+                ),
+            ],
+            Status::Pass,
+            &["locked in Gemfile.lock"],
+            &[("Gemfile.lock", None)],
+        ),
+        (
+            "composer.json with a range and no composer.lock",
+            vec![(
+                "composer.json",
+                "{\"require\": {\"php\": \">=8.2\", \"ext-pdo\": \"*\", \"slim/slim\": \"^4.12\"}}",
+            )],
+            Status::Fail,
+            &["slim/slim", "composer.lock"],
+            &[("composer.json", Some(1))],
+        ),
+        (
+            "Dockerfile installing with pip by name, unpinned",
+            vec![
+                (
+                    "Dockerfile",
+                    "FROM python:3.12-slim\nRUN pip install --no-cache-dir --upgrade pip && pip install flask gunicorn==23.0.0\n",
+                ),
+                ("app.py", "import flask\n"),
+            ],
+            Status::Fail,
+            &["installs flask without a version"],
+            &[("Dockerfile", Some(2))],
+        ),
+        (
+            "standard library only: nothing to pin",
+            vec![
+                ("Dockerfile", GO_DOCKERFILE),
+                ("go.mod", "module example.test/svc\n\ngo 1.22\n"),
+                ("main.go", "package main\n\nimport \"net/http\"\n"),
+            ],
+            Status::NotAssessed,
+            &["no third-party dependency"],
+            &[],
+        ),
+        (
+            "Python's standard library, no Dockerfile installs",
+            vec![
+                (
+                    "Dockerfile",
+                    "FROM python:3.12-slim\nCOPY app.py .\nCMD [\"python3\", \"app.py\"]\n",
+                ),
+                ("app.py", "import http.server\n"),
+                (
+                    "node_modules/x/package.json",
+                    "{\"dependencies\": {\"y\": \"*\"}}",
+                ),
+            ],
+            Status::NotAssessed,
+            &["standard library alone"],
+            &[],
+        ),
+    ];
+    for (what, tree_files, status, words, evidence) in cases {
+        let (v, ev) = check(tree(&tree_files), "dependencies: locked\n").await;
+        assert_eq!(v.status, status, "{what}: {v:?}\n{ev:?}");
+        for w in words {
+            assert!(v.message.contains(w), "{what}: `{w}` not in {}", v.message);
+        }
+        let got = files(&ev);
+        for (path, line) in evidence {
+            assert!(
+                got.iter().any(|(p, l, _)| p == path && l == line),
+                "{what}: no evidence at {path}:{line:?} in {got:?}"
+            );
+        }
+    }
+}
+
+// ----- versioned_migrations ------------------------------------------------------------
+
+#[tokio::test]
+async fn versioned_migrations_as_data() {
+    let fail = "versioned_migrations: {}\n";
+    let lenient = "versioned_migrations: {otherwise: not_assessed}\n";
+    let cases: Vec<DependencyCase> = vec![
+        (
+            "a folder of ordered SQL files the service applies itself (the reference)",
+            vec![
+                (
+                    "migrations/001_init.sql",
+                    "CREATE TABLE users (id uuid primary key);\n",
+                ),
+                (
+                    "migrations/002_accounts.sql",
+                    "CREATE TABLE accounts (id uuid primary key);\n",
+                ),
+                (
+                    "ledger/db.py",
+                    "def migrate(conn):\n    for f in sorted(os.listdir('migrations')): ...\n",
+                ),
+            ],
+            Status::Pass,
+            &["2 versioned migrations", "ordered migration files"],
+            &[("migrations/001_init.sql", None)],
+        ),
+        (
+            "Flyway under resources",
+            vec![(
+                "src/main/resources/db/migration/V1__init.sql",
+                "CREATE TABLE t (id int);\n",
+            )],
+            Status::Pass,
+            &["Flyway"],
+            &[("src/main/resources/db/migration/V1__init.sql", None)],
+        ),
+        (
+            "Alembic revisions named by hash",
+            vec![
+                ("alembic.ini", "[alembic]\nscript_location = alembic\n"),
+                ("alembic/env.py", "from alembic import context\n"),
+                (
+                    "alembic/versions/3f2a1b9c_create_users.py",
+                    "revision = '3f2a1b9c'\n",
+                ),
+            ],
+            Status::Pass,
+            &["Alembic"],
+            &[("alembic/versions/3f2a1b9c_create_users.py", None)],
+        ),
+        (
+            "Django migrations",
+            vec![
+                ("shop/migrations/__init__.py", ""),
+                (
+                    "shop/migrations/0001_initial.py",
+                    "from django.db import migrations\n",
+                ),
+            ],
+            Status::Pass,
+            &["Django"],
+            &[("shop/migrations/0001_initial.py", None)],
+        ),
+        (
+            "diesel's dated folders",
+            vec![(
+                "migrations/2024-01-01-000000_create_users/up.sql",
+                "CREATE TABLE users ();\n",
+            )],
+            Status::Pass,
+            &["dated migration folders"],
+            &[],
+        ),
+        (
+            "SQLAlchemy's create_all at start-up",
+            vec![(
+                "app/main.py",
+                "from app.models import Base\n\nBase.metadata.create_all(engine)\n",
+            )],
+            Status::NotAssessed,
+            &["creates the schema from its models", "app/main.py:3"],
+            &[("app/main.py", Some(3))],
+        ),
+        (
+            "DDL in the code",
+            vec![(
+                "app/db.py",
+                "SCHEMA = '''\nCREATE TABLE IF NOT EXISTS users (id uuid);\n'''\n",
+            )],
+            Status::Fail,
+            &["DDL in 1 file", "app/db.py:2"],
+            &[("app/db.py", Some(2))],
+        ),
+        (
+            "one unversioned schema file",
+            vec![("schema.sql", "create table users (id uuid);\n")],
+            Status::Fail,
+            &["DDL in 1 file (schema.sql:1)"],
+            &[("schema.sql", Some(1))],
+        ),
+        (
+            "nothing creates the schema",
+            vec![("app/main.py", "print('hello')\n")],
+            Status::Fail,
+            &["nothing in the repository creates the schema"],
+            &[],
+        ),
+    ];
+    for (what, tree_files, status, words, evidence) in cases {
+        let (v, ev) = check(tree(&tree_files), fail).await;
+        assert_eq!(v.status, status, "{what}: {v:?}\n{ev:?}");
+        for w in words {
+            assert!(v.message.contains(w), "{what}: `{w}` not in {}", v.message);
+        }
+        let got = files(&ev);
+        for (path, line) in evidence {
+            assert!(
+                got.iter().any(|(p, l, _)| p == path && l == line),
+                "{what}: no evidence at {path}:{line:?} in {got:?}"
+            );
+        }
+    }
+    // Where the contract lets the stack create its schema however it likes, DDL in the code
+    // is not judged; no schema at all still fails.
+    let (v, _) = check(
+        tree(&[(
+            "app/db.py",
+            "conn.execute('CREATE TABLE users (id uuid)')\n",
+        )]),
+        lenient,
+    )
+    .await;
+    assert_eq!(v.status, Status::NotAssessed, "{v:?}");
+    assert!(v.message.contains("the contract allows"), "{}", v.message);
+    let (v, _) = check(tree(&[("app/main.py", "print('hi')\n")]), lenient).await;
+    assert_eq!(v.status, Status::Fail, "{v:?}");
 }

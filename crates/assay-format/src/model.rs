@@ -1589,6 +1589,45 @@ pub struct RepositoryCheck {
     /// The language and framework detected (always passes; evidence for the grader).
     #[serde(default)]
     pub stack: Option<StackRule>,
+    /// The stack's dependencies are declared in its manifest and reproducible: a lockfile
+    /// that holds every direct dependency, or each pinned to an exact version.
+    #[serde(default)]
+    pub dependencies: Option<DependenciesRule>,
+    /// The schema is created by versioned migrations (ordered files, or a migration tool's
+    /// layout) rather than DDL kept in the code.
+    #[serde(default)]
+    pub versioned_migrations: Option<VersionedMigrationsRule>,
+}
+
+/// How the stack's dependencies must be declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DependenciesRule {
+    /// Every manifest's direct dependencies are in a lockfile beside it (or above it), or
+    /// pinned to exact versions; packages a Dockerfile installs inline are pinned; a
+    /// distribution's packages count as pinned when the base image names a release.
+    Locked,
+}
+
+/// Versioned migrations, and what a schema created another way earns.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionedMigrationsRule {
+    /// When the schema is created by DDL in the code or by one unversioned schema file:
+    /// `fail` (the contract asks for migrations) or `not_assessed` (the contract lets the
+    /// stack create its schema however it likes). A schema the ORM creates from its models
+    /// is always `not_assessed`; no schema found at all always fails.
+    #[serde(default)]
+    pub otherwise: Otherwise,
+}
+
+/// The outcome of a reading the rule does not ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Otherwise {
+    #[default]
+    Fail,
+    NotAssessed,
 }
 
 /// How to run the candidate's own tests in the sandbox.

@@ -497,12 +497,14 @@ impl Validator<'_> {
                     r.no_tracked.is_some(),
                     r.stack.is_some(),
                     r.run_tests.is_some(),
+                    r.dependencies.is_some(),
+                    r.versioned_migrations.is_some(),
                 ]
                 .iter()
                 .filter(|x| **x)
                 .count();
                 if set != 1 {
-                    self.at(loc, "a repository check sets exactly one rule", Some("one of readme, tests, run_tests, migrations, dockerfile, history, no_tracked, stack"));
+                    self.at(loc, "a repository check sets exactly one rule", Some("one of readme, tests, run_tests, migrations, versioned_migrations, dockerfile, history, no_tracked, stack, dependencies"));
                 }
             }
             Some(CheckKind::Never(n)) => self.never(loc, n),

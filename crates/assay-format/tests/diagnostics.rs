@@ -127,6 +127,36 @@ const CASES: &[Case] = &[
         message: "check `health` names no skill",
     },
     Case {
+        name: "repository: an unknown dependencies rule",
+        edit: (
+            File::Suite,
+            "    http:\n      - request: {method: GET, path: /healthz}\n        expect: {status: 200}\n  - id: accounts",
+            "    repository: {dependencies: loose}\n  - id: accounts",
+        ),
+        at: (File::Suite, 7, 32),
+        message: "loose",
+    },
+    Case {
+        name: "repository: versioned_migrations with an unknown outcome",
+        edit: (
+            File::Suite,
+            "    http:\n      - request: {method: GET, path: /healthz}\n        expect: {status: 200}\n  - id: accounts",
+            "    repository: {versioned_migrations: {otherwise: pass}}\n  - id: accounts",
+        ),
+        at: (File::Suite, 7, 52),
+        message: "pass",
+    },
+    Case {
+        name: "repository: two rules in one check",
+        edit: (
+            File::Suite,
+            "    http:\n      - request: {method: GET, path: /healthz}\n        expect: {status: 200}\n  - id: accounts",
+            "    repository: {dependencies: locked, versioned_migrations: {}}\n  - id: accounts",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "a repository check sets exactly one rule",
+    },
+    Case {
         name: "two kinds in one check",
         edit: (
             File::Suite,

@@ -1,9 +1,12 @@
 //! `repository` checks: rules about the submitted repository, read through
 //! [`crate::RepoView`] (read-only, capped): README, tests, migrations, Dockerfile practice,
-//! history quality, nothing generated tracked, and the detected stack.
+//! history quality, nothing generated tracked, the detected stack, dependency manifests and
+//! lockfiles, and versioned migrations.
 
+mod dependencies;
 mod dockerfile;
 mod stack;
+mod versioned;
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -71,6 +74,13 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &RepositoryCheck) -> Verdict {
     }
     if let Some(s) = &spec.stack {
         return stack::run(cx, repo, s);
+    }
+    if spec.dependencies.is_some() {
+        let path = cx.shared.assessment.file.submission.dockerfile.clone();
+        return dependencies::run(cx, repo, &path);
+    }
+    if let Some(rule) = &spec.versioned_migrations {
+        return versioned::run(cx, repo, rule);
     }
     Verdict::error("the repository check names no rule")
 }
