@@ -566,6 +566,7 @@ variants! { LEDGER;
     variant_sloppy_repo => "sloppy-repo",
     variant_dev_server => "dev-server",
     variant_no_startup_retry => "no-startup-retry",
+    variant_no_reconnect => "no-reconnect",
 }
 
 variants! { CONDUIT;
@@ -588,6 +589,7 @@ variants! { CONDUIT;
     conduit_signature_not_verified => "signature-not-verified",
     conduit_sigterm_ignored => "sigterm-ignored",
     conduit_no_startup_retry => "no-startup-retry",
+    conduit_no_reconnect => "no-reconnect",
 }
 
 /// Checks whose figures move with the host's load (latency, memory, start-up time).
