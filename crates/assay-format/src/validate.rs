@@ -487,11 +487,7 @@ impl Validator<'_> {
                     );
                 }
                 if l.recover_within.is_some() && l.action != LifecycleAction::DatabaseRestart {
-                    self.at(
-                        loc,
-                        "`recover_within` goes with `database_restart`",
-                        None,
-                    );
+                    self.at(loc, "`recover_within` goes with `database_restart`", None);
                 }
                 if l.action == LifecycleAction::DatabaseRestart && l.after.is_empty() {
                     self.at(

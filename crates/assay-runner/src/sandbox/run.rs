@@ -100,7 +100,10 @@ async fn outage_step<B: Backend>(
             what,
             detail: format!(
                 "{}: {}",
-                code.map_or_else(|| "timed out after 30 s".to_owned(), |c| format!("exit {c}")),
+                code.map_or_else(
+                    || "timed out after 30 s".to_owned(),
+                    |c| format!("exit {c}")
+                ),
                 result.output.trim()
             ),
         }),
