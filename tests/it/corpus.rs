@@ -578,6 +578,7 @@ variants! { LEDGER;
     variant_dev_server => "dev-server",
     variant_unpinned_dependencies => "unpinned-dependencies",
     variant_no_startup_retry => "no-startup-retry",
+    variant_no_reconnect => "no-reconnect",
 }
 
 variants! { CONDUIT;
@@ -600,6 +601,7 @@ variants! { CONDUIT;
     conduit_signature_not_verified => "signature-not-verified",
     conduit_sigterm_ignored => "sigterm-ignored",
     conduit_no_startup_retry => "no-startup-retry",
+    conduit_no_reconnect => "no-reconnect",
 }
 
 /// Checks whose figures move with the host's load (latency, memory, start-up time).

@@ -951,6 +951,90 @@ async fn the_database_can_go_away_under_the_service_and_start_after_it() {
     finish(&backend, sandbox).await;
 }
 
+/// The database restarting under a running service (the `database_restart` action): every
+/// client's session is ended (57P01), new ones are refused (55000) for the outage and
+/// accepted again after it, and what was written before is still there, since the sidecar
+/// itself keeps running (its data is on tmpfs). The service keeps running too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_drops_and_refuses_its_clients_in_place_and_keeps_its_data() {
+    let (backend, mut sandbox) = with_postgres("dbinterrupt").await;
+    let db = sandbox.sidecar_addr("db").expect("db address");
+    let connect = move || async move {
+        tokio_postgres::Config::new()
+            .host(db.to_string())
+            .port(5432)
+            .user("app")
+            .password("secret")
+            .dbname("app")
+            .connect_timeout(Duration::from_secs(10))
+            .connect(tokio_postgres::NoTls)
+            .await
+    };
+    let (client, connection) = connect().await.expect("the service's role logs in");
+    let session = tokio::spawn(connection);
+    client
+        .batch_execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('written before')")
+        .await
+        .expect("write before the outage");
+
+    let before = Instant::now();
+    let during = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let old = client.simple_query("SELECT 1").await.map(|_| ());
+        let new = connect().await.map(|_| ());
+        (old, new)
+    };
+    let (interrupted, (old, new)) = tokio::join!(
+        sandbox.interrupt_sidecar("db", Duration::from_secs(3)),
+        during
+    );
+    interrupted.expect("the database refuses its clients, then accepts them again");
+    assert!(before.elapsed() >= Duration::from_secs(3));
+
+    // The open session was ended by the server, as a restart ends it.
+    assert!(old.is_err(), "the open session still answered");
+    let ended = tokio::time::timeout(Duration::from_secs(5), session)
+        .await
+        .expect("the session ends")
+        .expect("the session task");
+    let ended = ended.expect_err("the server ended the session");
+    assert_eq!(
+        ended.code(),
+        Some(&tokio_postgres::error::SqlState::ADMIN_SHUTDOWN),
+        "{ended}"
+    );
+    // A new connection during the outage was refused by the database, not the network.
+    let refused = new.expect_err("a new connection is refused during the outage");
+    assert_eq!(
+        refused.code(),
+        Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE),
+        "{refused}"
+    );
+
+    // Accepted again, with the data written before.
+    let (client, connection) = connect().await.expect("accepted after the outage");
+    tokio::spawn(connection);
+    let rows = client
+        .query("SELECT v FROM kept", &[])
+        .await
+        .expect("read after the outage");
+    let kept: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(kept, vec!["written before".to_owned()]);
+
+    // The service was not touched.
+    assert!(matches!(sandbox.exit_status().await, Ok(None)));
+    assert_eq!(probe_db(&sandbox).await, "connected");
+
+    // A sidecar that does not exist is our error, not the candidate's.
+    assert!(
+        sandbox
+            .interrupt_sidecar("cache", Duration::ZERO)
+            .await
+            .is_err()
+    );
+    finish(&backend, sandbox).await;
+}
+
 /// The service's role in the database sidecar owns its database and nothing more: every
 /// superuser path (a shell through `COPY ... FROM PROGRAM`, server files, raising its own role,
 /// touching the checks' role) is refused, it cannot log in as the checks' or the bootstrap

@@ -251,6 +251,52 @@ def _(r):
         self.ensure_ready()
 ''')
 
+@variant("no-reconnect", "devops", ["database-restart"],
+         "The service opens its database connections once, at start-up, and keeps them for good: when the database restarts and ends them, every request after it fails on a dead connection (500) until the service itself is restarted. It still retries at start-up and passes everything else.")
+def _(r):
+    edit(r, "conduit/db.py", '''
+The database may also restart while the service runs, ending every session: a pooled
+connection the server ended is replaced before it is used (`_fresh_connection`).
+"""''', '''
+"""''')
+    edit(r, "conduit/db.py", "import select\n", "import queue\n")
+    edit(r, "conduit/db.py", "import psycopg2.pool\n", "")
+    edit(r, "conduit/db.py", '''                # minconn == maxconn on purpose: psycopg2's pool *closes* any connection
+                # returned while it holds `minconn` idle ones, so a smaller minconn would
+                # mean a new connection (and SCRAM handshake) for most requests under load.
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    self._max_connections, self._max_connections, self._dsn,
+                    **self._connect_kwargs)''', '''                # Every connection is opened once, here, and kept: no handshake per request.
+                self._pool = _Connections(self._max_connections, self._dsn,
+                                          **self._connect_kwargs)''')
+    edit(r, "conduit/db.py", "            conn = self._fresh_connection()\n", "            conn = self._pool.getconn()\n")
+    p = r / "conduit/db.py"
+    s = p.read_text()
+    start, end = s.index("    def _fresh_connection(self):"), s.index("    def check(self):")
+    s = s[:start] + s[end:]
+    start, end = s.index("def _ended_by_server(conn):"), s.index("def apply_migrations(")
+    s = s[:start] + '''class _Connections:
+    """A fixed set of connections, opened at start-up and handed out in turn."""
+
+    def __init__(self, size, dsn, **kwargs):
+        self._idle = queue.LifoQueue()
+        for _ in range(size):
+            self._idle.put(psycopg2.connect(dsn, **kwargs))
+
+    def getconn(self):
+        return self._idle.get()
+
+    def putconn(self, conn, close=False):
+        self._idle.put(conn)
+
+    def closeall(self):
+        while not self._idle.empty():
+            self._idle.get().close()
+
+
+''' + s[end:]
+    p.write_text(s)
+
 # --- good variants: no defect, another reading of the contract wherever it allows one -------
 
 GOOD = {}

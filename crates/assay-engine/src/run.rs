@@ -347,11 +347,17 @@ fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
         Some(CheckKind::Lifecycle(l)) => {
             let health = shared.assessment.file.service.health.timeout.0;
             // Acting on the database adds its time down and its readiness.
+            let down_for = l
+                .down_for
+                .map_or(crate::checks::lifecycle::DEFAULT_DOWN_FOR, |d| d.0);
             let database = match l.action {
-                assay_format::LifecycleAction::DatabaseRestart
-                | assay_format::LifecycleAction::DatabaseLate => {
-                    l.down_for.map(|d| d.0).unwrap_or(Duration::from_secs(5)) + SIDECAR_READY
+                assay_format::LifecycleAction::DatabaseRestart => {
+                    down_for
+                        + SIDECAR_READY
+                        + l.recover_within
+                            .map_or(crate::checks::lifecycle::DEFAULT_RECOVERY, |d| d.0)
                 }
+                assay_format::LifecycleAction::DatabaseLate => down_for + SIDECAR_READY,
                 _ => Duration::ZERO,
             };
             base + health + database

@@ -51,11 +51,14 @@ pub trait Service: Send + Sync {
     /// Start the (stopped) service again and wait until it is healthy; `Ok(false)` when it
     /// did not become healthy in time (a candidate's failure).
     async fn start(&self) -> Result<bool, ControlError>;
-    /// Stops the sidecar `name`, keeps it down for `down_for`, starts it again and waits
-    /// until it is ready (the service keeps running). Backends that cannot do this say so.
-    async fn restart_sidecar(&self, name: &str, down_for: Duration) -> Result<(), ControlError> {
+    /// The sidecar `name` drops every client connection and refuses new ones for
+    /// `down_for`, then accepts them again, while it and the service keep running (its data
+    /// kept): a database restarting under the service. Backends that cannot do this say so.
+    async fn interrupt_sidecar(&self, name: &str, down_for: Duration) -> Result<(), ControlError> {
         let _ = (name, down_for);
-        Err(ControlError("this sandbox cannot restart a sidecar".into()))
+        Err(ControlError(
+            "this sandbox cannot make a sidecar refuse its clients".into(),
+        ))
     }
     /// Stops the service and the sidecar `name`, starts the service while the sidecar is
     /// down and the sidecar `delay` later; `Ok(false)` when the service did not become

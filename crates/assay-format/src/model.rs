@@ -1532,10 +1532,15 @@ pub struct LifecycleCheck {
     /// in `database.sidecar`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sidecar: Option<String>,
-    /// How long the sidecar stays down (`database_restart`) or starts after the service
-    /// (`database_late`); default 5s.
+    /// How long the database refuses connections (`database_restart`) or starts after the
+    /// service (`database_late`); default 5s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down_for: Option<Dur>,
+    /// For `database_restart`: how long after the database accepts connections again the
+    /// first `after` step may be retried until it holds (a pooled connection that went stale
+    /// failing once is fair); default 15s. The other `after` steps must hold as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_within: Option<Dur>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -1549,8 +1554,9 @@ pub enum LifecycleAction {
     Startup,
     /// Judge the peak memory seen so far.
     PeakMemory,
-    /// Stop the database sidecar, keep it down for `down_for`, start it again; the service
-    /// keeps running and must serve again (`after` steps).
+    /// The database drops every client connection and refuses new ones for `down_for`, then
+    /// accepts them again, its data kept (the sidecar is not stopped); the service keeps
+    /// running and must serve again within `recover_within` (`after` steps).
     DatabaseRestart,
     /// Stop the service and the database; start the service while the database refuses
     /// connections, the database `down_for` later; the service must become healthy.

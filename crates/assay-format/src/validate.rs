@@ -486,6 +486,16 @@ impl Validator<'_> {
                         None,
                     );
                 }
+                if l.recover_within.is_some() && l.action != LifecycleAction::DatabaseRestart {
+                    self.at(loc, "`recover_within` goes with `database_restart`", None);
+                }
+                if l.action == LifecycleAction::DatabaseRestart && l.after.is_empty() {
+                    self.at(
+                        loc,
+                        "a `database_restart` needs `after` steps: they show whether the service serves again",
+                        Some("add a request that reads or writes through the database"),
+                    );
+                }
             }
             Some(CheckKind::Repository(r)) => {
                 let set = [

@@ -345,6 +345,26 @@ const CASES: &[Case] = &[
         message: "`sidecar: cache` is not a sidecar of the assessment",
     },
     Case {
+        name: "a database restart with nothing to show recovery",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: db-down\n    title: Db down\n    skills: {devops: 1}\n    lifecycle: {action: database_restart, sidecar: db}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "a `database_restart` needs `after` steps",
+    },
+    Case {
+        name: "a recovery window on another action",
+        edit: (
+            File::Suite,
+            "checks:\n",
+            "checks:\n  - id: restart\n    title: Restart\n    skills: {devops: 1}\n    lifecycle: {action: restart, recover_within: 5s}\n",
+        ),
+        at: (File::Suite, 4, 5),
+        message: "`recover_within` goes with `database_restart`",
+    },
+    Case {
         name: "default profile that does not exist",
         edit: (
             File::Assessment,

@@ -3,9 +3,12 @@
 The service starts before its database may accept connections. `Database.start()` brings
 the schema up in a background thread, retrying with backoff, so the HTTP server is up at
 once and `/healthz` reports 503 until the database answers and the migrations ran.
+The database may also restart while the service runs, ending every session: a pooled
+connection the server ended is replaced before it is used (`_fresh_connection`).
 """
 
 import logging
+import select
 import threading
 import time
 from contextlib import contextmanager
@@ -96,7 +99,7 @@ class Database:
     @contextmanager
     def _transaction(self):
         with self._slots:
-            conn = self._pool.getconn()
+            conn = self._fresh_connection()
             broken = False
             try:
                 with conn.cursor() as cur:
@@ -114,6 +117,22 @@ class Database:
                 # A connection the server dropped goes away; the pool opens a new one.
                 self._pool.putconn(conn, close=broken or conn.closed != 0)
 
+    def _fresh_connection(self):
+        """A pooled connection the server has not ended.
+
+        When the database restarts, it ends every session: the idle connections in the pool
+        are then dead although nothing has noticed yet. Each is checked before use and
+        replaced, so no request fails for a connection that died while it sat in the pool.
+        """
+        for _ in range(self._max_connections):
+            conn = self._pool.getconn()
+            if not _ended_by_server(conn):
+                return conn
+            self._pool.putconn(conn, close=True)
+        # Every pooled connection was dead: the pool opens a new one (or raises while the
+        # database still refuses connections).
+        return self._pool.getconn()
+
     def check(self):
         """True when the database answers a trivial query now."""
         if not self.ready:
@@ -128,6 +147,19 @@ class Database:
     def close(self):
         if self._pool is not None:
             self._pool.closeall()
+
+
+def _ended_by_server(conn):
+    """Whether an idle connection is dead: closed, or readable although we sent nothing
+    (the server's goodbye, e.g. "terminating connection due to administrator command", or
+    the end of the stream). A system call, no round trip to the database."""
+    if conn.closed:
+        return True
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def apply_migrations(cur, directory=MIGRATIONS_DIR):

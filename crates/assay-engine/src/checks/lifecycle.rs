@@ -1,7 +1,7 @@
 //! `lifecycle` checks: restart and persistence, SIGTERM and time to exit, start-up time,
-//! peak memory.
+//! peak memory, the database restarting under the service or starting after it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assay_format::{Band, LifecycleAction, LifecycleCheck};
 use assay_model::Evidence;
@@ -11,6 +11,19 @@ use crate::context::{CheckCx, Verdict};
 /// Grace given to a service after SIGTERM before it is killed (the contract's limit is
 /// judged separately, from the measured time).
 const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// How long `database_restart` keeps the database refusing connections, and how long
+/// `database_late` holds it back, unless the check says (`down_for`).
+pub const DEFAULT_DOWN_FOR: Duration = Duration::from_secs(5);
+
+/// How long after the database accepts connections again the first `after` step of a
+/// `database_restart` may be retried, unless the check says (`recover_within`).
+pub const DEFAULT_RECOVERY: Duration = Duration::from_secs(15);
+
+/// The first pause between attempts at the first step after a database restart; doubled
+/// after each, up to [`MAX_RECOVERY_PAUSE`] (a handful of attempts, all kept as evidence).
+const FIRST_RECOVERY_PAUSE: Duration = Duration::from_millis(500);
+const MAX_RECOVERY_PAUSE: Duration = Duration::from_secs(4);
 
 pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
     if let Err(f) = cx.steps(&spec.before).await {
@@ -111,18 +124,10 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
             }) else {
                 return Verdict::error("no sidecar to act on: name one with `sidecar:`");
             };
-            let down_for = spec.down_for.map(|d| d.0).unwrap_or(Duration::from_secs(5));
+            let down_for = spec.down_for.map(|d| d.0).unwrap_or(DEFAULT_DOWN_FOR);
             if spec.action == LifecycleAction::DatabaseRestart {
-                if let Err(e) = service.restart_sidecar(&name, down_for).await {
-                    return Verdict::error(format!("could not restart the sidecar `{name}`: {e}"));
-                }
-                cx.evidence.note(format!(
-                    "the sidecar `{name}` was stopped, kept down {:.0} s and started again while the service ran",
-                    down_for.as_secs_f64()
-                ));
-                Verdict::pass(format!(
-                    "the sidecar `{name}` restarted under the running service"
-                ))
+                // Judges its own `after` steps: the first may be retried.
+                return database_restart(cx, spec, &name, down_for).await;
             } else {
                 let started = service.start_before_sidecar(&name, down_for).await;
                 // Docker may have given the service the database's old address.
@@ -207,6 +212,87 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
         return Verdict::fail(format!("after the {:?}: {}", spec.action, f.message()));
     }
     verdict
+}
+
+/// `database_restart`: the database drops every connection and refuses new ones for
+/// `down_for` while the service runs, then accepts them again (its data kept). The service
+/// must still be running, its first `after` step must hold within `recover_within` (retried
+/// with growing pauses: a pooled connection that went stale may fail once), and the other
+/// `after` steps as written.
+async fn database_restart(
+    cx: &mut CheckCx<'_, '_>,
+    spec: &LifecycleCheck,
+    name: &str,
+    down_for: Duration,
+) -> Verdict {
+    let service = cx.shared.service.clone();
+    let window = spec.recover_within.map(|d| d.0).unwrap_or(DEFAULT_RECOVERY);
+    if let Err(e) = service.interrupt_sidecar(name, down_for).await {
+        return Verdict::error(format!(
+            "could not make the database `{name}` refuse connections: {e}"
+        ));
+    }
+    cx.evidence.note(format!(
+        "the database `{name}` dropped every connection and refused new ones for {:.0} s, then accepted them again (its data kept) while the service ran",
+        down_for.as_secs_f64()
+    ));
+    if !service.is_running().await {
+        return exited(cx, "while its database refused connections").await;
+    }
+    let Some((first, rest)) = spec.after.split_first() else {
+        return Verdict::pass(format!(
+            "the service kept running while `{name}` refused connections"
+        ));
+    };
+    let accepting = Instant::now();
+    let deadline = accepting + window;
+    let mut pause = FIRST_RECOVERY_PAUSE;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let Err(failure) = cx.repeated(&first.value).await else {
+            break;
+        };
+        if !service.is_running().await {
+            return exited(cx, "after its database refused connections").await;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Verdict::fail(format!(
+                "the service did not serve again within {:.0} s of its database accepting connections ({attempts} attempts; the last: {})",
+                window.as_secs_f64(),
+                failure.message()
+            ));
+        }
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(MAX_RECOVERY_PAUSE);
+    }
+    let recovered = accepting.elapsed().as_secs_f64();
+    if attempts > 1 {
+        cx.evidence.note(format!(
+            "the first step after the outage held at attempt {attempts}, {recovered:.1} s after the database accepted connections"
+        ));
+    }
+    if let Err(f) = cx.steps(rest).await {
+        if !service.is_running().await {
+            return exited(cx, "after its database refused connections").await;
+        }
+        return Verdict::fail(format!("after the database restart: {}", f.message()));
+    }
+    Verdict::pass(format!(
+        "the service served again {recovered:.1} s after `{name}` accepted connections (it refused them for {:.0} s)",
+        down_for.as_secs_f64()
+    ))
+}
+
+/// The service exited (`when`): a failure with its log as evidence.
+async fn exited(cx: &mut CheckCx<'_, '_>, when: &str) -> Verdict {
+    let logs = cx.shared.service.logs(4096).await;
+    cx.evidence.push(Evidence::Log {
+        source: "service".into(),
+        excerpt: logs,
+    });
+    Verdict::fail(format!("the service exited {when}"))
 }
 
 fn measurement(cx: &CheckCx<'_, '_>, name: &str, value: f64, unit: &str, target: Option<f64>) {

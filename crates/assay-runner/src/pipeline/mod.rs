@@ -551,14 +551,17 @@ fn sandbox_spec(
             timeout: sc.ready_timeout.0,
             interval: Duration::from_millis(300),
         };
-        let base = if sc.image.starts_with("assay/postgres") {
-            // Data, socket and temp directories on capped tmpfs owned by postgres.
-            SidecarSpec::postgres(name, "postgres", "postgres", "postgres").hardening
+        let (base, outage) = if sc.image.starts_with("assay/postgres") {
+            // Data, socket and temp directories on capped tmpfs owned by postgres; the
+            // database can refuse its clients in place (`database_restart`).
+            let pg = SidecarSpec::postgres(name, "postgres", "postgres", "postgres");
+            (pg.hardening, pg.outage)
         } else {
-            SidecarHardening {
+            let hardening = SidecarHardening {
                 tmpfs: vec![TmpfsMount::new("/tmp", 64 << 20)],
                 ..SidecarHardening::default()
-            }
+            };
+            (hardening, None)
         };
         let mut sidecar = SidecarSpec {
             name: name.clone(),
@@ -570,6 +573,7 @@ fn sandbox_spec(
                 runtime: req.runtime.clone(),
                 ..base
             },
+            outage,
         };
         if let (Some(login), Some(db)) = (checks_login, &file.database)
             && db.sidecar == *name

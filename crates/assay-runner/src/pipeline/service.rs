@@ -83,7 +83,7 @@ impl SandboxService {
         }
     }
 
-    /// A restarted sidecar may have a new address.
+    /// A sidecar started again may have a new address.
     fn refresh_sidecar(&self, sb: &Sandbox, name: &str) {
         if let (Some(ip), Ok(mut sidecars)) = (sb.sidecar_addr(name), self.sidecars.lock()) {
             sidecars.retain(|(n, _)| n != name);
@@ -150,14 +150,12 @@ impl Service for SandboxService {
         Ok(failure.is_none())
     }
 
-    async fn restart_sidecar(&self, name: &str, down_for: Duration) -> Result<(), ControlError> {
+    async fn interrupt_sidecar(&self, name: &str, down_for: Duration) -> Result<(), ControlError> {
         let mut guard = self.sandbox.lock().await;
         let sb = guard
             .as_mut()
             .ok_or_else(|| ControlError("there is no sandbox".into()))?;
-        sb.restart_sidecar(name, down_for).await.map_err(control)?;
-        self.refresh_sidecar(sb, name);
-        Ok(())
+        sb.interrupt_sidecar(name, down_for).await.map_err(control)
     }
 
     async fn start_before_sidecar(

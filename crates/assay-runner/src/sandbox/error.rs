@@ -44,6 +44,14 @@ pub enum SandboxError {
         detail: String,
     },
 
+    /// A sidecar's outage command (refusing or accepting its clients again) failed.
+    #[error("sidecar `{name}` did not {what} connections: {detail}")]
+    SidecarOutage {
+        name: String,
+        what: &'static str,
+        detail: String,
+    },
+
     /// The caller asked for something impossible (bad run id, unknown image, ...).
     #[error("invalid sandbox request: {0}")]
     Invalid(String),

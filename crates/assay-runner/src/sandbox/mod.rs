@@ -50,7 +50,7 @@ pub use run::{
 };
 pub use seccomp::PROFILE as SECCOMP_PROFILE;
 pub use spec::{
-    CHECKS_ROLE, Hardening, HealthCheck, Readiness, SandboxSpec, Seccomp, ServiceSpec,
+    CHECKS_ROLE, Hardening, HealthCheck, Outage, Readiness, SandboxSpec, Seccomp, ServiceSpec,
     SidecarHardening, SidecarSpec, TmpfsMount,
 };
 pub use trust::{ExtraCa, LOCAL_CA_FOLDERS, SYSTEM_BUNDLES, TrustBundle, TrustSource};

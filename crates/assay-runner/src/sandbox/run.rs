@@ -81,6 +81,35 @@ struct MonitorState {
     kill: Option<KillReason>,
 }
 
+/// Runs one of a sidecar's outage commands (`what` it does, for the message), which must
+/// exit 0 within 30 s.
+async fn outage_step<B: Backend>(
+    backend: &B,
+    run: &B::Run,
+    name: &str,
+    what: &'static str,
+    command: &[String],
+) -> Result<(), SandboxError> {
+    let result = backend
+        .sidecar_exec(run, name, command, Duration::from_secs(30))
+        .await?;
+    match result.exit_code {
+        Some(0) => Ok(()),
+        code => Err(SandboxError::SidecarOutage {
+            name: name.to_owned(),
+            what,
+            detail: format!(
+                "{}: {}",
+                code.map_or_else(
+                    || "timed out after 30 s".to_owned(),
+                    |c| format!("exit {c}")
+                ),
+                result.output.trim()
+            ),
+        }),
+    }
+}
+
 /// Folds one resource sample into the monitor's figures.
 fn record_sample(monitor: &Mutex<MonitorState>, sample: UsageSample) {
     if let Ok(mut m) = monitor.lock() {
@@ -216,6 +245,46 @@ impl<B: Backend> Sandbox<B> {
         let started = Instant::now();
         self.backend.resume_sidecar(&self.run, name).await?;
         self.wait_sidecar_ready(&sidecar, started).await
+    }
+
+    /// The sidecar `name` drops every client connection and refuses new ones for
+    /// `down_for`, then accepts them again (its [`Outage`](super::Outage) commands), while
+    /// it and the service keep running: the database restarting under the service, its data
+    /// kept. The wait and the acceptance run in a task of their own, so that the sidecar
+    /// accepts again even when the caller gives up waiting (a check's time limit) or the
+    /// refusal failed half-way.
+    pub async fn interrupt_sidecar(
+        &mut self,
+        name: &str,
+        down_for: Duration,
+    ) -> Result<(), SandboxError> {
+        let sidecar = self.sidecar_spec(name)?;
+        let Some(outage) = sidecar.outage else {
+            return Err(SandboxError::Invalid(format!(
+                "the sidecar `{name}` cannot refuse its clients while it runs"
+            )));
+        };
+        let refused = outage_step(&self.backend, &self.run, name, "refuse", &outage.refuse).await;
+        let backend = self.backend.clone();
+        let run = self.run.clone();
+        let owned = name.to_owned();
+        let wait = if refused.is_ok() {
+            down_for
+        } else {
+            Duration::ZERO
+        };
+        let accepted = tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            outage_step(&backend, &run, &owned, "accept", &outage.accept).await
+        })
+        .await
+        .map_err(|e| SandboxError::SidecarOutage {
+            name: name.to_owned(),
+            what: "accept",
+            detail: e.to_string(),
+        })
+        .and_then(|r| r);
+        refused.and(accepted)
     }
 
     /// Stops the service and the sidecar `name`, starts the service while the sidecar is

@@ -82,6 +82,67 @@ pub struct SidecarSpec {
     pub env: BTreeMap<String, String>,
     pub readiness: Readiness,
     pub hardening: SidecarHardening,
+    /// How to make the sidecar drop its clients and refuse new ones, and accept them again,
+    /// while it keeps running (its data kept); `None`: it cannot.
+    pub outage: Option<Outage>,
+}
+
+/// Commands run inside a sidecar (each must exit 0) for an outage its clients see while it
+/// keeps running: `refuse` drops every client connection and refuses new ones, `accept`
+/// undoes it.
+#[derive(Debug, Clone)]
+pub struct Outage {
+    pub refuse: Vec<String>,
+    pub accept: Vec<String>,
+}
+
+impl Outage {
+    /// An `assay/postgres` sidecar's outage, run by its bootstrap superuser `assay_admin`
+    /// on the local socket (in `/var/run/postgresql`, or `/tmp` where the entrypoint put it)
+    /// from `template1`: every database but the templates stops accepting connections
+    /// (`ALLOW_CONNECTIONS false`), then every other client backend is terminated (twice, a
+    /// moment apart, for a connection that was being set up as the first statement ran).
+    /// Clients see what they see when PostgreSQL restarts: their sessions end with
+    /// `57P01` ("terminating connection due to administrator command") and new ones are
+    /// refused with `55000` ("database … is not currently accepting connections").
+    pub fn postgres() -> Outage {
+        // Each `-c` is a transaction of its own: the refusal is committed (and seen by every
+        // new connection) before the first termination.
+        let psql = |statements: &[&str]| -> Vec<String> {
+            let mut command: Vec<String> = [
+                "psql",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "/var/run/postgresql,/tmp",
+                "-U",
+                "assay_admin",
+                "-d",
+                "template1",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            for sql in statements {
+                command.push("-c".to_owned());
+                command.push((*sql).to_owned());
+            }
+            command
+        };
+        let allow = |on: bool| {
+            format!(
+                "DO $$DECLARE d name; BEGIN FOR d IN SELECT datname FROM pg_database WHERE NOT datistemplate LOOP EXECUTE format('ALTER DATABASE %I ALLOW_CONNECTIONS {on}', d); END LOOP; END$$"
+            )
+        };
+        let terminate = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+        Outage {
+            refuse: psql(&[&allow(false), terminate, "SELECT pg_sleep(0.2)", terminate]),
+            accept: psql(&[&allow(true)]),
+        }
+    }
 }
 
 impl SidecarSpec {
@@ -124,6 +185,7 @@ impl SidecarSpec {
                 ],
                 ..SidecarHardening::default()
             },
+            outage: Some(Outage::postgres()),
         }
     }
 }
