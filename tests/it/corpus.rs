@@ -140,7 +140,8 @@ fn reference(assessment: &str) -> Scorecard {
         return card;
     }
     let work = scratch();
-    let (_, card) = grade(assessment, &submission(assessment, None, work.path()));
+    let (results, card) = grade(assessment, &submission(assessment, None, work.path()));
+    keep_results(assessment, "reference", &results);
     std::fs::write(
         &path,
         serde_json::to_vec(&card).expect("a scorecard serialises"),
