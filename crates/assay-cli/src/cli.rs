@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
+use assay_model::ByteSize;
+
 /// Exit codes and where settings come from, documented in `--help` and the README.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -249,11 +251,11 @@ pub struct IntakeArgs {
     /// Most bytes all its files may unpack to, e.g. 512MiB or 2GiB.
     /// [env: ASSAY_MAX_UNPACKED; config: max_unpacked]
     #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub max_unpacked: u64,
+    pub max_unpacked: ByteSize,
     /// Most bytes any one file may hold, e.g. 64MiB.
     /// [env: ASSAY_MAX_FILE_SIZE; config: max_file_size]
     #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub max_file_size: u64,
+    pub max_file_size: ByteSize,
 }
 
 impl IntakeArgs {
@@ -261,39 +263,20 @@ impl IntakeArgs {
     pub fn limits(&self) -> assay_runner::intake::IntakeLimits {
         assay_runner::intake::IntakeLimits {
             max_entries: self.max_entries,
-            max_total_bytes: self.max_unpacked,
-            max_file_bytes: self.max_file_size,
+            max_total_bytes: self.max_unpacked.bytes(),
+            max_file_bytes: self.max_file_size.bytes(),
         }
     }
 }
 
-/// A byte size: a whole number with an optional unit (B, KiB, MiB, GiB; KB, MB, GB and
-/// K, M, G mean the same binary units).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    // The assessment format's sizes do the arithmetic; here every spelling is binary.
-    let unit = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => "B",
-        "k" | "kb" | "kib" => "KiB",
-        "m" | "mb" | "mib" => "MiB",
-        "g" | "gb" | "gib" => "GiB",
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}`: use B, KiB, MiB or GiB"
-            ));
-        }
-    };
-    if digits.is_empty() {
-        return Err(format!(
-            "`{s}` is not a size: write e.g. 512MiB, 2GiB or 1048576"
-        ));
-    }
-    match assay_format::ByteSize::parse(&format!("{digits}{unit}")) {
-        Ok(assay_format::ByteSize(0)) => Err("the size must be above zero".to_owned()),
-        Ok(size) => Ok(size.0),
-        Err(_) => Err(format!("`{s}` is too large")),
+/// A byte size above zero, read by the one size parser (`assay_model::ByteSize`): a whole
+/// number with an optional unit, `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB`
+/// (powers of 1024), as in the assessment format.
+pub fn parse_size(s: &str) -> Result<ByteSize, String> {
+    match ByteSize::parse(s) {
+        Ok(ByteSize(0)) => Err("the size must be above zero".to_owned()),
+        Ok(size) => Ok(size),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -458,19 +441,35 @@ mod tests {
     use super::parse_size;
 
     #[test]
-    fn sizes_read_as_people_write_them() {
+    fn sizes_read_as_the_assessment_format_reads_them() {
+        // The command line and the settings read sizes as YAML does: `MB` is 10^6 here too.
         for (input, want) in [
             ("1048576", Ok(1 << 20)),
             ("512MiB", Ok(512 << 20)),
             ("2 GiB", Ok(2 << 30)),
-            ("64m", Ok(64 << 20)),
-            ("1KB", Ok(1024)),
+            ("64MB", Ok(64_000_000)),
+            ("1KB", Ok(1000)),
+            ("1kib", Ok(1024)),
             ("0", Err("the size must be above zero".to_owned())),
         ] {
-            assert_eq!(parse_size(input), want, "{input}");
+            assert_eq!(parse_size(input).map(|s| s.bytes()), want, "{input}");
+            if let Ok(bytes) = want {
+                let yaml: assay_format::ByteSize =
+                    serde_json::from_value(serde_json::Value::String(input.to_owned()))
+                        .expect("the format reads it too");
+                assert_eq!(yaml.bytes(), bytes, "{input} in YAML");
+            }
         }
-        for bad in ["", "MiB", "12 parsecs", "-1", "99999999999GiB"] {
-            assert!(parse_size(bad).is_err(), "{bad} is refused");
+        for (bad, says) in [
+            ("", "write a whole number of bytes"),
+            ("MiB", "is not a size"),
+            ("12 parsecs", "unknown unit"),
+            ("-1", "is not a size"),
+            ("64m", "write `MiB` for 2^20 bytes or `MB` for 10^6"),
+            ("99999999999GiB", "too large"),
+        ] {
+            let err = parse_size(bad).expect_err(bad);
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 }
