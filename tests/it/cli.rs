@@ -286,7 +286,15 @@ fn submission_limits_are_settings_and_refusals_name_them() {
     assert_eq!(code(&o), 2);
     assert!(
         text(&o.stderr).contains("ASSAY_MAX_UNPACKED")
-            && text(&o.stderr).contains("unknown size unit"),
+            && text(&o.stderr).contains("unknown unit `parsecs`"),
+        "{}",
+        text(&o.stderr)
+    );
+    // `M` alone is ambiguous now that `MB` is 10^6 everywhere: the refusal says what to write.
+    let o = run(&[], &["--max-unpacked", "64m"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("write `MiB` for 2^20 bytes or `MB` for 10^6"),
         "{}",
         text(&o.stderr)
     );
