@@ -588,7 +588,7 @@ mod tests {
             (
                 "over 1 MiB",
                 |p| fs::write(p, vec![b'#'; 1024 * 1024 + 1]).expect("write"),
-                "larger than 1024 KiB",
+                "larger than 1 MiB",
             ),
             (
                 "too many patterns",
