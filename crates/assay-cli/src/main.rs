@@ -225,8 +225,9 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Ok(r) => r,
                 Err(e) => {
                     return Ok(Outcome::Usage(format!(
-                        "{} is not run-results.json written by assay: {e}",
-                        results.display()
+                        "{} is not {} written by assay: {e}",
+                        results.display(),
+                        assay_report::RUN_RESULTS_FILE
                     )));
                 }
             };
@@ -242,8 +243,8 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                     )));
                 }
             };
-            let written =
-                assay_report::write_all(&card, dest).context("cannot write the reports")?;
+            let written = assay_report::write_run(&results, &card, dest)
+                .context("cannot write the run's results and reports")?;
             out.summary(&card, &written);
             Ok(if card.passed {
                 Outcome::Ok
@@ -449,12 +450,8 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         Ok(c) => c,
         Err(e) => return Ok(Outcome::Infrastructure(format!("could not grade: {e}"))),
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let results_path = args.out.join("run-results.json");
-    std::fs::write(&results_path, serde_json::to_vec_pretty(&results)?)
-        .with_context(|| format!("cannot write {}", results_path.display()))?;
-    let written = assay_report::write_all(&card, &args.out).context("cannot write the reports")?;
+    let written = assay_report::write_run(&results, &card, &args.out)
+        .context("cannot write the run's results and reports")?;
     if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
         && !summary.is_empty()
         && let Ok(md) = assay_report::render(&card, assay_report::Format::Markdown)
