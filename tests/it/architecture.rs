@@ -204,13 +204,24 @@ fn one_writer_of_a_run_folder() {
             }
         }
     }
-    assert!(strays.is_empty(), "run folders written outside assay_report::write_run: {strays:#?}");
+    assert!(
+        strays.is_empty(),
+        "run folders written outside assay_report::write_run: {strays:#?}"
+    );
     let calls = |file: &str| {
         std::fs::read_to_string(crates.join(file))
             .unwrap_or_default()
             .matches("assay_report::write_run(")
             .count()
     };
-    assert_eq!(calls("assay-cli/src/main.rs"), 2, "assay run and assay regrade");
-    assert_eq!(calls("assay-batch/src/lib.rs"), 1, "each submission of a batch");
+    assert_eq!(
+        calls("assay-cli/src/main.rs"),
+        2,
+        "assay run and assay regrade"
+    );
+    assert_eq!(
+        calls("assay-batch/src/lib.rs"),
+        1,
+        "each submission of a batch"
+    );
 }

@@ -112,8 +112,9 @@ pub enum BatchError {
         found: String,
         expected: String,
     },
-    #[error("unknown profile `{profile}`: use one of {known}")]
-    UnknownProfile { profile: String, known: String },
+    /// The profile asked for is not one the assessment defines (the grader's error).
+    #[error(transparent)]
+    Profile(assay_grader::GradeError),
     #[error("the async runtime failed: {0}")]
     Runtime(String),
     #[error("--performance-lane: {0}")]
@@ -129,7 +130,7 @@ impl BatchError {
             BatchError::Empty(_)
                 | BatchError::Record { .. }
                 | BatchError::OtherAssessment { .. }
-                | BatchError::UnknownProfile { .. }
+                | BatchError::Profile(_)
         )
     }
 }
@@ -310,21 +311,10 @@ pub async fn run(
 ) -> Result<BatchReport, BatchError> {
     let file = &req.assessment.file;
     let plan = req.assessment.grading_plan();
-    let profile = req
-        .profile
-        .clone()
-        .unwrap_or_else(|| plan.default_profile.clone());
-    if plan.profile(&profile).is_none() {
-        return Err(BatchError::UnknownProfile {
-            profile,
-            known: plan
-                .profiles
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    let profile = assay_grader::choose_profile(&plan, req.profile.as_deref())
+        .map_err(BatchError::Profile)?
+        .id
+        .clone();
     let out = &req.out;
     std::fs::create_dir_all(out).map_err(|source| BatchError::Io {
         action: "create",

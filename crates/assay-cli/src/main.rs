@@ -235,6 +235,9 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Ok(a) => a.grading_plan(),
                 Err(d) => return Ok(invalid_assessment(assessment, &d)),
             };
+            if let Err(e) = assay_grader::choose_profile(&plan, profile.as_deref()) {
+                return Ok(Outcome::Usage(e.to_string()));
+            }
             let card = match assay_grader::grade(&results, &plan, profile.as_deref()) {
                 Ok(c) => c,
                 Err(e) => {
@@ -383,14 +386,8 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         Err(d) => return Ok(invalid_assessment(&args.assessment, &d)),
     };
     let plan = assessment.grading_plan();
-    if let Some(p) = &args.profile
-        && plan.profile(p).is_none()
-    {
-        let known: Vec<&str> = plan.profiles.iter().map(|p| p.id.as_str()).collect();
-        return Ok(Outcome::Usage(format!(
-            "unknown profile `{p}`: use one of {}",
-            known.join(", ")
-        )));
+    if let Err(e) = assay_grader::choose_profile(&plan, args.profile.as_deref()) {
+        return Ok(Outcome::Usage(e.to_string()));
     }
     let project_root = match project_root() {
         Ok(r) => r,
