@@ -140,8 +140,9 @@ Exit codes:
     Report {
         /// A scorecard.json written by `assay run`.
         scorecard: PathBuf,
-        #[arg(long, value_enum, default_value = "md")]
-        format: ReportFormat,
+        /// The report to render (`md` and `xml` also name markdown and junit).
+        #[arg(long, default_value = "markdown", value_parser = report_format())]
+        format: assay_report::Format,
         /// Write here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -415,30 +416,49 @@ pub enum ImagesCommand {
     List,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Html,
-    Md,
-    Junit,
-    Json,
-    Gradescope,
-}
-
-impl ReportFormat {
-    pub fn to_format(self) -> assay_report::Format {
-        match self {
-            ReportFormat::Html => assay_report::Format::Html,
-            ReportFormat::Md => assay_report::Format::Markdown,
-            ReportFormat::Junit => assay_report::Format::Junit,
-            ReportFormat::Json => assay_report::Format::Json,
-            ReportFormat::Gradescope => assay_report::Format::Gradescope,
-        }
-    }
+/// `--format`: the report library's own formats, names and aliases ([`assay_report::Format`])
+/// offered to clap as its possible values, so the library and the command line read the same.
+fn report_format() -> impl clap::builder::TypedValueParser<Value = assay_report::Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = assay_report::Format::ALL
+        .map(|f| PossibleValue::new(f.name()).aliases(f.aliases().iter().copied()));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<assay_report::Format>())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use clap::Parser;
+
+    use super::{Cli, Command, parse_size};
+
+    #[test]
+    fn report_formats_are_the_library_s_names_and_aliases() {
+        let format = |args: &[&str]| {
+            let mut argv = vec!["assay", "report", "scorecard.json"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Report { format, .. }) => Ok(format),
+                Ok(other) => panic!("not a report command: {other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(
+            format(&[]),
+            Ok(assay_report::Format::Markdown),
+            "the default"
+        );
+        for f in assay_report::Format::ALL {
+            assert_eq!(format(&["--format", f.name()]), Ok(f));
+            for alias in f.aliases() {
+                assert_eq!(format(&["--format", alias]), Ok(f), "{alias}");
+            }
+        }
+        let err = format(&["--format", "pdf"]).expect_err("pdf is refused");
+        assert!(
+            err.contains("json") && err.contains("markdown") && err.contains("gradescope"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn sizes_read_as_the_assessment_format_reads_them() {

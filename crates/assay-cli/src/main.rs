@@ -189,7 +189,7 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Ok(c) => c,
                 Err(e) => return Ok(Outcome::Usage(format!("{e:#}"))),
             };
-            let text = assay_report::render(&card, format.to_format())?;
+            let text = assay_report::render(&card, *format)?;
             match output {
                 Some(path) => std::fs::write(path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,

@@ -63,7 +63,7 @@ impl Format {
         }
     }
 
-    /// The name a command line uses: `json`, `markdown`, `junit`, `html`, `gradescope`.
+    /// Its name: `json`, `markdown`, `junit`, `html`, `gradescope` (the command line's too).
     pub fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -71,6 +71,17 @@ impl Format {
             Format::Junit => "junit",
             Format::Html => "html",
             Format::Gradescope => "gradescope",
+        }
+    }
+}
+
+impl Format {
+    /// Other names it is read by: `md` for Markdown, `xml` for JUnit.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Format::Markdown => &["md"],
+            Format::Junit => &["xml"],
+            Format::Json | Format::Html | Format::Gradescope => &[],
         }
     }
 }
@@ -85,14 +96,10 @@ impl FromStr for Format {
     type Err = ReportError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "md" => Ok(Format::Markdown),
-            "xml" => Ok(Format::Junit),
-            _ => Format::ALL
-                .into_iter()
-                .find(|f| f.name() == s)
-                .ok_or_else(|| ReportError::UnknownFormat(s.to_owned())),
-        }
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s || f.aliases().contains(&s))
+            .ok_or_else(|| ReportError::UnknownFormat(s.to_owned()))
     }
 }
 
