@@ -158,7 +158,7 @@ Exit codes:
         /// The role profile (default: the assessment's). [env: ASSAY_PROFILE; config: profile]
         #[arg(long)]
         profile: Option<String>,
-        /// Where the reports go.
+        /// Where the run folder goes: the reports and the run-results.json they were graded from.
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },
