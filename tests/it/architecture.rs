@@ -162,3 +162,66 @@ fn every_rust_file_says_what_it_is_for() {
         "files without a `//!` line: {missing:#?}"
     );
 }
+
+/// The Rust sources under `dir`, with their text.
+fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                found.push((p, text));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn one_writer_of_a_run_folder() {
+    // Only assay-report writes run-results.json and the reports (`write_run`, atomically);
+    // the run, regrade and batch paths call it and name the file by its constant.
+    let crates = root().join("crates");
+    let mut strays = Vec::new();
+    for (path, text) in sources(&crates) {
+        if path.starts_with(crates.join("assay-report")) {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("\"run-results.json\"") || line.contains("\"scorecard.json\")") {
+                let written = line.contains("write") || line.contains("File::create");
+                let joined = line.contains(".join(\"run-results.json\")");
+                if written || joined {
+                    strays.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "run folders written outside assay_report::write_run: {strays:#?}"
+    );
+    let calls = |file: &str| {
+        std::fs::read_to_string(crates.join(file))
+            .unwrap_or_default()
+            .matches("assay_report::write_run(")
+            .count()
+    };
+    assert_eq!(
+        calls("assay-cli/src/main.rs"),
+        2,
+        "assay run and assay regrade"
+    );
+    assert_eq!(
+        calls("assay-batch/src/lib.rs"),
+        1,
+        "each submission of a batch"
+    );
+}

@@ -286,9 +286,98 @@ fn submission_limits_are_settings_and_refusals_name_them() {
     assert_eq!(code(&o), 2);
     assert!(
         text(&o.stderr).contains("ASSAY_MAX_UNPACKED")
-            && text(&o.stderr).contains("unknown size unit"),
+            && text(&o.stderr).contains("unknown unit `parsecs`"),
         "{}",
         text(&o.stderr)
+    );
+    // `M` alone is ambiguous now that `MB` is 10^6 everywhere: the refusal says what to write.
+    let o = run(&[], &["--max-unpacked", "64m"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("write `MiB` for 2^20 bytes or `MB` for 10^6"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn an_unknown_profile_is_refused_by_every_command_naming_the_known_ones() {
+    let work = tempfile::tempdir().expect("a temp dir");
+    let dir = init(work.path());
+    let submission = dir.join("reference");
+    let results = work.path().join("run-results.json");
+    let stored = assay_model::RunResults {
+        assessment: assay_model::AssessmentRef {
+            id: "counter-api".to_owned(),
+            version: "0.1.0".to_owned(),
+            title: "Counter".to_owned(),
+        },
+        submission: assay_model::SubmissionRef {
+            name: "reference".to_owned(),
+            digest: "sha256:00".to_owned(),
+        },
+        sandbox: assay_model::SandboxReport::default(),
+        checks: Vec::new(),
+        seed: 7,
+        runner: assay_model::RunnerInfo {
+            version: "0.1.0".to_owned(),
+            images: Default::default(),
+        },
+        started_at: "2026-01-01T00:00:00Z".to_owned(),
+        duration_seconds: 1.0,
+    };
+    std::fs::write(
+        &results,
+        serde_json::to_vec(&stored).expect("run results serialise"),
+    )
+    .expect("run-results.json");
+    let refused = "unknown profile `frontend`: the assessment defines `backend`";
+    let commands: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+        ("run", vec![dir.as_os_str(), submission.as_os_str()]),
+        ("batch", vec![dir.as_os_str(), submission.as_os_str()]),
+        ("regrade", vec![results.as_os_str(), dir.as_os_str()]),
+    ];
+    for (command, args) in commands {
+        let o = output(
+            assay(work.path())
+                .arg(command)
+                .args(args)
+                .args(["--profile", "frontend", "--out"])
+                .arg(work.path().join(command)),
+        );
+        assert_eq!(code(&o), 2, "{command}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(refused),
+            "{command}: {}",
+            text(&o.stderr)
+        );
+        assert!(
+            !work.path().join(command).join("scorecard.json").exists(),
+            "{command} graded nothing"
+        );
+    }
+    // With a known profile, regrade writes a whole run folder through the run's writer.
+    let dest = work.path().join("regraded");
+    let o = output(
+        assay(work.path())
+            .arg("regrade")
+            .arg(&results)
+            .arg(&dir)
+            .args(["--profile", "backend", "--out"])
+            .arg(&dest),
+    );
+    assert_eq!(
+        code(&o),
+        1,
+        "nothing ran, so below the pass mark: {}",
+        text(&o.stderr)
+    );
+    let back: assay_model::RunResults =
+        serde_json::from_value(json(&dest.join("run-results.json"))).expect("run results");
+    assert_eq!(back, stored, "regrade keeps the results it graded");
+    assert_eq!(
+        json(&dest.join("scorecard.json"))["profile"]["id"],
+        "backend"
     );
 }
 

@@ -112,8 +112,9 @@ pub enum BatchError {
         found: String,
         expected: String,
     },
-    #[error("unknown profile `{profile}`: use one of {known}")]
-    UnknownProfile { profile: String, known: String },
+    /// The profile asked for is not one the assessment defines (the grader's error).
+    #[error(transparent)]
+    Profile(assay_grader::GradeError),
     #[error("the async runtime failed: {0}")]
     Runtime(String),
     #[error("--performance-lane: {0}")]
@@ -129,7 +130,7 @@ impl BatchError {
             BatchError::Empty(_)
                 | BatchError::Record { .. }
                 | BatchError::OtherAssessment { .. }
-                | BatchError::UnknownProfile { .. }
+                | BatchError::Profile(_)
         )
     }
 }
@@ -310,21 +311,10 @@ pub async fn run(
 ) -> Result<BatchReport, BatchError> {
     let file = &req.assessment.file;
     let plan = req.assessment.grading_plan();
-    let profile = req
-        .profile
-        .clone()
-        .unwrap_or_else(|| plan.default_profile.clone());
-    if plan.profile(&profile).is_none() {
-        return Err(BatchError::UnknownProfile {
-            profile,
-            known: plan
-                .profiles
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    let profile = assay_grader::choose_profile(&plan, req.profile.as_deref())
+        .map_err(BatchError::Profile)?
+        .id
+        .clone();
     let out = &req.out;
     std::fs::create_dir_all(out).map_err(|source| BatchError::Io {
         action: "create",
@@ -641,34 +631,12 @@ async fn grade_one(
 fn grade_and_write(ctx: &Context, folder: &str, results: &RunResults) -> Result<Outcome, String> {
     let card = assay_grader::grade(results, &ctx.plan, Some(&ctx.profile))
         .map_err(|e| format!("could not grade: {e}"))?;
-    write_reports(&ctx.req.out, folder, results, &card)
+    assay_report::write_run(results, &card, ctx.req.out.join(folder))
         .map_err(|e| format!("could not write the reports: {e}"))?;
     Ok(Outcome::Graded {
         overall: card.overall,
         passed: card.passed,
     })
-}
-
-/// Writes into a hidden partial folder first and renames it, so a killed batch never leaves
-/// a scorecard without its reports (which resumption would trust).
-fn write_reports(
-    out: &Path,
-    folder: &str,
-    results: &RunResults,
-    card: &Scorecard,
-) -> Result<(), String> {
-    let dir = out.join(folder);
-    let partial = out.join(format!(".{folder}.partial"));
-    let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
-    let json = serde_json::to_vec_pretty(results).map_err(|e| e.to_string())?;
-    std::fs::write(partial.join("run-results.json"), json)
-        .map_err(|e| format!("{}: {e}", partial.display()))?;
-    assay_report::write_all(card, &partial).map_err(|e| e.to_string())?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::rename(&partial, &dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
@@ -696,7 +664,7 @@ fn resume(ctx: &Context, folder: &str, digest: &str) -> Option<Outcome> {
             passed: card.passed,
         });
     }
-    let results: RunResults = read_json(&dir.join("run-results.json"))?;
+    let results: RunResults = read_json(&dir.join(assay_report::RUN_RESULTS_FILE))?;
     match grade_and_write(ctx, folder, &results).ok()? {
         Outcome::Graded { overall, passed } => Some(Outcome::Resumed { overall, passed }),
         _ => None,

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
+use assay_model::ByteSize;
+
 /// Exit codes and where settings come from, documented in `--help` and the README.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -138,8 +140,9 @@ Exit codes:
     Report {
         /// A scorecard.json written by `assay run`.
         scorecard: PathBuf,
-        #[arg(long, value_enum, default_value = "md")]
-        format: ReportFormat,
+        /// The report to render (`md` and `xml` also name markdown and junit).
+        #[arg(long, default_value = "markdown", value_parser = report_format())]
+        format: assay_report::Format,
         /// Write here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -155,7 +158,7 @@ Exit codes:
         /// The role profile (default: the assessment's). [env: ASSAY_PROFILE; config: profile]
         #[arg(long)]
         profile: Option<String>,
-        /// Where the reports go.
+        /// Where the run folder goes: the reports and the run-results.json they were graded from.
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },
@@ -249,11 +252,11 @@ pub struct IntakeArgs {
     /// Most bytes all its files may unpack to, e.g. 512MiB or 2GiB.
     /// [env: ASSAY_MAX_UNPACKED; config: max_unpacked]
     #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub max_unpacked: u64,
+    pub max_unpacked: ByteSize,
     /// Most bytes any one file may hold, e.g. 64MiB.
     /// [env: ASSAY_MAX_FILE_SIZE; config: max_file_size]
     #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
-    pub max_file_size: u64,
+    pub max_file_size: ByteSize,
 }
 
 impl IntakeArgs {
@@ -261,39 +264,20 @@ impl IntakeArgs {
     pub fn limits(&self) -> assay_runner::intake::IntakeLimits {
         assay_runner::intake::IntakeLimits {
             max_entries: self.max_entries,
-            max_total_bytes: self.max_unpacked,
-            max_file_bytes: self.max_file_size,
+            max_total_bytes: self.max_unpacked.bytes(),
+            max_file_bytes: self.max_file_size.bytes(),
         }
     }
 }
 
-/// A byte size: a whole number with an optional unit (B, KiB, MiB, GiB; KB, MB, GB and
-/// K, M, G mean the same binary units).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    // The assessment format's sizes do the arithmetic; here every spelling is binary.
-    let unit = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => "B",
-        "k" | "kb" | "kib" => "KiB",
-        "m" | "mb" | "mib" => "MiB",
-        "g" | "gb" | "gib" => "GiB",
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}`: use B, KiB, MiB or GiB"
-            ));
-        }
-    };
-    if digits.is_empty() {
-        return Err(format!(
-            "`{s}` is not a size: write e.g. 512MiB, 2GiB or 1048576"
-        ));
-    }
-    match assay_format::ByteSize::parse(&format!("{digits}{unit}")) {
-        Ok(assay_format::ByteSize(0)) => Err("the size must be above zero".to_owned()),
-        Ok(size) => Ok(size.0),
-        Err(_) => Err(format!("`{s}` is too large")),
+/// A byte size above zero, read by the one size parser (`assay_model::ByteSize`): a whole
+/// number with an optional unit, `B`, `KB`, `MB`, `GB` (powers of 1000) or `KiB`, `MiB`, `GiB`
+/// (powers of 1024), as in the assessment format.
+pub fn parse_size(s: &str) -> Result<ByteSize, String> {
+    match ByteSize::parse(s) {
+        Ok(ByteSize(0)) => Err("the size must be above zero".to_owned()),
+        Ok(size) => Ok(size),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -432,45 +416,80 @@ pub enum ImagesCommand {
     List,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Html,
-    Md,
-    Junit,
-    Json,
-    Gradescope,
-}
-
-impl ReportFormat {
-    pub fn to_format(self) -> assay_report::Format {
-        match self {
-            ReportFormat::Html => assay_report::Format::Html,
-            ReportFormat::Md => assay_report::Format::Markdown,
-            ReportFormat::Junit => assay_report::Format::Junit,
-            ReportFormat::Json => assay_report::Format::Json,
-            ReportFormat::Gradescope => assay_report::Format::Gradescope,
-        }
-    }
+/// `--format`: the report library's own formats, names and aliases ([`assay_report::Format`])
+/// offered to clap as its possible values, so the library and the command line read the same.
+fn report_format() -> impl clap::builder::TypedValueParser<Value = assay_report::Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = assay_report::Format::ALL
+        .map(|f| PossibleValue::new(f.name()).aliases(f.aliases().iter().copied()));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<assay_report::Format>())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use clap::Parser;
+
+    use super::{Cli, Command, parse_size};
 
     #[test]
-    fn sizes_read_as_people_write_them() {
+    fn report_formats_are_the_library_s_names_and_aliases() {
+        let format = |args: &[&str]| {
+            let mut argv = vec!["assay", "report", "scorecard.json"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).map(|cli| cli.command) {
+                Ok(Command::Report { format, .. }) => Ok(format),
+                Ok(other) => panic!("not a report command: {other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(
+            format(&[]),
+            Ok(assay_report::Format::Markdown),
+            "the default"
+        );
+        for f in assay_report::Format::ALL {
+            assert_eq!(format(&["--format", f.name()]), Ok(f));
+            for alias in f.aliases() {
+                assert_eq!(format(&["--format", alias]), Ok(f), "{alias}");
+            }
+        }
+        let err = format(&["--format", "pdf"]).expect_err("pdf is refused");
+        assert!(
+            err.contains("json") && err.contains("markdown") && err.contains("gradescope"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sizes_read_as_the_assessment_format_reads_them() {
+        // The command line and the settings read sizes as YAML does: `MB` is 10^6 here too.
         for (input, want) in [
             ("1048576", Ok(1 << 20)),
             ("512MiB", Ok(512 << 20)),
             ("2 GiB", Ok(2 << 30)),
-            ("64m", Ok(64 << 20)),
-            ("1KB", Ok(1024)),
+            ("64MB", Ok(64_000_000)),
+            ("1KB", Ok(1000)),
+            ("1kib", Ok(1024)),
             ("0", Err("the size must be above zero".to_owned())),
         ] {
-            assert_eq!(parse_size(input), want, "{input}");
+            assert_eq!(parse_size(input).map(|s| s.bytes()), want, "{input}");
+            if let Ok(bytes) = want {
+                let yaml: assay_format::ByteSize =
+                    serde_json::from_value(serde_json::Value::String(input.to_owned()))
+                        .expect("the format reads it too");
+                assert_eq!(yaml.bytes(), bytes, "{input} in YAML");
+            }
         }
-        for bad in ["", "MiB", "12 parsecs", "-1", "99999999999GiB"] {
-            assert!(parse_size(bad).is_err(), "{bad} is refused");
+        for (bad, says) in [
+            ("", "write a whole number of bytes"),
+            ("MiB", "is not a size"),
+            ("12 parsecs", "unknown unit"),
+            ("-1", "is not a size"),
+            ("64m", "write `MiB` for 2^20 bytes or `MB` for 10^6"),
+            ("99999999999GiB", "too large"),
+        ] {
+            let err = parse_size(bad).expect_err(bad);
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 }

@@ -189,7 +189,7 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Ok(c) => c,
                 Err(e) => return Ok(Outcome::Usage(format!("{e:#}"))),
             };
-            let text = assay_report::render(&card, format.to_format())?;
+            let text = assay_report::render(&card, *format)?;
             match output {
                 Some(path) => std::fs::write(path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -225,8 +225,9 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Ok(r) => r,
                 Err(e) => {
                     return Ok(Outcome::Usage(format!(
-                        "{} is not run-results.json written by assay: {e}",
-                        results.display()
+                        "{} is not {} written by assay: {e}",
+                        results.display(),
+                        assay_report::RUN_RESULTS_FILE
                     )));
                 }
             };
@@ -234,6 +235,9 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Ok(a) => a.grading_plan(),
                 Err(d) => return Ok(invalid_assessment(assessment, &d)),
             };
+            if let Err(e) = assay_grader::choose_profile(&plan, profile.as_deref()) {
+                return Ok(Outcome::Usage(e.to_string()));
+            }
             let card = match assay_grader::grade(&results, &plan, profile.as_deref()) {
                 Ok(c) => c,
                 Err(e) => {
@@ -242,8 +246,8 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                     )));
                 }
             };
-            let written =
-                assay_report::write_all(&card, dest).context("cannot write the reports")?;
+            let written = assay_report::write_run(&results, &card, dest)
+                .context("cannot write the run's results and reports")?;
             out.summary(&card, &written);
             Ok(if card.passed {
                 Outcome::Ok
@@ -382,14 +386,8 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         Err(d) => return Ok(invalid_assessment(&args.assessment, &d)),
     };
     let plan = assessment.grading_plan();
-    if let Some(p) = &args.profile
-        && plan.profile(p).is_none()
-    {
-        let known: Vec<&str> = plan.profiles.iter().map(|p| p.id.as_str()).collect();
-        return Ok(Outcome::Usage(format!(
-            "unknown profile `{p}`: use one of {}",
-            known.join(", ")
-        )));
+    if let Err(e) = assay_grader::choose_profile(&plan, args.profile.as_deref()) {
+        return Ok(Outcome::Usage(e.to_string()));
     }
     let project_root = match project_root() {
         Ok(r) => r,
@@ -449,12 +447,8 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         Ok(c) => c,
         Err(e) => return Ok(Outcome::Infrastructure(format!("could not grade: {e}"))),
     };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let results_path = args.out.join("run-results.json");
-    std::fs::write(&results_path, serde_json::to_vec_pretty(&results)?)
-        .with_context(|| format!("cannot write {}", results_path.display()))?;
-    let written = assay_report::write_all(&card, &args.out).context("cannot write the reports")?;
+    let written = assay_report::write_run(&results, &card, &args.out)
+        .context("cannot write the run's results and reports")?;
     if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
         && !summary.is_empty()
         && let Ok(md) = assay_report::render(&card, assay_report::Format::Markdown)

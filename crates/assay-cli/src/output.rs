@@ -11,7 +11,7 @@ use std::time::Instant;
 use assay_batch::{BatchEvent, BatchReport, Outcome as BatchOutcome};
 use assay_grader::Scorecard;
 use assay_model::inert;
-use assay_runner::pipeline::RunEvent;
+use assay_runner::pipeline::{Progress, RunEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, ColorChoice};
@@ -427,19 +427,19 @@ impl RunProgress {
             Some(b) => {
                 // A bar of checks done while a suite runs; a spinner for the other stages.
                 match e {
-                    RunEvent::SuiteStarted { checks, .. } => {
+                    RunEvent::Engine(Progress::SuiteStarted { checks, .. }) => {
                         b.set_style(bar_style());
                         b.set_length(*checks as u64);
                         b.set_position(0);
                     }
-                    RunEvent::CheckFinished { done, total, .. } => {
+                    RunEvent::Engine(Progress::CheckFinished { done, total, .. }) => {
                         b.set_length(*total as u64);
                         b.set_position(*done as u64);
                     }
                     RunEvent::Stage { .. } => b.set_style(spinner_style()),
                     _ => {}
                 }
-                if !matches!(e, RunEvent::CheckFinished { .. }) {
+                if !matches!(e, RunEvent::Engine(Progress::CheckFinished { .. })) {
                     b.set_prefix(prefix.clone());
                 }
                 b.set_message(msg.clone());
@@ -547,11 +547,15 @@ impl BatchProgress {
             BatchEvent::Run { name, run } => {
                 let doing = match run {
                     RunEvent::Stage { stage, .. } => Some(stage.clone()),
-                    RunEvent::SuiteStarted { suite, checks } => Some(format!("{suite} 0/{checks}")),
-                    RunEvent::CheckFinished {
+                    RunEvent::Engine(Progress::SuiteStarted { suite, checks }) => {
+                        Some(format!("{suite} 0/{checks}"))
+                    }
+                    RunEvent::Engine(Progress::CheckFinished {
                         suite, done, total, ..
-                    } => Some(format!("{suite} {done}/{total}")),
-                    RunEvent::Load { rps, .. } => Some(format!("load {rps:.0} req/s")),
+                    }) => Some(format!("{suite} {done}/{total}")),
+                    RunEvent::Engine(Progress::Load { current_rps, .. }) => {
+                        Some(format!("load {current_rps:.0} req/s"))
+                    }
                     RunEvent::BuildLog { .. } => None,
                 };
                 if let (Some(doing), Ok(mut r)) = (doing, self.running.lock())
@@ -561,7 +565,8 @@ impl BatchProgress {
                 }
                 self.show_running();
                 let (prefix, msg, important) = describe(run);
-                if self.verbose && (important || matches!(run, RunEvent::CheckFinished { .. })) {
+                let finished = matches!(run, RunEvent::Engine(Progress::CheckFinished { .. }));
+                if self.verbose && (important || finished) {
                     self.line(&format!("{name}: {prefix} {msg}"));
                 }
             }
@@ -625,28 +630,28 @@ fn describe_raw(e: &RunEvent) -> (String, String, bool) {
     match e {
         RunEvent::Stage { stage, detail } => (stage.clone(), detail.clone(), true),
         RunEvent::BuildLog { line } => ("build".into(), line.clone(), false),
-        RunEvent::SuiteStarted { suite, checks } => {
+        RunEvent::Engine(Progress::SuiteStarted { suite, checks }) => {
             ("suite".into(), format!("{suite} ({checks} checks)"), true)
         }
-        RunEvent::CheckFinished {
+        RunEvent::Engine(Progress::CheckFinished {
             suite,
             check,
             status,
             done,
             total,
-        } => (
+        }) => (
             format!("[{done}/{total}]"),
-            format!("{suite}/{check}: {status}"),
+            format!("{suite}/{check}: {}", status.as_str()),
             false,
         ),
-        RunEvent::Load {
+        RunEvent::Engine(Progress::Load {
             check,
             elapsed_secs,
             planned_secs,
             completed,
             errors,
-            rps,
-        } => (
+            current_rps: rps,
+        }) => (
             "load".into(),
             format!(
                 "{check}: {rps:.0} req/s, {completed} requests, {errors} errors ({elapsed_secs:.0}/{planned_secs:.0} s)"

@@ -26,8 +26,10 @@ pub enum EngineError {
     Client(String),
 }
 
-/// Progress events, for the CLI's bars and `--events json`.
-#[derive(Debug, Clone, PartialEq)]
+/// Progress events, for the CLI's bars and `--events json`: the runner's events carry them as
+/// they are, and this is their JSON shape on the event stream (`{"event": "check_finished", …}`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
     SuiteStarted {
         suite: String,
@@ -47,6 +49,8 @@ pub enum Progress {
         planned_secs: f64,
         completed: u64,
         errors: u64,
+        /// Requests per second over the last second (`rps` on the event stream).
+        #[serde(rename = "rps")]
         current_rps: f64,
     },
 }

@@ -114,7 +114,10 @@ pub fn grade(
     })
 }
 
-fn choose_profile<'p>(
+/// The profile `requested` (the plan's default when `None`), or [`GradeError::UnknownProfile`]
+/// listing the profiles the assessment defines. The one check of a profile's name: commands
+/// call it before a run so an unknown profile is refused before minutes of work.
+pub fn choose_profile<'p>(
     plan: &'p GradingPlan,
     requested: Option<&str>,
 ) -> Result<&'p Profile, GradeError> {

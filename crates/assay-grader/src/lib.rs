@@ -10,7 +10,7 @@ mod scorecard;
 mod summary;
 
 pub use error::GradeError;
-pub use grade::{NOT_RUN, grade};
+pub use grade::{NOT_RUN, choose_profile, grade};
 pub use scorecard::{
     AssessmentInfo, CheckResult, ProfileInfo, SCHEMA_VERSION, Scorecard, SimilarityInfo,
     SkillEvidence, SkillScore, SubmissionInfo, json_schema,

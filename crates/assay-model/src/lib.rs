@@ -8,6 +8,7 @@ pub mod inert;
 mod outcome;
 mod plan;
 mod run;
+mod size;
 mod skill;
 
 pub use evidence::{Evidence, RequestRecord, ResponseRecord, truncate_text};
@@ -17,4 +18,5 @@ pub use run::{
     AssessmentRef, LanePhase, LaneReport, LaneWindow, MachineCalibration, RunResults, RunnerInfo,
     SandboxFailure, SandboxReport, SubmissionRef,
 };
+pub use size::{ByteSize, SizeError};
 pub use skill::{Skill, UnknownSkill};

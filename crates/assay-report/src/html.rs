@@ -567,7 +567,11 @@ fn facts(out: &mut String, card: &Scorecard) {
         let _ = write!(out, "<dt>Start-up time</dt><dd>{} s</dd>", text::number(t));
     }
     if let Some(m) = s.peak_memory_bytes {
-        let _ = write!(out, "<dt>Peak memory</dt><dd>{}</dd>", text::bytes(m));
+        let _ = write!(
+            out,
+            "<dt>Peak memory</dt><dd>{:.1}</dd>",
+            assay_model::ByteSize(m)
+        );
     }
     if let Some(c) = s.cpu_seconds {
         let _ = write!(out, "<dt>CPU time</dt><dd>{} s</dd>", text::number(c));

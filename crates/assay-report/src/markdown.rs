@@ -273,7 +273,7 @@ fn render_with(card: &Scorecard, detail: Detail) -> String {
         let _ = writeln!(out, "| Start-up time | {} s |", text::number(t));
     }
     if let Some(m) = s.peak_memory_bytes {
-        let _ = writeln!(out, "| Peak memory | {} |", text::bytes(m));
+        let _ = writeln!(out, "| Peak memory | {:.1} |", assay_model::ByteSize(m));
     }
     if let Some(c) = s.cpu_seconds {
         let _ = writeln!(out, "| CPU time | {} s |", text::number(c));

@@ -161,22 +161,6 @@ pub fn score(x: f64) -> String {
     format!("{x:.1}")
 }
 
-/// Bytes in a human unit (MiB, GiB).
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// Why the submission failed whatever its overall, if a critical check failed.
 pub fn critical_problem(card: &Scorecard) -> Option<String> {
     if card.critical_failures.is_empty() {
@@ -273,8 +257,6 @@ mod tests {
         assert_eq!(number(200.0), "200");
         assert_eq!(number(3.5), "3.5");
         assert_eq!(number(1.0 / 3.0), "0.333");
-        assert_eq!(bytes(123_456_789), "117.7 MiB");
-        assert_eq!(bytes(12), "12 B");
     }
 
     #[test]

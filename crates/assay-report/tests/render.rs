@@ -10,7 +10,10 @@ use assay_model::{
     ResponseRecord, RunResults, RunnerInfo, SandboxFailure, SandboxReport, Skill, SkillWeight,
     Status, SubmissionRef, Visibility,
 };
-use assay_report::{CSP, Format, MARKDOWN_LIMIT, ReportError, compare, render, write_all};
+use assay_report::{
+    CSP, Format, MARKDOWN_LIMIT, RUN_RESULTS_FILE, ReportError, compare, render, write_all,
+    write_run,
+};
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 
@@ -661,6 +664,90 @@ fn write_all_writes_every_report() {
         })
         .unwrap_or(0);
     assert_eq!(leftovers, 0);
+}
+
+/// Names of the files in `dir`, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn write_run_replaces_a_run_folder_with_complete_files() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let out = dir.path().join("alice");
+    let old_results = results();
+    let old = card();
+    write_run(&old_results, &old, &out).unwrap_or_else(|e| panic!("first write: {e}"));
+    let mut new_results = results();
+    new_results.seed = 7;
+    let new = grade(&new_results, &plan(), None).unwrap_or_else(|e| panic!("grade: {e}"));
+    let written = write_run(&new_results, &new, &out).unwrap_or_else(|e| panic!("write: {e}"));
+    assert_eq!(
+        listing(&out),
+        [
+            "junit.xml",
+            "report.html",
+            "report.md",
+            "results.json",
+            "run-results.json",
+            "scorecard.json"
+        ],
+        "no temporary file is left"
+    );
+    assert_eq!(written.run_results, Some(out.join(RUN_RESULTS_FILE)));
+    let text = std::fs::read_to_string(out.join(RUN_RESULTS_FILE)).unwrap_or_default();
+    let back: RunResults = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse: {e}"));
+    assert_eq!(back, new_results, "run-results.json is the new run");
+    for (format, path) in &written.files {
+        let on_disk =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(on_disk, rendered(&new, *format), "{format} is the new one");
+    }
+}
+
+#[test]
+fn write_run_interrupted_leaves_whole_files_and_no_scorecard() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let out = dir.path().join("alice");
+    let old = card();
+    write_run(&results(), &old, &out).unwrap_or_else(|e| panic!("first write: {e}"));
+    // A folder where report.html goes: its rename fails half-way through the folder.
+    std::fs::remove_file(out.join("report.html")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir(out.join("report.html")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(out.join("report.html/x"), "x").unwrap_or_else(|e| panic!("{e}"));
+    let mut new_results = results();
+    new_results.seed = 7;
+    let new = grade(&new_results, &plan(), None).unwrap_or_else(|e| panic!("grade: {e}"));
+    match write_run(&new_results, &new, &out) {
+        Err(ReportError::Io { path, .. }) => assert_eq!(path, out.join("report.html")),
+        other => panic!("expected the report.html write to fail, got {other:?}"),
+    }
+    let names = listing(&out);
+    assert!(
+        !names.iter().any(|n| n.ends_with(".partial")),
+        "no temporary file is left: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n == "scorecard.json"),
+        "no scorecard is trusted beside reports of another grading: {names:?}"
+    );
+    for format in [Format::Markdown, Format::Junit, Format::Gradescope] {
+        let on_disk = std::fs::read_to_string(out.join(format.file_name())).unwrap_or_default();
+        assert!(
+            on_disk == rendered(&old, format) || on_disk == rendered(&new, format),
+            "{format} is the old or the new file, whole"
+        );
+    }
+    let text = std::fs::read_to_string(out.join(RUN_RESULTS_FILE)).unwrap_or_default();
+    let _: RunResults = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse: {e}"));
 }
 
 #[test]

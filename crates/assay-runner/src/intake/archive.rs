@@ -439,8 +439,8 @@ impl<'a> Extractor<'a> {
                 return self.refuse(
                     "(archive)",
                     format!(
-                        "an entry's tar headers (long names, pax records) take more than {} KiB; re-create the archive with shorter names, or as a zip",
-                        TAR_HEADER_BYTES_PER_ENTRY / 1024
+                        "an entry's tar headers (long names, pax records) take more than {}; re-create the archive with shorter names, or as a zip",
+                        assay_model::ByteSize(TAR_HEADER_BYTES_PER_ENTRY)
                     ),
                 );
             }

@@ -236,8 +236,8 @@ fn ensure_small(repo: &gix::Repository, id: ObjectId) -> Result<(), gix::Error> 
     let size = repo.find_header(id)?.size();
     if size > MAX_COMMIT_OR_TREE_BYTES {
         return Err(gix::Error::from_error(io::Error::other(format!(
-            "object {id} is {size} bytes, more than the {} MiB read of a commit or tree",
-            MAX_COMMIT_OR_TREE_BYTES >> 20
+            "object {id} is {size} bytes, more than the {} read of a commit or tree",
+            assay_model::ByteSize(MAX_COMMIT_OR_TREE_BYTES)
         ))));
     }
     Ok(())

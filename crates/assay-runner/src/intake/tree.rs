@@ -239,27 +239,15 @@ fn hash_file(
 pub(crate) fn file_too_large(max: u64) -> String {
     format!(
         "a file larger than {} is not accepted; remove large data files and build outputs and submit again (graders: --max-file-size raises the limit)",
-        human_bytes(max)
+        assay_model::ByteSize(max)
     )
 }
 
 pub(crate) fn total_too_large(max: u64) -> String {
     format!(
         "the submission unpacks to more than {}; remove large data files, build outputs and dependency folders and submit again (graders: --max-unpacked raises the limit)",
-        human_bytes(max)
+        assay_model::ByteSize(max)
     )
-}
-
-pub(crate) fn human_bytes(n: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = KIB * 1024;
-    if n >= MIB && n.is_multiple_of(MIB) {
-        format!("{} MiB", n / MIB)
-    } else if n >= KIB && n.is_multiple_of(KIB) {
-        format!("{} KiB", n / KIB)
-    } else {
-        format!("{n} bytes")
-    }
 }
 
 /// Opens a regular file for reading without following a symlink at `path` and without

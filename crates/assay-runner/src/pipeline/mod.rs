@@ -26,6 +26,7 @@ use crate::sandbox::{
     ensure_images_with,
 };
 
+pub use assay_engine::Progress;
 pub use assay_engine::{LaneError, PerformanceLane, RunLane};
 pub use events::RunEvent;
 pub use repo::SubmissionRepo;

@@ -161,8 +161,8 @@ pub async fn build_submission_with<B: Backend>(
         Ok(PackOutcome::TooLarge { limit_bytes }) => {
             return Ok(BuildOutcome::failed(
                 format!(
-                    "context too large: more than {} MiB after .dockerignore",
-                    limit_bytes / MIB
+                    "context too large: more than {} after .dockerignore",
+                    assay_model::ByteSize(limit_bytes)
                 ),
                 started.elapsed().as_secs_f64(),
             ));

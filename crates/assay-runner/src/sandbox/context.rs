@@ -78,8 +78,8 @@ fn read_dockerignore(root: &Path) -> Result<DockerIgnore, SandboxError> {
     }
     let too_large = || {
         SandboxError::Invalid(format!(
-            "`.dockerignore` is larger than {} KiB; keep it to patterns (`**` globs) rather than lists of paths",
-            DOCKERIGNORE_MAX_BYTES / 1024
+            "`.dockerignore` is larger than {}; keep it to patterns (`**` globs) rather than lists of paths",
+            assay_model::ByteSize(DOCKERIGNORE_MAX_BYTES)
         ))
     };
     if meta.len() > DOCKERIGNORE_MAX_BYTES {
@@ -588,7 +588,7 @@ mod tests {
             (
                 "over 1 MiB",
                 |p| fs::write(p, vec![b'#'; 1024 * 1024 + 1]).expect("write"),
-                "larger than 1024 KiB",
+                "larger than 1 MiB",
             ),
             (
                 "too many patterns",

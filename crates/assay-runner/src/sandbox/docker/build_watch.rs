@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use assay_model::ByteSize;
 use bollard::models::ContainerUpdateBody;
 use bollard::query_parameters::{
     KillContainerOptions, ListContainersOptions, RemoveContainerOptions, RemoveImageOptions,
@@ -44,13 +45,12 @@ pub(super) enum Breach {
 impl Breach {
     /// The graded reason ("did not build: …").
     pub fn reason(&self) -> String {
-        const MIB: f64 = 1024.0 * 1024.0;
         match self {
             Breach::Disk { written, limit } => format!(
-                "the build wrote {:.1} MiB, over its disk limit of {:.1} MiB \
+                "the build wrote {:.1}, over its disk limit of {:.1} \
                  (submission.build_disk); the build was stopped",
-                *written as f64 / MIB,
-                *limit as f64 / MIB
+                ByteSize(*written),
+                ByteSize(*limit)
             ),
             Breach::Pids { limit } => format!(
                 "a build step reached the build's limit of {limit} processes \
