@@ -228,7 +228,9 @@ impl Drop for LaneTicket {
         };
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         log.wait_seconds += window.waited_seconds;
-        if window.phase != LanePhase::Check {
+        if window.phase == LanePhase::Check {
+            log.check_wait_seconds += window.waited_seconds;
+        } else {
             log.windows.push(window);
         }
     }

@@ -121,6 +121,10 @@ pub struct MachineCalibration {
 pub struct LaneReport {
     /// Seconds this run waited, in total, for the lane.
     pub wait_seconds: f64,
+    /// Of which the waits of its checks (functional, security, database, lifecycle) for
+    /// another run's measurement; their holds are not listed in `windows` (one per check).
+    #[serde(default)]
+    pub check_wait_seconds: f64,
     /// Every time the run held the lane, in order.
     pub windows: Vec<LaneWindow>,
 }
