@@ -390,7 +390,10 @@ async fn gc_removes_a_build_proxy_once_idle_and_its_creator_gone() {
     let _ = docker.remove_network(&net).await;
     // Another test's gc, running at the same time, may be the one that removed it (and
     // counted it): the orphan being gone is what matters.
-    assert!(!orphan_left, "an idle proxy of a dead assay stays: {report:?}");
+    assert!(
+        !orphan_left,
+        "an idle proxy of a dead assay stays: {report:?}"
+    );
     assert!(mine_left, "the proxy of a live assay was removed");
     assert!(busy_left, "a proxy serving a build was removed");
 }
