@@ -168,6 +168,15 @@ async fn run_tests(
     }
 }
 
+/// The repository's files, vendored code (dependencies checked in) left out.
+pub(crate) fn own_files(repo: &dyn RepoView) -> Vec<String> {
+    repo.files()
+        .into_iter()
+        .map(|f| f.path)
+        .filter(|p| !vendored(p))
+        .collect()
+}
+
 /// Whether `path` lies in a dependency or build directory.
 pub(crate) fn vendored(path: &str) -> bool {
     let mut segs: Vec<&str> = path.split('/').collect();
@@ -399,7 +408,7 @@ static DDL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// Extensions of files that may hold SQL DDL.
-const DDL_EXTENSIONS: &[&str] = &[
+pub(crate) const DDL_EXTENSIONS: &[&str] = &[
     "sql",
     "py",
     "js",

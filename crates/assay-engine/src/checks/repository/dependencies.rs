@@ -12,7 +12,7 @@ use assay_model::{Evidence, truncate_text};
 use regex::Regex;
 
 use super::dockerfile;
-use super::{read_text, vendored};
+use super::read_text;
 use crate::checks::security::first_n;
 use crate::context::{CheckCx, Verdict};
 use crate::repo::RepoView;
@@ -608,27 +608,20 @@ fn gradle(text: &str) -> Vec<Declared> {
     static DEP: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(r#"(?m)^\s*(?:implementation|api|compileOnly|runtimeOnly|testImplementation|testRuntimeOnly|annotationProcessor|kapt|ksp)\s*\(?\s*["']([^"':]+):([^"':]+)(?::([^"']*))?["']"#).ok()
     });
-    let Some(dep) = DEP.as_ref() else {
-        return Vec::new();
-    };
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let c = dep.captures(line)?;
-            Some(Declared {
-                name: c.get(2)?.as_str().to_owned(),
-                pinned: !c.get(3).is_some_and(|v| moving_version(v.as_str())),
-                line: u32::try_from(i + 1).ok(),
-            })
-        })
-        .collect()
+    declared_by_line(text, DEP.as_ref(), 2, 3)
 }
 
 fn csproj(text: &str) -> Vec<Declared> {
     static DEP: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(r#"<PackageReference\s+Include="([^"]+)"(?:\s+Version="([^"]*)")?"#).ok()
     });
-    let Some(dep) = DEP.as_ref() else {
+    declared_by_line(text, DEP.as_ref(), 1, 2)
+}
+
+/// One dependency per line matching `dep`: its name in group `name`, its version (pinned
+/// unless it moves) in group `version`.
+fn declared_by_line(text: &str, dep: Option<&Regex>, name: usize, version: usize) -> Vec<Declared> {
+    let Some(dep) = dep else {
         return Vec::new();
     };
     text.lines()
@@ -636,8 +629,8 @@ fn csproj(text: &str) -> Vec<Declared> {
         .filter_map(|(i, line)| {
             let c = dep.captures(line)?;
             Some(Declared {
-                name: c.get(1)?.as_str().to_owned(),
-                pinned: !c.get(2).is_some_and(|v| moving_version(v.as_str())),
+                name: c.get(name)?.as_str().to_owned(),
+                pinned: !c.get(version).is_some_and(|v| moving_version(v.as_str())),
                 line: u32::try_from(i + 1).ok(),
             })
         })
@@ -860,12 +853,7 @@ fn system_floats(base: &str) -> Option<String> {
 // ----- the rule ------------------------------------------------------------------------
 
 pub(super) fn run(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, dockerfile_path: &str) -> Verdict {
-    let files: Vec<String> = repo
-        .files()
-        .into_iter()
-        .map(|f| f.path)
-        .filter(|p| !vendored(p))
-        .collect();
+    let files: Vec<String> = super::own_files(repo);
     let mut problems: Vec<String> = Vec::new();
     let mut reproducible: Vec<String> = Vec::new();
     let mut unpinned_names: Vec<String> = Vec::new();

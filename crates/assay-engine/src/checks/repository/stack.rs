@@ -235,12 +235,7 @@ fn canonical(name: &str) -> Option<&'static str> {
 }
 
 pub(super) fn run(cx: &mut CheckCx<'_, '_>, repo: &dyn RepoView, rule: &StackRule) -> Verdict {
-    let files: Vec<String> = repo
-        .files()
-        .into_iter()
-        .map(|f| f.path)
-        .filter(|p| !vendored(p))
-        .collect();
+    let files: Vec<String> = super::own_files(repo);
 
     // Languages.
     let mut langs: BTreeMap<&str, usize> = BTreeMap::new();

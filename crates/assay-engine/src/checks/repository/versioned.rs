@@ -12,7 +12,7 @@ use assay_format::{Otherwise, VersionedMigrationsRule};
 use assay_model::{Evidence, truncate_text};
 use regex::Regex;
 
-use super::{EVIDENCE_FILES, MAX_DDL_FILES, read_text, vendored};
+use super::{EVIDENCE_FILES, MAX_DDL_FILES, read_text};
 use crate::checks::security::first_n;
 use crate::context::{CheckCx, Verdict};
 use crate::repo::RepoView;
@@ -50,29 +50,6 @@ static MODEL_SYNC: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// SQL DDL written into the code or an unversioned schema file.
 static DDL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?i)\bcreate\s+(?:unlogged\s+)?table\b").ok());
-
-/// Source extensions read for DDL and model sync.
-const SOURCE_EXTENSIONS: &[&str] = &[
-    "sql",
-    "py",
-    "js",
-    "mjs",
-    "cjs",
-    "ts",
-    "go",
-    "rs",
-    "java",
-    "kt",
-    "rb",
-    "php",
-    "cs",
-    "ex",
-    "exs",
-    "scala",
-    "properties",
-    "yml",
-    "yaml",
-];
 
 fn extension(path: &str) -> Option<String> {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -131,12 +108,7 @@ pub(super) fn run(
     repo: &dyn RepoView,
     rule: &VersionedMigrationsRule,
 ) -> Verdict {
-    let files: Vec<String> = repo
-        .files()
-        .into_iter()
-        .map(|f| f.path)
-        .filter(|p| !vendored(p))
-        .collect();
+    let files: Vec<String> = super::own_files(repo);
     let alembic = files.iter().any(|p| {
         p.rsplit('/').next() == Some("alembic.ini")
             || p.ends_with("/env.py")
@@ -182,7 +154,7 @@ pub(super) fn run(
     let mut scattered = Vec::new();
     for path in files
         .iter()
-        .filter(|p| extension(p).is_some_and(|e| SOURCE_EXTENSIONS.contains(&e.as_str())))
+        .filter(|p| extension(p).is_some_and(|e| super::DDL_EXTENSIONS.contains(&e.as_str())))
         .take(MAX_DDL_FILES)
     {
         let Some(text) = read_text(repo, path) else {
