@@ -185,9 +185,7 @@ fn timed_checks(assessment: &str) -> Vec<String> {
         .iter()
         .flat_map(|suite| &suite.file.checks)
         .filter(|check| {
-            check.load.is_some()
-                || check.growth.is_some()
-                || check.lifecycle.as_ref().is_some_and(|l| l.within.is_some())
+            check.measures_time() || check.lifecycle.as_ref().is_some_and(|l| l.within.is_some())
         })
         .map(|check| check.id.value.clone())
         .collect()

@@ -75,18 +75,15 @@ struct MachineLane {
 impl MachineLane {
     fn open(path: &Path) -> Result<MachineLane, LaneError> {
         let turnstile = PathBuf::from(format!("{}.turnstile", path.display()));
-        for p in [path, turnstile.as_path()] {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| LaneError {
-                    path: p.to_owned(),
-                    source,
-                })?;
-            }
-            Self::file(p).map_err(|source| LaneError {
-                path: p.to_owned(),
-                source,
-            })?;
+        let failed = |p: &Path| {
+            let path = p.to_owned();
+            move |source| LaneError { path, source }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(failed(path))?;
         }
+        Self::file(path).map_err(failed(path))?;
+        Self::file(&turnstile).map_err(failed(&turnstile))?;
         Ok(MachineLane {
             main: path.to_owned(),
             turnstile,
@@ -103,22 +100,18 @@ impl MachineLane {
     }
 
     /// Blocks until the machine's lane is held (each hold has its own open file, so holds
-    /// of one process are independent). An I/O error leaves the run without the machine
-    /// hold rather than stopping it: the in-process lane still holds.
-    fn hold(&self, exclusive: bool) -> Option<File> {
-        let held = (|| -> std::io::Result<File> {
-            let turnstile = Self::file(&self.turnstile)?;
-            turnstile.lock()?;
-            let main = Self::file(&self.main)?;
-            if exclusive {
-                main.lock()?;
-            } else {
-                main.lock_shared()?;
-            }
-            drop(turnstile);
-            Ok(main)
-        })();
-        held.ok()
+    /// of one process are independent).
+    fn hold(&self, exclusive: bool) -> std::io::Result<File> {
+        let turnstile = Self::file(&self.turnstile)?;
+        turnstile.lock()?;
+        let main = Self::file(&self.main)?;
+        if exclusive {
+            main.lock()?;
+        } else {
+            main.lock_shared()?;
+        }
+        drop(turnstile);
+        Ok(main)
     }
 }
 
@@ -152,7 +145,9 @@ impl RunLane {
         let machine = match &self.machine {
             Some(m) => {
                 let m = m.clone();
-                tokio::task::spawn_blocking(move || m.hold(exclusive))
+                // An I/O error leaves the run without the machine's hold rather than
+                // stopping it: the in-process lane still holds.
+                tokio::task::spawn_blocking(move || m.hold(exclusive).ok())
                     .await
                     .ok()
                     .flatten()

@@ -599,6 +599,12 @@ impl Check {
     pub fn kind(&self) -> Option<CheckKind<'_>> {
         self.kinds().into_iter().next()
     }
+
+    /// The check measures time on the grading machine (a load phase, a latency growth): it
+    /// holds a performance lane alone, after the machine's calibration.
+    pub fn measures_time(&self) -> bool {
+        matches!(self.kind(), Some(CheckKind::Load(_) | CheckKind::Growth(_)))
+    }
 }
 
 // ----- HTTP ----------------------------------------------------------------------------

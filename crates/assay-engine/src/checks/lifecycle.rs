@@ -52,14 +52,11 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
             match started {
                 Ok(true) => Verdict::pass("the service restarted and became healthy"),
                 Ok(false) => {
-                    let logs = service.logs(4096).await;
-                    cx.evidence.push(Evidence::Log {
-                        source: "service".into(),
-                        excerpt: logs,
-                    });
-                    return Verdict::fail(
-                        "the service did not become healthy again after a restart",
-                    );
+                    return fail_with_log(
+                        cx,
+                        "the service did not become healthy again after a restart".into(),
+                    )
+                    .await;
                 }
                 Err(e) => return Verdict::error(format!("could not start the service again: {e}")),
             }
@@ -143,15 +140,11 @@ pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &LifecycleCheck) -> Verdict {
                         ))
                     }
                     Ok(false) => {
-                        let logs = service.logs(4096).await;
-                        cx.evidence.push(Evidence::Log {
-                            source: "service".into(),
-                            excerpt: logs,
-                        });
-                        return Verdict::fail(format!(
+                        return fail_with_log(cx, format!(
                             "the service did not become healthy when `{name}` started {:.0} s after it (it must retry while the database refuses connections)",
                             down_for.as_secs_f64()
-                        ));
+                        ))
+                        .await;
                     }
                     Err(e) => {
                         return Verdict::error(format!(
@@ -287,12 +280,17 @@ async fn database_restart(
 
 /// The service exited (`when`): a failure with its log as evidence.
 async fn exited(cx: &mut CheckCx<'_, '_>, when: &str) -> Verdict {
+    fail_with_log(cx, format!("the service exited {when}")).await
+}
+
+/// A failure (`message`) with the service's log as evidence.
+async fn fail_with_log(cx: &mut CheckCx<'_, '_>, message: String) -> Verdict {
     let logs = cx.shared.service.logs(4096).await;
     cx.evidence.push(Evidence::Log {
         source: "service".into(),
         excerpt: logs,
     });
-    Verdict::fail(format!("the service exited {when}"))
+    Verdict::fail(message)
 }
 
 fn measurement(cx: &CheckCx<'_, '_>, name: &str, value: f64, unit: &str, target: Option<f64>) {

@@ -629,5 +629,5 @@ fn has_measured_checks(assessment: &Assessment, only: Option<&[String]>) -> bool
         .iter()
         .flat_map(|suite| &suite.file.checks)
         .filter(|c| only.is_none_or(|o| o.iter().any(|id| *id == c.id.value)))
-        .any(|c| c.load.is_some() || c.growth.is_some())
+        .any(|c| c.measures_time())
 }
