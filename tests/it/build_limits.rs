@@ -267,7 +267,13 @@ async fn build_output_past_its_limit_is_cut_with_a_note() {
 
 /// A build proxy container as assay makes one (not started: gc looks at labels and
 /// networks only), owned by `pid` started at `start`.
-async fn proxy_container(backend: &DockerBackend, name: &str, pid: u32, start: &str) {
+async fn proxy_container(
+    backend: &DockerBackend,
+    name: &str,
+    pid: u32,
+    start: &str,
+    network: &str,
+) {
     let body = bollard::models::ContainerCreateBody {
         image: Some("assay/build-proxy:1".to_owned()),
         labels: Some(std::collections::HashMap::from([
@@ -277,7 +283,7 @@ async fn proxy_container(backend: &DockerBackend, name: &str, pid: u32, start: &
             ("assay.pid-start".to_owned(), start.to_owned()),
         ])),
         host_config: Some(bollard::models::HostConfig {
-            network_mode: Some("assay-build".to_owned()),
+            network_mode: Some(network.to_owned()),
             ..Default::default()
         }),
         ..Default::default()
@@ -354,10 +360,8 @@ async fn gc_removes_a_build_proxy_once_idle_and_its_creator_gone() {
             after.split_whitespace().nth(19).map(str::to_owned)
         })
         .expect("start time");
-    proxy_container(&backend, &orphan, dead, "1").await;
-    proxy_container(&backend, &mine, me, &my_start).await;
-    proxy_container(&backend, &busy, dead, "1").await;
-    // A proxy serving a build: attached to that build's network.
+    // A proxy serving a build: on that build's network from its creation (another
+    // test's gc, running at the same time, would remove it while it is still idle).
     let net = format!("it-proxy-busy-{me}");
     docker
         .create_network(bollard::models::NetworkCreateRequest {
@@ -367,9 +371,12 @@ async fn gc_removes_a_build_proxy_once_idle_and_its_creator_gone() {
         })
         .await
         .expect("create network");
+    proxy_container(&backend, &orphan, dead, "1", "assay-build").await;
+    proxy_container(&backend, &mine, me, &my_start, "assay-build").await;
+    proxy_container(&backend, &busy, dead, "1", &net).await;
     docker
         .connect_network(
-            &net,
+            "assay-build",
             bollard::models::NetworkConnectRequest {
                 container: busy.clone(),
                 endpoint_config: None,

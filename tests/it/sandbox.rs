@@ -610,14 +610,18 @@ async fn disk_fill_of_a_writable_root_is_killed_by_the_watchdog() {
         .expect("sandbox starts");
     // Killed before or after becoming healthy, but killed, and for its disk.
     let exit = wait_exit(&sandbox, Duration::from_secs(60)).await;
-    assert_eq!(exit.code, 137);
-    assert!(!exit.oom, "a disk kill is not an OOM");
-    match sandbox.kill_reason() {
+    let reason = sandbox.kill_reason();
+    assert_eq!(exit.code, 137, "{exit:?}, killed for {reason:?}");
+    assert!(!exit.oom, "a disk kill is not an OOM: {exit:?}, {reason:?}");
+    match reason {
+        // On a fast disk the service may write all it meant to before the watchdog's
+        // first look: the kill, and for the disk, is what the watchdog owes; the size is
+        // only checked to be what the layer held (over the cap, at most what was written).
         Some(KillReason::WritableLayer { bytes, cap_bytes }) => {
             assert_eq!(cap_bytes, 32 * MIB);
-            assert!(bytes > 32 * MIB && bytes < 400 * MIB, "{bytes}");
+            assert!(bytes > 32 * MIB && bytes <= 420 * MIB, "{bytes}");
         }
-        other => panic!("expected a writable-layer kill, got {other:?}"),
+        other => panic!("expected a writable-layer kill, got {other:?} ({exit:?})"),
     }
     finish(&backend, sandbox).await;
 }
