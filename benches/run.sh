@@ -7,9 +7,11 @@
 #   2. in-process criterion benches: grading and rendering a 2,000-check scorecard;
 #   3. similarity (crates/assay-similarity/benches/cohort.rs): a seeded synthetic cohort of 500
 #      submissions × 5,000 lines read, fingerprinted, compared and reported;
-#   4. the runner on the ledger-api reference (benches/runner.py): a whole hidden run by
-#      suite, the runner's overhead, an unchanged resubmission and the time to the first
-#      check, batch throughput at --jobs 1 and 2, assay's peak memory.
+#   4. the runner (benches/runner.py): a whole hidden run by suite of the ledger-api and the
+#      Conduit reference, the runner's overhead and where it goes, an unchanged resubmission
+#      and the time to the first check, batch throughput at --jobs 1 and 2 over 8 distinct
+#      submissions, grade stability (the reference and two variants, 3 runs each, at --jobs 1
+#      and 2), assay's peak memory.
 #
 # BENCH_QUICK=1 is a short pass that checks the harness (one run of each load-generator
 # figure, short criterion samples, test mode throughout, batches of 2); its results are
@@ -126,7 +128,7 @@ env "${sim_size[@]}" SIMILARITY_OUT="$work/similarity.json" \
   cargo bench --quiet -p assay-similarity --bench cohort >"$work/similarity.log" 2>&1 \
   || { tail -20 "$work/similarity.log" >&2; exit 1; }
 
-echo "== 4. the runner on the ledger-api reference (benches/runner.py)" >&2
+echo "== 4. the runner on the ledger-api and Conduit references (benches/runner.py)" >&2
 "$assay" images build >/dev/null
 python3 benches/runner.py "$assay" "$work/runner" "$work/runner.json" "$work/runner.md" ${quick:+--quick}
 
@@ -164,6 +166,7 @@ runner, loadgen = d.get("runner", {}), d.get("loadgen", {})
 runs = runner.get("runs", {})
 first = runs.get("first", {})
 warm = runs.get("whole") or first  # the resubmission: image cached, as the issue measures
+conduit_warm = (runner.get("conduit") or {}).get("whole") or {}
 def med(xs):
     xs = [x for x in xs or [] if isinstance(x, (int, float))]
     return statistics.median(xs) if xs else None
@@ -175,11 +178,15 @@ batches = runner.get("batch") or []
 speedup = ratio(batches[0]["wall_s"], batches[1]["wall_s"]) if len(batches) == 2 else None
 stab = runner.get("stability") or {}
 ratios = loadgen.get("ratios", {})
-rss = [first.get("max_rss_mib"), warm.get("max_rss_mib")] + [b.get("max_rss_mib") for b in batches]
+rss = [first.get("max_rss_mib"), warm.get("max_rss_mib"), conduit_warm.get("max_rss_mib")] + [
+    b.get("max_rss_mib") for b in batches + (runner.get("stability_batches") or [])]
 rss = [r for r in rss if isinstance(r, (int, float))]
 json.dump({
-    "full_run_s": warm.get("wall_s"),
+    "full_run_s": warm.get("without_build_s", warm.get("wall_s")),
     "overhead_s": warm.get("overhead_s"),
+    "overhead_beyond_service_s": warm.get("overhead_beyond_service_s"),
+    "conduit_full_run_s": conduit_warm.get("without_build_s", conduit_warm.get("wall_s")),
+    "conduit_overhead_s": conduit_warm.get("overhead_s"),
     "stability_max_spread": stab.get("max_spread"),
     "batch_speedup_jobs2": speedup,
     "batch_perf_shift_jobs2": stab.get("batch_perf_shift_jobs2"),
