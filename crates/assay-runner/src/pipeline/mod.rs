@@ -149,7 +149,7 @@ pub async fn build_images(
 /// `assay images list`: the images assay made, whether they are present, and which extra
 /// certificate authorities each trusts.
 pub async fn list_images() -> Result<Vec<String>, SandboxError> {
-    use crate::sandbox::Backend;
+    use crate::sandbox::ImageStore;
     let backend = DockerBackend::connect().await?;
     let mut lines = Vec::new();
     let mut tags = vec![
@@ -396,7 +396,7 @@ pub async fn run(
         });
 
     // The sandbox, when there is an image.
-    let mut sandbox: Option<Sandbox> = None;
+    let mut sandbox: Option<Sandbox<DockerBackend>> = None;
     let mut unavailable = build.failure.as_ref().map(|f| f.describe());
     if let (Some(image), None) = (&build.image, &build.failure) {
         progress(RunEvent::stage(
@@ -405,7 +405,8 @@ pub async fn run(
         ));
         let spec = sandbox_spec(req, image, &secrets, &checks_login)?;
         for sc in &spec.sidecars {
-            if let Ok(Some(f)) = crate::sandbox::Backend::image_facts(&backend, &sc.image).await {
+            if let Ok(Some(f)) = crate::sandbox::ImageStore::image_facts(&backend, &sc.image).await
+            {
                 runner_images.insert(sc.image.clone(), f.id);
             }
         }

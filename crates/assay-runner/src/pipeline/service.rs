@@ -9,7 +9,9 @@ use assay_engine::{ControlError, ExecOutput, Service, StageRun, StopReport};
 use assay_model::SandboxReport;
 use tokio::sync::Mutex;
 
-use crate::sandbox::{BuildRequest, DockerBackend, Sandbox, SandboxError, build_submission};
+use crate::sandbox::{
+    BuildRequest, DockerBackend, DockerSandbox as Sandbox, SandboxError, build_submission,
+};
 
 /// The running submission as the engine sees it.
 pub struct SandboxService {
