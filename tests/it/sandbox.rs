@@ -100,7 +100,9 @@ fn spec(run: &str, image: &str) -> SandboxSpec {
 
 /// Starts a sandbox and checks the service container has no host path mounted.
 async fn start(backend: &DockerBackend, spec: SandboxSpec) -> DockerSandbox {
-    let sandbox = DockerSandbox::start(backend, spec).await.expect("sandbox starts");
+    let sandbox = DockerSandbox::start(backend, spec)
+        .await
+        .expect("sandbox starts");
     let name = format!("assay-{}-service", sandbox.run_id());
     let inspect = backend
         .client()
