@@ -214,3 +214,25 @@ fn one_writer_of_a_run_folder() {
         "each submission of a batch"
     );
 }
+
+#[test]
+fn only_the_docker_backend_names_bollard() {
+    // Everything else goes through the ImageStore and Runtime traits; the generic Sandbox
+    // state machine names no Docker type at all.
+    let crates = root().join("crates");
+    let sandbox = crates.join("assay-runner/src/sandbox");
+    let strays: Vec<String> = sources(std::slice::from_ref(&crates))
+        .into_iter()
+        .filter(|(p, _)| *p != sandbox.join("docker.rs") && !p.starts_with(sandbox.join("docker")))
+        .filter(|(_, text)| text.contains("bollard::") || text.contains(".client()"))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "bollard or DockerBackend::client() outside sandbox/docker*: {strays:#?}"
+    );
+    let run = std::fs::read_to_string(sandbox.join("run.rs")).expect("sandbox/run.rs");
+    for docker in ["docker::", "DockerBackend", "DockerRun"] {
+        assert!(!run.contains(docker), "sandbox/run.rs names `{docker}`");
+    }
+}

@@ -126,7 +126,7 @@ async fn build_steps_reach_the_registries_and_nothing_else() {
     }
     assert!(!out.log.contains("REACHED direct"), "{}", out.log);
     if let Some(image) = &out.image {
-        let _ = assay_runner::sandbox::Backend::remove_image(&backend, image).await;
+        let _ = assay_runner::sandbox::ImageStore::remove_image(&backend, image).await;
     }
     assert_eq!(leftovers(&backend).await, Vec::<String>::new());
 }

@@ -118,7 +118,10 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
         .build()
         .expect("a tokio runtime");
     let results = rt
-        .block_on(run(&request, &|_| {}))
+        .block_on(async {
+            let docker = assay_runner::sandbox::DockerBackend::connect().await?;
+            run(&docker, &request, &|_| {}).await
+        })
         .unwrap_or_else(|e| panic!("grading {} failed: {e}", submission.display()));
     let card = assay_grader::grade(&results, &plan, Some(PROFILE)).expect("the plan grades");
     (results, card)

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use assay_runner::sandbox::{
-    Backend, BuildRequest, DockerBackend, ImageAction, ImagesConfig, TrustBundle, TrustLayer,
+    BuildRequest, DockerBackend, ImageAction, ImageStore, ImagesConfig, TrustBundle, TrustLayer,
     TrustSource, UPSTREAM_BASE_IMAGE, build_submission, ensure_images, ensure_trusted,
 };
 

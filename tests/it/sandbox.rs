@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use assay_model::SandboxFailure;
 use assay_runner::sandbox::{
-    Backend, BuildLimits, BuildOutcome, BuildRequest, DockerBackend, DockerConfig, Hardening,
-    HealthCheck, ImageRecipe, KillReason, Sandbox, SandboxSpec, Seccomp, ServiceSpec, SidecarSpec,
-    TmpfsMount, build_submission, cleanup_run, ensure_images, gc, prune_submission_images,
+    BuildLimits, BuildOutcome, BuildRequest, DockerBackend, DockerConfig, DockerSandbox, Hardening,
+    HealthCheck, ImageRecipe, ImageStore, KillReason, Runtime, SandboxSpec, Seccomp, ServiceSpec,
+    SidecarSpec, TmpfsMount, build_submission, cleanup_run, ensure_images, gc,
+    prune_submission_images,
 };
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
 use bollard::query_parameters::{
@@ -98,8 +99,10 @@ fn spec(run: &str, image: &str) -> SandboxSpec {
 }
 
 /// Starts a sandbox and checks the service container has no host path mounted.
-async fn start(backend: &DockerBackend, spec: SandboxSpec) -> Sandbox {
-    let sandbox = Sandbox::start(backend, spec).await.expect("sandbox starts");
+async fn start(backend: &DockerBackend, spec: SandboxSpec) -> DockerSandbox {
+    let sandbox = DockerSandbox::start(backend, spec)
+        .await
+        .expect("sandbox starts");
     let name = format!("assay-{}-service", sandbox.run_id());
     let inspect = backend
         .client()
@@ -120,7 +123,7 @@ async fn start(backend: &DockerBackend, spec: SandboxSpec) -> Sandbox {
 }
 
 /// Tears down and checks nothing of the run is left, and the runner stayed small.
-async fn finish(backend: &DockerBackend, sandbox: Sandbox) -> assay_model::SandboxReport {
+async fn finish(backend: &DockerBackend, sandbox: DockerSandbox) -> assay_model::SandboxReport {
     let run = sandbox.run_id().to_owned();
     let started = Instant::now();
     let report = sandbox.finish(64 * 1024).await.expect("teardown");
@@ -233,7 +236,7 @@ async fn get(
         .unwrap_or_else(|_| Err("timed out".to_owned()))
 }
 
-async fn get_text(sandbox: &Sandbox, path: &str, timeout: Duration) -> String {
+async fn get_text(sandbox: &DockerSandbox, path: &str, timeout: Duration) -> String {
     let addr = sandbox.service_addr().expect("service address");
     let (_, body) = get(addr, path, timeout, 64 * 1024)
         .await
@@ -242,7 +245,7 @@ async fn get_text(sandbox: &Sandbox, path: &str, timeout: Duration) -> String {
 }
 
 /// Polls the service log until it has `RESULT key=…`; returns the value.
-async fn wait_result(sandbox: &Sandbox, key: &str, timeout: Duration) -> String {
+async fn wait_result(sandbox: &DockerSandbox, key: &str, timeout: Duration) -> String {
     let deadline = Instant::now() + timeout;
     let needle = format!("RESULT {key}=");
     loop {
@@ -258,7 +261,10 @@ async fn wait_result(sandbox: &Sandbox, key: &str, timeout: Duration) -> String 
     }
 }
 
-async fn wait_exit(sandbox: &Sandbox, timeout: Duration) -> assay_runner::sandbox::ExitStatus {
+async fn wait_exit(
+    sandbox: &DockerSandbox,
+    timeout: Duration,
+) -> assay_runner::sandbox::ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(exit) = sandbox.exit_status().await.expect("state") {
@@ -547,7 +553,7 @@ async fn disk_fill(
     name: &str,
     target: &str,
     tweak: impl FnOnce(&mut SandboxSpec),
-) -> (String, Sandbox, DockerBackend) {
+) -> (String, DockerSandbox, DockerBackend) {
     let backend = backend().await;
     let image = image(&backend, "diskfill").await;
     let mut spec = spec(&run_id(name), &image);
@@ -605,7 +611,7 @@ async fn disk_fill_of_a_writable_root_is_killed_by_the_watchdog() {
     spec.hardening.read_only_rootfs = false;
     spec.hardening.writable_layer_cap_bytes = 32 * MIB;
     spec.hardening.watchdog_interval = Duration::from_millis(500);
-    let sandbox = Sandbox::start(&backend, spec)
+    let sandbox = DockerSandbox::start(&backend, spec)
         .await
         .expect("sandbox starts");
     // Killed before or after becoming healthy, but killed, and for its disk.
@@ -676,7 +682,7 @@ async fn output_flood_keeps_logs_capped() {
 // ---------------------------------------------------------------------------------------------
 // Network attacks
 
-async fn egress_sandbox(name: &str) -> (DockerBackend, Sandbox) {
+async fn egress_sandbox(name: &str) -> (DockerBackend, DockerSandbox) {
     let backend = backend().await;
     let image = image(&backend, "egress").await;
     let sandbox = start(&backend, spec(&run_id(name), &image)).await;
@@ -857,7 +863,7 @@ async fn egress_to_the_grading_host_is_dropped() {
 }
 
 /// A healthy sandbox of the `egress` fixture beside a PostgreSQL sidecar named `db`.
-async fn with_postgres(name: &str) -> (DockerBackend, Sandbox) {
+async fn with_postgres(name: &str) -> (DockerBackend, DockerSandbox) {
     let backend = backend().await;
     ensure_images(
         &backend,
@@ -879,12 +885,12 @@ async fn with_postgres(name: &str) -> (DockerBackend, Sandbox) {
 }
 
 /// Whether the service reaches the database sidecar by name.
-async fn probe_db(sandbox: &Sandbox) -> String {
+async fn probe_db(sandbox: &DockerSandbox) -> String {
     get_text(sandbox, "/probe?host=db&port=5432", Duration::from_secs(10)).await
 }
 
 /// The grading host reaches the database sidecar at its address.
-async fn host_reaches_db(sandbox: &Sandbox) {
+async fn host_reaches_db(sandbox: &DockerSandbox) {
     let db = sandbox.sidecar_addr("db").expect("db address");
     tokio::time::timeout(
         Duration::from_secs(5),

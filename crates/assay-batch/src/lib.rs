@@ -19,9 +19,11 @@ use assay_format::Assessment;
 use assay_grader::Scorecard;
 use assay_model::{GradingPlan, RunResults};
 use assay_runner::intake::IntakeLimits;
+use assay_runner::pipeline::RunError;
 use assay_runner::pipeline::{
     PerformanceLane, RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
 };
+use assay_runner::sandbox::DockerBackend;
 pub use assay_runner::sandbox::TrustSource;
 use serde::Serialize;
 
@@ -299,6 +301,15 @@ struct Context {
     seed: u64,
     /// Measured phases of the runs hold it alone (builds and seeding share it).
     lane: PerformanceLane,
+    /// The engine, connected once by the first run that needs it (a failed connection is
+    /// that run's infrastructure failure and is tried again by the next).
+    docker: tokio::sync::OnceCell<DockerBackend>,
+}
+
+impl Context {
+    async fn docker(&self) -> Result<&DockerBackend, RunError> {
+        Ok(self.docker.get_or_try_init(DockerBackend::connect).await?)
+    }
 }
 
 /// Grades every submission of `req`, `req.jobs` at a time. `progress` hears each event.
@@ -366,6 +377,7 @@ pub async fn run(
             Some(file) => PerformanceLane::on_machine(file)?,
             None => PerformanceLane::new(),
         },
+        docker: tokio::sync::OnceCell::new(),
     });
     let mut stop = std::pin::pin!(stop);
 
@@ -456,7 +468,10 @@ pub async fn run(
             .into_values()
             .collect();
     for (name, run_id) in leftovers {
-        let detail = cleanup_run(&run_id).await;
+        let detail = match ctx.docker().await {
+            Ok(docker) => cleanup_run(docker, &run_id).await,
+            Err(e) => format!("cleanup skipped ({e}); run `assay gc` later"),
+        };
         progress(&BatchEvent::CleanedUp { name, detail });
     }
 
@@ -603,7 +618,10 @@ async fn grade_one(
             run,
         });
     };
-    let result = run_one(&request, &on_event).await;
+    let result = match ctx.docker().await {
+        Ok(docker) => run_one(docker, &request, &on_event).await,
+        Err(e) => Err(e),
+    };
     running
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

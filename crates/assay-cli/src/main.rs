@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use assay_runner::sandbox::{TrustBundle, TrustSource};
+use assay_runner::sandbox::{DockerBackend, TrustBundle, TrustSource};
 use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs, SimilarityArgs};
 use output::Output;
 
@@ -116,7 +116,10 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
     // Whatever a killed assay left behind goes first (`assay gc` reports it itself).
     if !matches!(cli.command, Command::Gc)
         && let Ok(rt) = runtime()
-        && let Some(note) = rt.block_on(assay_runner::pipeline::reap_orphans())
+        && let Some(note) = rt.block_on(async {
+            let docker = DockerBackend::connect().await.ok()?;
+            assay_runner::pipeline::reap_orphans(&docker).await
+        })
     {
         out.info(&note);
     }
@@ -148,18 +151,23 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
                 Err(o) => return Ok(o),
             };
             match cmd {
-                ImagesCommand::Build => match rt.block_on(assay_runner::pipeline::build_images(
-                    &root,
-                    &trust,
-                    &|line| out.progress_line(line),
-                )) {
+                ImagesCommand::Build => match rt.block_on(async {
+                    let docker = DockerBackend::connect().await?;
+                    assay_runner::pipeline::build_images(&docker, &root, &trust, &|line| {
+                        out.progress_line(line)
+                    })
+                    .await
+                }) {
                     Ok(report) => {
                         out.info(&report);
                         Ok(Outcome::Ok)
                     }
                     Err(e) => Ok(Outcome::Infrastructure(e.to_string())),
                 },
-                ImagesCommand::List => match rt.block_on(assay_runner::pipeline::list_images()) {
+                ImagesCommand::List => match rt.block_on(async {
+                    let docker = DockerBackend::connect().await?;
+                    assay_runner::pipeline::list_images(&docker).await
+                }) {
                     Ok(lines) => {
                         for l in lines {
                             out.plain(&l);
@@ -172,7 +180,10 @@ fn run_command(cli: &Cli, out: &Output) -> Result<Outcome> {
         }
         Command::Gc => {
             let rt = runtime()?;
-            match rt.block_on(assay_runner::pipeline::gc()) {
+            match rt.block_on(async {
+                let docker = DockerBackend::connect().await?;
+                assay_runner::pipeline::gc(&docker).await
+            }) {
                 Ok(report) => {
                     out.info(&report);
                     Ok(Outcome::Ok)
@@ -420,9 +431,19 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
     let progress = out.run_progress(args.events.is_some());
     let run_id = request.run_id.clone();
     let on_event = |e: assay_runner::pipeline::RunEvent| progress.event(&e);
+    // One connection for the run and, when interrupted, its cleanup.
+    let docker = match rt.block_on(DockerBackend::connect()) {
+        Ok(d) => d,
+        Err(e) => {
+            progress.finish();
+            return Ok(Outcome::Infrastructure(explain(
+                &assay_runner::pipeline::RunError::from(e),
+            )));
+        }
+    };
     let result = rt.block_on(async {
         tokio::select! {
-            r = assay_runner::pipeline::run(&request, &on_event) => Some(r),
+            r = assay_runner::pipeline::run(&docker, &request, &on_event) => Some(r),
             _ = shutdown_signal() => None,
         }
     });
@@ -433,7 +454,7 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
             out.info("interrupted: removing the run's containers and networks (Ctrl-C again to quit now)");
             let cleaned = rt.block_on(async {
                 force_quit_on_second_signal();
-                assay_runner::pipeline::cleanup_run(&run_id).await
+                assay_runner::pipeline::cleanup_run(&docker, &run_id).await
             });
             return Ok(Outcome::Infrastructure(format!(
                 "interrupted; the run's containers and networks were removed ({cleaned})"

@@ -1,7 +1,8 @@
 //! One graded run, end to end: intake → images → build → sandbox → suites → results.
 //!
 //! [`run`] is the single library call behind `assay run` (and each submission of
-//! `assay batch`). A candidate's failure (did not build, never healthy, crashed) is part of
+//! `assay batch`). The pipeline never connects to an engine: the caller connects once and
+//! hands it the backend (`DockerBackend` in the CLI and batch). A candidate's failure (did not build, never healthy, crashed) is part of
 //! the [`RunResults`]; `Err` means we could not grade (Docker down, refused submission).
 
 mod events;
@@ -20,10 +21,10 @@ use rand::RngCore;
 
 use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
 use crate::sandbox::{
-    BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, DockerBackend, Hardening,
-    HealthCheck, ImageRecipe, ImagesConfig, Readiness, Sandbox, SandboxError, SandboxSpec,
-    ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource, build_submission_with,
-    ensure_images_with,
+    Backend, BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, Hardening,
+    HealthCheck, ImageRecipe, ImageStore, ImagesConfig, Readiness, Runtime, Sandbox, SandboxError,
+    SandboxSpec, ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource,
+    build_submission_with, ensure_images_with,
 };
 
 pub use assay_engine::Progress;
@@ -114,16 +115,16 @@ fn images_config(project_root: &Path, trust: &TrustSource) -> ImagesConfig {
 
 /// `assay images build`: makes every image idempotently; returns a report, one line each.
 pub async fn build_images(
+    backend: &impl ImageStore,
     project_root: &Path,
     trust: &TrustSource,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<String, SandboxError> {
-    let backend = DockerBackend::connect().await?;
     let config = images_config(project_root, trust);
     progress("checking the base and sidecar images");
     let started = Instant::now();
     let report = ensure_images_with(
-        &backend,
+        backend,
         &config,
         &ImageRecipe::standard(&config.sandbox_images_dir),
     )
@@ -148,9 +149,7 @@ pub async fn build_images(
 
 /// `assay images list`: the images assay made, whether they are present, and which extra
 /// certificate authorities each trusts.
-pub async fn list_images() -> Result<Vec<String>, SandboxError> {
-    use crate::sandbox::Backend;
-    let backend = DockerBackend::connect().await?;
+pub async fn list_images(backend: &impl ImageStore) -> Result<Vec<String>, SandboxError> {
     let mut lines = Vec::new();
     let mut tags = vec![
         crate::sandbox::BASE_IMAGE.to_owned(),
@@ -188,11 +187,10 @@ fn trust_note(trust: Option<&str>) -> String {
 
 /// `assay gc`: removes what killed runs left behind and cached submission images older
 /// than a week.
-pub async fn gc() -> Result<String, SandboxError> {
-    let backend = DockerBackend::connect().await?;
-    let report = crate::sandbox::gc(&backend).await?;
+pub async fn gc(backend: &impl Backend) -> Result<String, SandboxError> {
+    let report = crate::sandbox::gc(backend).await?;
     let pruned =
-        crate::sandbox::prune_submission_images(&backend, Duration::from_secs(7 * 24 * 3600))
+        crate::sandbox::prune_submission_images(backend, Duration::from_secs(7 * 24 * 3600))
             .await?;
     Ok(format!(
         "removed {} container(s), {} network(s), {} volume(s), {} firewall rule(s) of {} dead run(s); {} cached submission image(s) older than a week{}",
@@ -216,15 +214,13 @@ pub async fn gc() -> Result<String, SandboxError> {
 
 /// What a killed or hung assay left behind (containers, networks, firewall rules whose owner
 /// is gone or whose lifetime has passed), removed before a command starts. Best effort: `None`
-/// when Docker does not answer or nothing was left; else a line saying what went.
-pub async fn reap_orphans() -> Option<String> {
-    let reaped = tokio::time::timeout(Duration::from_secs(30), async {
-        let backend = DockerBackend::connect().await.ok()?;
-        crate::sandbox::gc(&backend).await.ok()
-    })
-    .await
-    .ok()
-    .flatten()?;
+/// when the engine does not answer within 30 s or nothing was left; else a line saying what
+/// went.
+pub async fn reap_orphans(backend: &impl Runtime) -> Option<String> {
+    let reaped = tokio::time::timeout(Duration::from_secs(30), crate::sandbox::gc(backend))
+        .await
+        .ok()?
+        .ok()?;
     let r = &reaped.removed;
     (!reaped.runs.is_empty()).then(|| {
         format!(
@@ -239,16 +235,13 @@ pub async fn reap_orphans() -> Option<String> {
 }
 
 /// Removes everything run `run_id` made; for the Ctrl-C handler. Never fails loudly.
-pub async fn cleanup_run(run_id: &str) -> String {
-    match DockerBackend::connect().await {
-        Ok(backend) => match crate::sandbox::cleanup_run(&backend, run_id).await {
-            Ok(r) => format!(
-                "{} container(s), {} network(s) removed",
-                r.containers, r.networks
-            ),
-            Err(e) => format!("cleanup failed ({e}); run `assay gc` later"),
-        },
-        Err(e) => format!("cleanup skipped ({e}); run `assay gc` later"),
+pub async fn cleanup_run(backend: &impl Runtime, run_id: &str) -> String {
+    match crate::sandbox::cleanup_run(backend, run_id).await {
+        Ok(r) => format!(
+            "{} container(s), {} network(s) removed",
+            r.containers, r.networks
+        ),
+        Err(e) => format!("cleanup failed ({e}); run `assay gc` later"),
     }
 }
 
@@ -258,7 +251,8 @@ fn short_id(id: &str) -> &str {
 }
 
 /// Grades nothing: runs the submission and every suite, returning the raw results.
-pub async fn run(
+pub async fn run<B: Backend>(
+    backend: &B,
     req: &RunRequest,
     progress: &(dyn Fn(RunEvent) + Send + Sync),
 ) -> Result<RunResults, RunError> {
@@ -309,10 +303,9 @@ pub async fn run(
         "images",
         "checking base and sidecar images",
     ));
-    let backend = DockerBackend::connect().await?;
     let config = images_config(&req.project_root, &req.trust);
     let images = ensure_images_with(
-        &backend,
+        backend,
         &config,
         &ImageRecipe::standard(&config.sandbox_images_dir),
     )
@@ -361,7 +354,7 @@ pub async fn run(
         ),
         target: None,
     };
-    let build = build_submission_with(&backend, &build_request, Some(&on_line)).await?;
+    let build = build_submission_with(backend, &build_request, Some(&on_line)).await?;
     drop(build_lane);
     progress(RunEvent::stage(
         "build",
@@ -396,7 +389,7 @@ pub async fn run(
         });
 
     // The sandbox, when there is an image.
-    let mut sandbox: Option<Sandbox> = None;
+    let mut sandbox: Option<Sandbox<B>> = None;
     let mut unavailable = build.failure.as_ref().map(|f| f.describe());
     if let (Some(image), None) = (&build.image, &build.failure) {
         progress(RunEvent::stage(
@@ -405,11 +398,11 @@ pub async fn run(
         ));
         let spec = sandbox_spec(req, image, &secrets, &checks_login)?;
         for sc in &spec.sidecars {
-            if let Ok(Some(f)) = crate::sandbox::Backend::image_facts(&backend, &sc.image).await {
+            if let Ok(Some(f)) = backend.image_facts(&sc.image).await {
                 runner_images.insert(sc.image.clone(), f.id);
             }
         }
-        let sb = Sandbox::start(&backend, spec).await?;
+        let sb = Sandbox::start(backend, spec).await?;
         if let Some(f) = sb.failure() {
             unavailable = Some(f.describe());
         }

@@ -1,4 +1,4 @@
-//! The engine's [`Service`] over a Docker [`Sandbox`]: lifecycle and facts of the running
+//! The engine's [`Service`] over a [`Sandbox`] (on any backend): lifecycle and facts of the running
 //! submission, nothing else. When there is no sandbox (the submission did not build) every
 //! operation reports the service as absent.
 
@@ -9,11 +9,11 @@ use assay_engine::{ControlError, ExecOutput, Service, StageRun, StopReport};
 use assay_model::SandboxReport;
 use tokio::sync::Mutex;
 
-use crate::sandbox::{BuildRequest, DockerBackend, Sandbox, SandboxError, build_submission};
+use crate::sandbox::{Backend, BuildRequest, Sandbox, SandboxError, build_submission};
 
 /// The running submission as the engine sees it.
-pub struct SandboxService {
-    sandbox: Mutex<Option<Sandbox>>,
+pub struct SandboxService<B: Backend> {
+    sandbox: Mutex<Option<Sandbox<B>>>,
     /// Refreshed when the service is started again: it may come back at another address.
     base_url: std::sync::Mutex<String>,
     startup_seconds: Option<f64>,
@@ -21,10 +21,10 @@ pub struct SandboxService {
     sidecars: std::sync::Mutex<Vec<(String, std::net::IpAddr)>>,
     /// How to build another stage of the submission's Dockerfile (its service image's
     /// request, the target set per call); `None`: this service cannot.
-    stages: Option<(DockerBackend, BuildRequest)>,
+    stages: Option<(B, BuildRequest)>,
 }
 
-impl std::fmt::Debug for SandboxService {
+impl<B: Backend> std::fmt::Debug for SandboxService<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SandboxService")
             .field("base_url", &self.base_url())
@@ -32,8 +32,8 @@ impl std::fmt::Debug for SandboxService {
     }
 }
 
-impl SandboxService {
-    pub fn new(sandbox: Option<Sandbox>) -> SandboxService {
+impl<B: Backend> SandboxService<B> {
+    pub fn new(sandbox: Option<Sandbox<B>>) -> SandboxService<B> {
         let base_url = sandbox
             .as_ref()
             .and_then(Sandbox::service_url)
@@ -60,7 +60,7 @@ impl SandboxService {
 
     /// Lets the engine run commands in other stages of the submission's Dockerfile, built
     /// with `request` (the service image's) and the stage as target.
-    pub fn with_stages(mut self, backend: DockerBackend, request: BuildRequest) -> SandboxService {
+    pub fn with_stages(mut self, backend: B, request: BuildRequest) -> SandboxService<B> {
         self.stages = Some((backend, request));
         self
     }
@@ -74,17 +74,17 @@ impl SandboxService {
     }
 }
 
-impl SandboxService {
+impl<B: Backend> SandboxService<B> {
     /// A service started again may have a new address (Docker gives the first free one: the
     /// database's, when both were stopped and the service started first).
-    fn refresh_service(&self, sb: &Sandbox) {
+    fn refresh_service(&self, sb: &Sandbox<B>) {
         if let (Some(url), Ok(mut base)) = (sb.service_url(), self.base_url.lock()) {
             *base = url;
         }
     }
 
     /// A sidecar started again may have a new address.
-    fn refresh_sidecar(&self, sb: &Sandbox, name: &str) {
+    fn refresh_sidecar(&self, sb: &Sandbox<B>, name: &str) {
         if let (Some(ip), Ok(mut sidecars)) = (sb.sidecar_addr(name), self.sidecars.lock()) {
             sidecars.retain(|(n, _)| n != name);
             sidecars.push((name.to_owned(), ip));
@@ -107,7 +107,7 @@ fn control(e: SandboxError) -> ControlError {
 }
 
 #[async_trait::async_trait]
-impl Service for SandboxService {
+impl<B: Backend> Service for SandboxService<B> {
     fn base_url(&self) -> String {
         match self.base_url.lock() {
             Ok(b) => b.clone(),

@@ -1,7 +1,11 @@
-//! The one seam between assay's sandbox logic and a container engine: [`Backend`]. Docker
-//! implements it today ([`super::DockerBackend`]); a Kubernetes backend can follow. Timing,
-//! health checking, resource accounting and reporting live above it, in
-//! [`super::Sandbox`], and are shared by every backend.
+//! The seam between assay's sandbox logic and a container engine: two traits, an
+//! [`ImageStore`] (build, inspect, tag, list and remove images) and a [`Runtime`] (a run's
+//! isolated network, its sidecars, the hardened service and its teardown), with what differs
+//! between engines stated as [`Capabilities`]. [`Backend`] is both. Docker implements them
+//! ([`super::DockerBackend`]); the scripted [`super::fake::FakeBackend`] tests the state
+//! machine without an engine; a Kubernetes backend can follow. Timing, health checking,
+//! resource accounting and reporting live above the traits, in [`super::Sandbox`], and are
+//! shared by every backend.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -181,7 +185,7 @@ impl CleanupReport {
     }
 }
 
-/// What [`Backend::gc`] removed: leftovers of runs whose assay process is gone.
+/// What [`Runtime::gc`] removed: leftovers of runs whose assay process is gone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GcReport {
     /// Run ids whose leftovers were removed.
@@ -189,15 +193,42 @@ pub struct GcReport {
     pub removed: CleanupReport,
 }
 
-/// A container engine as the sandbox uses it. Every method has its own time limit; none may
-/// block for long whatever the workload does.
-///
-/// A run is: an isolated network that cannot reach the grading host or the outside world,
-/// sidecars on it, and one hardened service. `Run` is the backend's handle for those.
-pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
-    type Run: Clone + Send + Sync + fmt::Debug + 'static;
+/// How a run's network is kept from the grading host and the outside world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunIsolation {
+    /// Rules in the host's firewall on the run network's bridge (Docker).
+    HostFirewall,
+    /// The cluster's network policy (a Kubernetes namespace per run).
+    NetworkPolicy,
+    /// Nothing real: a scripted engine in tests.
+    None,
+}
 
-    /// Where the engine is (for messages).
+/// What differs between engines, stated as abilities rather than engine verbs; the sandbox
+/// asks these instead of knowing which engine it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub isolation: RunIsolation,
+    /// The bytes a service wrote to its writable layer can be measured (the watchdog of a
+    /// writable root filesystem runs only then).
+    pub writable_layer_measurement: bool,
+    /// Commands can run inside the running service container.
+    pub exec_in_service: bool,
+}
+
+/// An image the store holds, as [`ImageStore::list_images`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredImage {
+    pub id: String,
+    /// When it was made, seconds since the Unix epoch.
+    pub created_unix: u64,
+}
+
+/// Where images are built and kept (the engine's image store, or a builder and a registry
+/// a cluster pulls from). Every method has its own time limit.
+pub trait ImageStore: Clone + Send + Sync + fmt::Debug + 'static {
+    /// Where the store is (for messages).
     fn endpoint(&self) -> String;
 
     /// Facts of a local image, `None` when it does not exist.
@@ -224,7 +255,26 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
     /// is in use and was kept.
     fn remove_image(&self, image: &str) -> impl Future<Output = Result<bool, SandboxError>> + Send;
 
-    /// Creates the run's isolated, firewalled network.
+    /// The images labelled `assay.kind=<kind>` (e.g. `submission`), with when each was made.
+    fn list_images(
+        &self,
+        kind: &str,
+    ) -> impl Future<Output = Result<Vec<StoredImage>, SandboxError>> + Send;
+}
+
+/// A container engine running workloads as the sandbox uses it. Every method has its own
+/// time limit; none may block for long whatever the workload does.
+///
+/// A run is: an isolated network that cannot reach the grading host or the outside world,
+/// sidecars on it, and one hardened service. `Run` is the runtime's handle for those.
+pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
+    type Run: Clone + Send + Sync + fmt::Debug + 'static;
+
+    /// What this engine can do where engines differ.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Creates the run's isolated network (firewalled or policed, see
+    /// [`Capabilities::isolation`]).
     fn create_run(
         &self,
         run_id: &str,
@@ -247,7 +297,8 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
     ) -> impl Future<Output = Result<ExecResult, SandboxError>> + Send;
 
     /// Runs `command` inside the running service container (as its user, under its
-    /// hardening); output capped, stopped waiting after `timeout`.
+    /// hardening); output capped, stopped waiting after `timeout`. Only called when
+    /// [`Capabilities::exec_in_service`] is true.
     fn service_exec(
         &self,
         run: &Self::Run,
@@ -352,7 +403,8 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
         run: &Self::Run,
     ) -> impl Future<Output = Result<Option<UsageSample>, SandboxError>> + Send;
 
-    /// Bytes in the service's writable layer (what it wrote outside tmpfs).
+    /// Bytes in the service's writable layer (what it wrote outside tmpfs); `None` when
+    /// unknown. Only called when [`Capabilities::writable_layer_measurement`] is true.
     fn service_writable_bytes(
         &self,
         run: &Self::Run,
@@ -370,11 +422,29 @@ pub trait Backend: Clone + Send + Sync + fmt::Debug + 'static {
         run_id: &str,
     ) -> impl Future<Output = Result<CleanupReport, SandboxError>> + Send;
 
-    /// [`Backend::cleanup_run`] without an async runtime (from `Drop`, from a panic).
+    /// [`Runtime::cleanup_run`] without an async runtime (from `Drop`, from a panic).
     fn cleanup_run_blocking(&self, run_id: &str) -> CleanupReport;
 
     /// Removes leftovers of runs whose assay process is gone (killed with -9).
     fn gc(&self) -> impl Future<Output = Result<GcReport, SandboxError>> + Send;
+}
+
+/// An engine that both stores images and runs them: what [`super::Sandbox`] and the
+/// pipeline are handed. Implemented for every type that is both.
+pub trait Backend: ImageStore + Runtime {}
+
+impl<T: ImageStore + Runtime> Backend for T {}
+
+/// How long [`kill_service`] waits for the killed service to be reported gone.
+pub(crate) const KILL_WAIT: Duration = Duration::from_secs(15);
+
+/// SIGKILL to the service, then waits for its exit; its exit code.
+pub(crate) async fn kill_service<R: Runtime>(
+    runtime: &R,
+    run: &R::Run,
+) -> Result<Option<i64>, SandboxError> {
+    runtime.signal_service(run, "SIGKILL").await?;
+    runtime.wait_service_exit(run, KILL_WAIT).await
 }
 
 #[cfg(test)]

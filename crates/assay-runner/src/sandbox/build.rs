@@ -9,7 +9,7 @@ use assay_model::{SandboxFailure, SandboxReport};
 use sha2::{Digest, Sha256};
 
 use super::SandboxError;
-use super::backend::{Backend, BuildEgress, BuildEnd, BuildResources, ImageBuild};
+use super::backend::{BuildEgress, BuildEnd, BuildResources, ImageBuild, ImageStore};
 use super::context::{ContextReport, PackOutcome, pack_context};
 use super::labels;
 
@@ -126,7 +126,7 @@ impl BuildOutcome {
 
 /// Builds the submission at `req.context_dir`, or finds it in the cache. `Err` only when
 /// grading is impossible (Docker down, scratch space unwritable).
-pub async fn build_submission<B: Backend>(
+pub async fn build_submission<B: ImageStore>(
     backend: &B,
     req: &BuildRequest,
 ) -> Result<BuildOutcome, SandboxError> {
@@ -134,7 +134,7 @@ pub async fn build_submission<B: Backend>(
 }
 
 /// [`build_submission`], calling `on_line` with each line of build output as it arrives.
-pub async fn build_submission_with<B: Backend>(
+pub async fn build_submission_with<B: ImageStore>(
     backend: &B,
     req: &BuildRequest,
     on_line: Option<&(dyn Fn(&str) + Send + Sync)>,
@@ -313,7 +313,7 @@ pub(crate) fn image_hash(context_hash: &str, bases: &[(String, String)]) -> Stri
 }
 
 /// (image, id) of each `FROM` image of `dockerfile` that exists locally.
-pub(crate) async fn base_image_ids<B: Backend>(
+pub(crate) async fn base_image_ids<B: ImageStore>(
     backend: &B,
     dockerfile: &Path,
 ) -> Result<Vec<(String, String)>, SandboxError> {

@@ -16,9 +16,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     BuildImageOptions, BuilderVersion, CreateContainerOptions, InspectContainerOptions,
-    InspectNetworkOptions, KillContainerOptions, ListContainersOptions, ListNetworksOptions,
-    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions,
-    StartContainerOptions, StatsOptions, WaitContainerOptions,
+    InspectNetworkOptions, KillContainerOptions, ListContainersOptions, ListImagesOptions,
+    ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, StartContainerOptions, StatsOptions, WaitContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
 use futures_util::StreamExt;
@@ -26,8 +26,9 @@ use sha2::{Digest, Sha256};
 
 use super::SandboxError;
 use super::backend::{
-    Backend, BuildEgress, BuildEnd, BuildResult, CleanupReport, ExecResult, GcReport, ImageBuild,
-    ImageFacts, UsageSample, WorkloadState,
+    BuildEgress, BuildEnd, BuildResult, Capabilities, CleanupReport, ExecResult, GcReport,
+    ImageBuild, ImageFacts, ImageStore, RunIsolation, Runtime, StoredImage, UsageSample,
+    WorkloadState,
 };
 use super::firewall::{self, BRIDGE_PREFIX, Rule};
 use super::labels::{self, Owner};
@@ -53,7 +54,6 @@ const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 const BUILD_NETWORK: &str = "assay-build";
 const BUILD_BRIDGE: &str = "assay-build0";
 const BUILD_RULE_COMMENT: &str = "assay.build-network";
-const KILL_WAIT: Duration = Duration::from_secs(15);
 /// The upstream DNS server of run containers: TEST-NET-1 (RFC 5737), routed nowhere. Docker's
 /// embedded resolver answers the run's own names (service, sidecars) and forwards every
 /// other name to this address, from the container's namespace, which on the run's internal
@@ -990,9 +990,7 @@ pub(crate) fn sidecar_container(
     }
 }
 
-impl Backend for DockerBackend {
-    type Run = DockerRun;
-
+impl ImageStore for DockerBackend {
     fn endpoint(&self) -> String {
         self.config.endpoint.clone()
     }
@@ -1074,6 +1072,48 @@ impl Backend for DockerBackend {
             }) => Ok(false),
             Err(e) if e.is_not_found() => Ok(true),
             Err(e) => Err(e),
+        }
+    }
+
+    async fn list_images(&self, kind: &str) -> Result<Vec<StoredImage>, SandboxError> {
+        let filters =
+            HashMap::from([("label".to_owned(), vec![format!("{}={kind}", labels::KIND)])]);
+        // Its own minute: a store with many images lists slowly.
+        let images = tokio::time::timeout(
+            Duration::from_secs(60),
+            self.docker.list_images(Some(ListImagesOptions {
+                filters: Some(filters),
+                ..Default::default()
+            })),
+        )
+        .await
+        .map_err(|_| SandboxError::Timeout {
+            call: "list images",
+            seconds: 60,
+        })?
+        .map_err(|e| SandboxError::Docker {
+            call: "list images",
+            status: None,
+            message: e.to_string(),
+        })?;
+        Ok(images
+            .into_iter()
+            .map(|image| StoredImage {
+                id: image.id,
+                created_unix: u64::try_from(image.created).unwrap_or(0),
+            })
+            .collect())
+    }
+}
+
+impl Runtime for DockerBackend {
+    type Run = DockerRun;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            isolation: RunIsolation::HostFirewall,
+            writable_layer_measurement: true,
+            exec_in_service: true,
         }
     }
 
@@ -1489,15 +1529,6 @@ impl Backend for DockerBackend {
         }
         Ok(GcReport { runs, removed })
     }
-}
-
-/// Kills the service (SIGKILL) and waits for it to be gone.
-pub(crate) async fn kill_and_wait<B: Backend>(
-    backend: &B,
-    run: &B::Run,
-) -> Result<Option<i64>, SandboxError> {
-    backend.signal_service(run, "SIGKILL").await?;
-    backend.wait_service_exit(run, KILL_WAIT).await
 }
 
 impl DockerBackend {

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::SandboxError;
-use super::backend::{Backend, BuildEgress, BuildEnd, BuildResult, ImageBuild, ImageFacts};
+use super::backend::{BuildEgress, BuildEnd, BuildResult, ImageBuild, ImageFacts, ImageStore};
 use super::build::{base_image_ids, image_hash, proxy_build_args};
 use super::context::{PackOutcome, pack_context};
-use super::docker::DockerBackend;
 use super::labels;
 use super::trust::{TrustBundle, TrustSource};
 
@@ -115,7 +114,7 @@ pub struct ImagesReport {
 
 /// [`ensure_images_with`] with [`ImagesConfig::default`].
 pub async fn ensure_images(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     recipes: &[ImageRecipe],
 ) -> Result<ImagesReport, SandboxError> {
     ensure_images_with(backend, &ImagesConfig::default(), recipes).await
@@ -123,7 +122,7 @@ pub async fn ensure_images(
 
 /// Makes sure the base image and every recipe's image exist and are current.
 pub async fn ensure_images_with(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     config: &ImagesConfig,
     recipes: &[ImageRecipe],
 ) -> Result<ImagesReport, SandboxError> {
@@ -144,7 +143,7 @@ pub async fn ensure_images_with(
 pub const UPSTREAM_BASE_IMAGE: &str = "assay/debian:bookworm-slim-upstream";
 
 async fn ensure_base(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     config: &ImagesConfig,
 ) -> Result<ImageStatus, SandboxError> {
     let started = Instant::now();
@@ -175,7 +174,7 @@ async fn ensure_base(
 /// The id of [`UPSTREAM_BASE_IMAGE`], made from `debian:bookworm-slim` as it came (or by
 /// `sandbox-images/debian/bootstrap.sh`); `true` when it had to be bootstrapped.
 async fn ensure_upstream(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     config: &ImagesConfig,
 ) -> Result<(String, bool), SandboxError> {
     if let Some(facts) = backend.image_facts(UPSTREAM_BASE_IMAGE).await? {
@@ -274,7 +273,7 @@ pub struct TrustLayer<'a> {
 /// is the upstream image itself, unchanged. Rebuilt only when the upstream image, the recipe
 /// or the authorities change; the image it replaces is removed.
 pub async fn ensure_trusted(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     config: &ImagesConfig,
     layer: &TrustLayer<'_>,
 ) -> Result<ImageStatus, SandboxError> {
@@ -421,7 +420,7 @@ fn built_or_error(
 }
 
 /// Removes an image a rebuild replaced (untagged now); kept when something still uses it.
-async fn drop_replaced(backend: &DockerBackend, id: &str) {
+async fn drop_replaced(backend: &impl ImageStore, id: &str) {
     match backend.remove_image(id).await {
         Ok(true) => {}
         Ok(false) => tracing::debug!(image = %id, "replaced image kept: still in use"),
@@ -430,7 +429,7 @@ async fn drop_replaced(backend: &DockerBackend, id: &str) {
 }
 
 async fn ensure_recipe(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     config: &ImagesConfig,
     recipe: &ImageRecipe,
 ) -> Result<ImageStatus, SandboxError> {
@@ -568,31 +567,10 @@ pub struct PruneReport {
 /// used by any container; their untagged build layers go with them. The cache otherwise
 /// grows by one image per distinct submission content.
 pub async fn prune_submission_images(
-    backend: &DockerBackend,
+    backend: &impl ImageStore,
     older_than: Duration,
 ) -> Result<PruneReport, SandboxError> {
-    let docker = backend.client();
-    let filters = HashMap::from([(
-        "label".to_owned(),
-        vec![format!("{}=submission", labels::KIND)],
-    )]);
-    let images = tokio::time::timeout(
-        Duration::from_secs(60),
-        docker.list_images(Some(bollard::query_parameters::ListImagesOptions {
-            filters: Some(filters),
-            ..Default::default()
-        })),
-    )
-    .await
-    .map_err(|_| SandboxError::Timeout {
-        call: "list images",
-        seconds: 60,
-    })?
-    .map_err(|e| SandboxError::Docker {
-        call: "list images",
-        status: None,
-        message: e.to_string(),
-    })?;
+    let images = backend.list_images("submission").await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -600,7 +578,7 @@ pub async fn prune_submission_images(
     let cutoff = now.saturating_sub(older_than.as_secs());
     let mut report = PruneReport::default();
     for image in images {
-        if u64::try_from(image.created).unwrap_or(0) > cutoff {
+        if image.created_unix > cutoff {
             continue;
         }
         match backend.remove_image(&image.id).await {

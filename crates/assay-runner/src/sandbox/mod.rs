@@ -7,7 +7,10 @@
 //! * [`cleanup_run`] / [`gc`]: removal of a run's resources from a signal handler, and of
 //!   whatever killed runs left.
 //!
-//! The engine sits behind [`Backend`]; [`DockerBackend`] implements it.
+//! The engine sits behind two traits, [`ImageStore`] and [`Runtime`] ([`Backend`] is both),
+//! with what differs between engines as [`Capabilities`]; [`DockerBackend`] implements them,
+//! and [`fake::FakeBackend`] scripts them for tests of the [`Sandbox`] state machine without
+//! Docker. Only `docker.rs` and `docker/` name bollard.
 
 mod backend;
 mod build;
@@ -15,6 +18,8 @@ mod context;
 mod docker;
 mod dockerignore;
 mod error;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 mod firewall;
 mod health;
 mod images;
@@ -26,8 +31,9 @@ mod tail;
 mod trust;
 
 pub use backend::{
-    Backend, BuildEgress, BuildEnd, BuildResources, BuildResult, CleanupReport, DEFAULT_REGISTRIES,
-    ExecResult, GcReport, ImageBuild, ImageFacts, UsageSample, WorkloadState,
+    Backend, BuildEgress, BuildEnd, BuildResources, BuildResult, Capabilities, CleanupReport,
+    DEFAULT_REGISTRIES, ExecResult, GcReport, ImageBuild, ImageFacts, ImageStore, RunIsolation,
+    Runtime, StoredImage, UsageSample, WorkloadState,
 };
 pub use build::{
     BuildLimits, BuildOutcome, BuildRequest, PROXY_VARIABLES, build_submission,
@@ -45,6 +51,9 @@ pub use images::{
 pub use labels::{
     EXTRA_CA as LABEL_EXTRA_CA, MANAGED as LABEL_MANAGED, Owner, PID as LABEL_PID, RUN as LABEL_RUN,
 };
+/// The sandbox on Docker, the engine assay runs on today.
+pub type DockerSandbox = Sandbox<DockerBackend>;
+
 pub use run::{
     DEFAULT_LOG_CAP, ExitStatus, KillReason, ResourceUsage, RestartReport, Sandbox, StopReport,
 };
@@ -57,8 +66,8 @@ pub use trust::{ExtraCa, LOCAL_CA_FOLDERS, SYSTEM_BUNDLES, TrustBundle, TrustSou
 
 /// Removes everything of run `run_id` (containers, networks, volumes, firewall rules).
 /// Idempotent; meant for the CLI's Ctrl-C / SIGTERM handler.
-pub async fn cleanup_run<B: Backend>(
-    backend: &B,
+pub async fn cleanup_run<R: Runtime>(
+    backend: &R,
     run_id: &str,
 ) -> Result<CleanupReport, SandboxError> {
     backend.cleanup_run(run_id).await
@@ -66,6 +75,6 @@ pub async fn cleanup_run<B: Backend>(
 
 /// Removes what killed runs left: everything labelled `assay.managed=true` whose `assay.pid`
 /// is no longer alive, and orphaned `assay-*` firewall rules.
-pub async fn gc<B: Backend>(backend: &B) -> Result<GcReport, SandboxError> {
+pub async fn gc<R: Runtime>(backend: &R) -> Result<GcReport, SandboxError> {
     backend.gc().await
 }

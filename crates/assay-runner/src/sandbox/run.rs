@@ -12,8 +12,9 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use super::SandboxError;
-use super::backend::{Backend, CleanupReport, ImageFacts, UsageSample, WorkloadState};
-use super::docker::{DockerBackend, kill_and_wait};
+use super::backend::{
+    Backend, CleanupReport, ImageFacts, Runtime, UsageSample, WorkloadState, kill_service,
+};
 use super::health;
 use super::labels;
 use super::spec::{SandboxSpec, SidecarSpec};
@@ -83,9 +84,9 @@ struct MonitorState {
 
 /// Runs one of a sidecar's outage commands (`what` it does, for the message), which must
 /// exit 0 within 30 s.
-async fn outage_step<B: Backend>(
-    backend: &B,
-    run: &B::Run,
+async fn outage_step<R: Runtime>(
+    backend: &R,
+    run: &R::Run,
     name: &str,
     what: &'static str,
     command: &[String],
@@ -142,7 +143,7 @@ impl MonitorState {
 /// A running (or failed) sandbox. Tear it down with [`Sandbox::finish`] or
 /// [`Sandbox::teardown`]; if it is dropped first, `Drop` removes everything synchronously.
 #[derive(Debug)]
-pub struct Sandbox<B: Backend = DockerBackend> {
+pub struct Sandbox<B: Backend> {
     backend: B,
     spec: SandboxSpec,
     run: B::Run,
@@ -428,12 +429,14 @@ impl<B: Backend> Sandbox<B> {
                         });
                     }
                     tracing::warn!("service outlived its maximum lifetime: killed");
-                    let _ = kill_and_wait(&backend, &run).await;
+                    let _ = kill_service(&backend, &run).await;
                 }
                 tokio::time::sleep(hardening.sample_interval).await;
             }
         }));
-        if !self.spec.hardening.read_only_rootfs {
+        if !self.spec.hardening.read_only_rootfs
+            && self.backend.capabilities().writable_layer_measurement
+        {
             let backend = self.backend.clone();
             let run = self.run.clone();
             let monitor = self.monitor.clone();
@@ -455,7 +458,7 @@ impl<B: Backend> Sandbox<B> {
                                     cap_bytes: cap,
                                 });
                             }
-                            if let Err(e) = kill_and_wait(&backend, &run).await {
+                            if let Err(e) = kill_service(&backend, &run).await {
                                 tracing::warn!(error = %e, "killing the service failed");
                             }
                         }
@@ -596,7 +599,7 @@ impl<B: Backend> Sandbox<B> {
         self.set_kill_reason(Some(KillReason::StopGrace {
             grace_ms: u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
         }));
-        let code = kill_and_wait(&self.backend, &self.run).await?;
+        let code = kill_service(&self.backend, &self.run).await?;
         Ok(StopReport {
             seconds_to_exit: started.elapsed().as_secs_f64(),
             exit_code: code,
@@ -634,6 +637,12 @@ impl<B: Backend> Sandbox<B> {
         command: &[String],
         timeout: Duration,
     ) -> Result<super::ExecResult, SandboxError> {
+        if !self.backend.capabilities().exec_in_service {
+            return Err(SandboxError::Invalid(format!(
+                "this engine ({}) cannot run commands inside the service",
+                self.backend.endpoint()
+            )));
+        }
         self.backend.service_exec(&self.run, command, timeout).await
     }
 
@@ -664,7 +673,7 @@ impl<B: Backend> Sandbox<B> {
         if self.kill_reason().is_none() {
             self.set_kill_reason(Some(KillReason::Requested));
         }
-        kill_and_wait(&self.backend, &self.run).await
+        kill_service(&self.backend, &self.run).await
     }
 
     /// The service's exit, or `None` while it runs.
@@ -797,3 +806,6 @@ impl<B: Backend> Drop for Sandbox<B> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::{BUILD_NETWORK, DockerBackend, DockerRun};
 use crate::sandbox::SandboxError;
-use crate::sandbox::backend::Backend;
+use crate::sandbox::backend::{ImageStore, Runtime};
 use crate::sandbox::images::BUILD_PROXY_IMAGE;
 use crate::sandbox::labels;
 
