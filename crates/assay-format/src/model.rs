@@ -478,8 +478,8 @@ pub struct SuiteFile {
     /// Steps run once before the checks; their captures are visible to every check.
     #[serde(default)]
     pub setup: Vec<Located<Step>>,
-    /// The checks as written; loading moves them, validated, into
-    /// [`crate::LoadedSuite::checks`], so nothing after loading sees a YAML check.
+    // The checks as written; loading moves them, validated, into `LoadedSuite::checks`, so
+    // nothing after loading sees a YAML check. (A `//` comment: doc comments reach the schema.)
     pub(crate) checks: Vec<Located<Check>>,
 }
 

@@ -449,9 +449,9 @@ mod tests {
 
     #[test]
     fn per_kind_facts() {
-        let load = check("security: {secrets: {}}\n").into_spec().expect("one");
-        assert_eq!(load.kind.needs(), Needs::Files);
-        assert!(!load.measures_time());
+        let secrets = check("security: {secrets: {}}\n").into_spec().expect("one");
+        assert_eq!(secrets.kind.needs(), Needs::Files);
+        assert!(!secrets.measures_time());
         let never = check("never: {leak: true}\n").into_spec().expect("one");
         assert!(never.kind.is_run_wide());
         assert_eq!(never.kind.name(), "never");
