@@ -45,6 +45,10 @@ pub struct CheckCommon {
 
 /// The one kind of a validated check.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "checks are built once per load, a few hundred at most; unboxed, the engine matches them directly"
+)]
 pub enum CheckKind {
     Http(Vec<Located<Step>>),
     Concurrent(ConcurrentCheck),
@@ -64,7 +68,8 @@ pub enum SecurityProbe {
     Ownership(Ownership),
     Injection(Injection),
     Leakage(Leakage),
-    RateLimit(RateLimit),
+    /// Boxed: by far the largest probe.
+    RateLimit(Box<RateLimit>),
     Headers(SecurityHeaders),
     Secrets(SecretsScan),
 }
@@ -303,7 +308,7 @@ impl SecurityCheck {
             probes.push(SecurityProbe::Leakage(x));
         }
         if let Some(x) = self.rate_limit {
-            probes.push(SecurityProbe::RateLimit(x));
+            probes.push(SecurityProbe::RateLimit(Box::new(x)));
         }
         if let Some(x) = self.headers {
             probes.push(SecurityProbe::Headers(x));
@@ -331,7 +336,7 @@ impl From<SecurityProbe> for SecurityCheck {
             SecurityProbe::Ownership(x) => s.ownership = Some(x),
             SecurityProbe::Injection(x) => s.injection = Some(x),
             SecurityProbe::Leakage(x) => s.leakage = Some(x),
-            SecurityProbe::RateLimit(x) => s.rate_limit = Some(x),
+            SecurityProbe::RateLimit(x) => s.rate_limit = Some(*x),
             SecurityProbe::Headers(x) => s.headers = Some(x),
             SecurityProbe::Secrets(x) => s.secrets = Some(x),
         }
