@@ -186,11 +186,12 @@ fn timed_checks(assessment: &str) -> Vec<String> {
     loaded
         .suites
         .iter()
-        .flat_map(|suite| &suite.file.checks)
+        .flat_map(|suite| &suite.checks)
         .filter(|check| {
-            check.measures_time() || check.lifecycle.as_ref().is_some_and(|l| l.within.is_some())
+            check.measures_time()
+                || matches!(&check.kind, assay_format::CheckKind::Lifecycle(l) if l.within.is_some())
         })
-        .map(|check| check.id.value.clone())
+        .map(|check| check.common.id.value.clone())
         .collect()
 }
 

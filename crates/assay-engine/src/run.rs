@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assay_format::{Assessment, Check, CheckKind, LoadedSuite};
+use assay_format::{Assessment, CheckKind, CheckSpec, LoadedSuite, Needs, RepositoryRule};
 use assay_model::{CheckOutcome, LanePhase, Status};
 use serde_json::Value;
 
@@ -163,18 +163,18 @@ pub async fn run(
     let (rules, rule_errors) = checks::never::rules(assessment, &mut global);
     journal.arm(rules);
 
-    let total: usize = assessment.suites.iter().map(|s| s.file.checks.len()).sum();
+    let total: usize = assessment.suites.iter().map(|s| s.checks.len()).sum();
     let mut done = 0usize;
     let mut outcomes: Vec<CheckOutcome> = Vec::with_capacity(total);
     let mut service_down: Option<String> = unavailable;
     // `never` checks, judged once every suite ran: (position in `outcomes`, suite, check).
-    let mut deferred: Vec<(usize, String, &Check)> = Vec::new();
+    let mut deferred: Vec<(usize, String, &CheckSpec)> = Vec::new();
 
     for suite in &assessment.suites {
         let suite_id = suite.file.suite.value.clone();
         progress(Progress::SuiteStarted {
             suite: suite_id.clone(),
-            checks: suite.file.checks.len(),
+            checks: suite.checks.len(),
         });
         let mut suite_vars = global.child(shared.config.seed, &suite_id);
         let mut suite_failure = principal_failure.clone();
@@ -200,9 +200,9 @@ pub async fn run(
             suite_vars = cx.vars;
         }
 
-        for located in &suite.file.checks {
+        for located in &suite.checks {
             let check = &located.value;
-            let id = check.id.value.clone();
+            let id = check.common.id.value.clone();
             if shared
                 .config
                 .only
@@ -211,24 +211,16 @@ pub async fn run(
             {
                 continue;
             }
-            if matches!(check.kind(), Some(CheckKind::Never(_))) {
+            if check.kind.is_run_wide() {
                 deferred.push((outcomes.len(), suite_id.clone(), check));
                 continue;
             }
             let start = Instant::now();
-            // Repository checks and the secrets scan read files only (running the
-            // candidate's tests excepted), so they run even when the submission did not
-            // build; database checks need the sidecar but not the service; everything
-            // else talks to the service.
-            let needs_sandbox = !matches!(
-                check.kind(),
-                Some(CheckKind::Repository(r)) if r.run_tests.is_none()
-            ) && !matches!(
-                check.kind(),
-                Some(CheckKind::Security(s)) if s.secrets.is_some()
-            );
-            let uses_service =
-                needs_sandbox && !matches!(check.kind(), Some(CheckKind::Database(_)));
+            // What the kind needs of the run (`CheckKind::needs`): files only, the
+            // sandbox, or the running service.
+            let needs = check.kind.needs();
+            let needs_sandbox = needs >= Needs::Sandbox;
+            let uses_service = needs == Needs::Service;
             let skip = if let Some(why) = unmet_needs(check, &outcomes) {
                 Some(why)
             } else if needs_sandbox && shared.config.unavailable.is_some() {
@@ -271,14 +263,14 @@ pub async fn run(
 
     // The run-wide checks, in their places.
     for (inserted, (at, suite_id, check)) in deferred.into_iter().enumerate() {
-        let id = &check.id.value;
+        let id = &check.common.id.value;
         let outcome = if let Some(why) = unmet_needs(check, &outcomes) {
             CheckOutcome::skipped(id, &suite_id, why)
         } else if let Some(why) = &shared.config.unavailable {
             CheckOutcome::skipped(id, &suite_id, why.clone())
         } else if let Some((_, e)) = rule_errors.iter().find(|(c, _)| c == id) {
             CheckOutcome::error(id, &suite_id, e.clone(), vec![])
-        } else if let Some(CheckKind::Never(spec)) = check.kind() {
+        } else if let CheckKind::Never(spec) = &check.kind {
             let (v, evidence) = checks::never::judge(&journal, id, spec);
             CheckOutcome::with(id, &suite_id, v.status, v.credit, v.message, evidence)
         } else {
@@ -311,8 +303,9 @@ fn needs_service(suite: &LoadedSuite) -> bool {
     !suite.file.setup.is_empty()
 }
 
-fn unmet_needs(check: &Check, done: &[CheckOutcome]) -> Option<String> {
+fn unmet_needs(check: &CheckSpec, done: &[CheckOutcome]) -> Option<String> {
     let unmet: Vec<String> = check
+        .common
         .needs
         .iter()
         .filter(|n| {
@@ -332,13 +325,13 @@ const SIDECAR_READY: Duration = Duration::from_secs(60);
 const GROWTH_LIMIT: Duration = Duration::from_secs(300);
 
 /// The time limit of a check: its own, the service default, or what a load phase needs.
-fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
-    let base = check
-        .timeout
+fn time_limit(shared: &Shared<'_>, check: &CheckSpec) -> Duration {
+    let own = check.common.timeout;
+    let base = own
         .map(|d| d.0)
         .unwrap_or(shared.assessment.file.service.check_timeout.0);
-    match check.kind() {
-        Some(CheckKind::Load(l)) => {
+    match &check.kind {
+        CheckKind::Load(l) => {
             let scale = crate::checks::load::time_scale(shared);
             let phase = (l.warmup.0 + l.duration.0).mul_f64(scale);
             let seeding = l
@@ -348,7 +341,7 @@ fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
                 .unwrap_or_default();
             base + phase * 3 + seeding
         }
-        Some(CheckKind::Lifecycle(l)) => {
+        CheckKind::Lifecycle(l) => {
             let health = shared.assessment.file.service.health.timeout.0;
             // Acting on the database adds its time down and its readiness.
             let down_for = l
@@ -367,26 +360,31 @@ fn time_limit(shared: &Shared<'_>, check: &Check) -> Duration {
             base + health + database
         }
         // The candidate's tests may need a stage of their Dockerfile built first.
-        Some(CheckKind::Repository(r)) if check.timeout.is_none() => match &r.run_tests {
-            Some(rule) => base + rule.timeout.0 + shared.assessment.file.submission.build_timeout.0,
-            None => base,
-        },
+        CheckKind::Repository(RepositoryRule::RunTests(rule)) if own.is_none() => {
+            base + rule.timeout.0 + shared.assessment.file.submission.build_timeout.0
+        }
         // Growing the data takes many requests; a check's own `timeout` still rules.
-        Some(CheckKind::Growth(_)) if check.timeout.is_none() => base.max(GROWTH_LIMIT),
-        _ => base,
+        CheckKind::Growth(_) if own.is_none() => base.max(GROWTH_LIMIT),
+        CheckKind::Growth(_)
+        | CheckKind::Repository(_)
+        | CheckKind::Http(_)
+        | CheckKind::Concurrent(_)
+        | CheckKind::Security(_)
+        | CheckKind::Database(_)
+        | CheckKind::Never(_) => base,
     }
 }
 
 async fn run_check(
     shared: &Shared<'_>,
     suite: &LoadedSuite,
-    check: &Check,
+    check: &CheckSpec,
     suite_vars: &Vars,
 ) -> CheckOutcome {
-    let id = &check.id.value;
+    let id = &check.common.id.value;
     let suite_id = &suite.file.suite.value;
     let mut vars = suite_vars.child(shared.config.seed, id);
-    for (name, t) in &check.vars {
+    for (name, t) in &check.common.vars {
         match vars.render(t) {
             Ok(v) => vars.set(name, Value::String(v)),
             Err(e) => {
@@ -410,30 +408,35 @@ async fn run_check(
     // Growth checks measure from start to end and the candidate's tests are heavy: both
     // hold the batch's performance lane (load checks hold it for their phases only); every
     // other check shares it, so a neighbour's measurement waits for it to end.
-    let phase = match check.kind() {
-        Some(CheckKind::Growth(_)) => Some(LanePhase::Measure),
-        Some(CheckKind::Repository(r)) if r.run_tests.is_some() => Some(LanePhase::Tests),
-        Some(CheckKind::Load(_)) => None,
-        _ => Some(LanePhase::Check),
+    let phase = match &check.kind {
+        CheckKind::Growth(_) => Some(LanePhase::Measure),
+        CheckKind::Repository(RepositoryRule::RunTests(_)) => Some(LanePhase::Tests),
+        CheckKind::Load(_) => None,
+        CheckKind::Repository(_)
+        | CheckKind::Http(_)
+        | CheckKind::Concurrent(_)
+        | CheckKind::Security(_)
+        | CheckKind::Database(_)
+        | CheckKind::Lifecycle(_)
+        | CheckKind::Never(_) => Some(LanePhase::Check),
     };
     let fut = async {
         let _lane = match phase {
             Some(p) => shared.lane(p, id).await,
             None => None,
         };
-        match check.kind() {
-            Some(CheckKind::Http(steps)) => checks::http::run(&mut cx, steps).await,
-            Some(CheckKind::Concurrent(c)) => checks::concurrent::run(&mut cx, c).await,
-            Some(CheckKind::Load(l)) => checks::load::run(&mut cx, l).await,
-            Some(CheckKind::Security(s)) => checks::security::run(&mut cx, s).await,
-            Some(CheckKind::Database(d)) => checks::database::run(&mut cx, d).await,
-            Some(CheckKind::Lifecycle(l)) => checks::lifecycle::run(&mut cx, l).await,
-            Some(CheckKind::Repository(r)) => checks::repository::run(&mut cx, r).await,
-            Some(CheckKind::Growth(g)) => checks::growth::run(&mut cx, g).await,
-            Some(CheckKind::Never(_)) => {
+        match &check.kind {
+            CheckKind::Http(steps) => checks::http::run(&mut cx, steps).await,
+            CheckKind::Concurrent(c) => checks::concurrent::run(&mut cx, c).await,
+            CheckKind::Load(l) => checks::load::run(&mut cx, l).await,
+            CheckKind::Security(s) => checks::security::run(&mut cx, s).await,
+            CheckKind::Database(d) => checks::database::run(&mut cx, d).await,
+            CheckKind::Lifecycle(l) => checks::lifecycle::run(&mut cx, l).await,
+            CheckKind::Repository(r) => checks::repository::run(&mut cx, r).await,
+            CheckKind::Growth(g) => checks::growth::run(&mut cx, g).await,
+            CheckKind::Never(_) => {
                 Verdict::error("a never check is judged after every suite, not on its own")
             }
-            None => Verdict::error("the check has no kind"),
         }
     };
     let verdict = within_limit(shared, limit, fut).await;

@@ -6,7 +6,7 @@ mod kinds_common;
 
 use assay_engine::Verdict;
 use assay_engine::checks::repository;
-use assay_format::RepositoryCheck;
+use assay_format::{RepositoryCheck, RepositoryRule};
 use assay_model::{Evidence, Status};
 use kinds_common::{Fixture, MemCommit, MemRepo, commit, cx, notes, spec};
 
@@ -14,9 +14,15 @@ async fn check(repo: MemRepo, yaml: &str) -> (Verdict, Vec<Evidence>) {
     let fixture = Fixture::repo(repo);
     let shared = fixture.shared();
     let mut cx = cx(&shared);
-    let s: RepositoryCheck = spec(yaml);
+    let s = rule(yaml);
     let v = repository::run(&mut cx, &s).await;
     (v, cx.evidence.take())
+}
+
+/// The one rule of a repository check written in YAML.
+fn rule(yaml: &str) -> RepositoryRule {
+    let s: RepositoryCheck = spec(yaml);
+    s.into_rule().expect("the check sets exactly one rule")
 }
 
 fn files(ev: &[Evidence]) -> Vec<(String, Option<u32>, Option<String>)> {
@@ -422,7 +428,7 @@ async fn no_repository_is_an_error() {
     let fixture = Fixture::http("http://127.0.0.1:9".into());
     let shared = fixture.shared();
     let mut c = cx(&shared);
-    let s: RepositoryCheck = spec("tests: [\"tests/**\"]\n");
+    let s = rule("tests: [\"tests/**\"]\n");
     let v = repository::run(&mut c, &s).await;
     assert_eq!(v.status, Status::Error, "{v:?}");
 }

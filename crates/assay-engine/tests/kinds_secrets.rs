@@ -17,6 +17,7 @@ async fn check(repo: Option<MemRepo>, yaml: &str) -> (Verdict, Vec<Evidence>) {
     let shared = fixture.shared();
     let mut cx = cx(&shared);
     let s: SecurityCheck = spec(yaml);
+    let s = s.into_probe().expect("the check sets exactly one probe");
     let v = security::run(&mut cx, &s).await;
     (v, cx.evidence.take())
 }

@@ -23,6 +23,7 @@ async fn check(server: &TestServer, yaml: &str) -> (Verdict, Vec<Evidence>) {
     let shared = fixture.shared();
     let mut cx = cx(&shared);
     let s: SecurityCheck = spec(yaml);
+    let s = s.into_probe().expect("the check sets exactly one probe");
     let v = security::run(&mut cx, &s).await;
     (v, cx.evidence.take())
 }
@@ -324,6 +325,7 @@ async fn auth_matrix_accepts_a_lesser_reading_for_its_credit() {
     let spec: SecurityCheck = spec(&format!(
         "{matrix}  partial: [{{expect: {{status: 403}}, credit: 0.5, why: \"403 where 401 is asked\"}}]\n"
     ));
+    let spec = spec.into_probe().expect("the check sets exactly one probe");
     let v = security::run(&mut cx, &spec).await;
     assert_eq!(v.status, Status::Pass, "{v:?}");
     assert_eq!(cx.evidence.lesser_credit(), Some(0.5));
@@ -693,9 +695,11 @@ async fn a_dead_service_is_a_failure_not_a_panic() {
     let mut c = cx(&shared);
     let h: SecurityCheck =
         spec("headers:\n  request: {method: GET, path: /headers}\n  expect: [X-Frame-Options]\n");
+    let h = h.into_probe().expect("one probe");
     let v = security::run(&mut c, &h).await;
     assert_eq!(v.status, Status::Fail, "{v:?}");
     let inj: SecurityCheck = spec(&injection("/safe/search?q={{ payload }}", "alice", ""));
+    let inj = inj.into_probe().expect("one probe");
     let v = security::run(&mut c, &inj).await;
     assert_eq!(v.status, Status::Error, "nothing could be judged: {v:?}");
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use assay_model::Visibility;
 
 use crate::load::Assessment;
-use crate::model::SuiteFile;
+use crate::model::{Check, Located, SuiteFile};
 
 /// What [`export_kit`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,12 +22,14 @@ pub fn export_kit(a: &Assessment, dest: &Path) -> std::io::Result<KitWritten> {
     let mut visible_checks = 0;
     for suite in &a.suites {
         let default = suite.file.visibility;
-        let visible: Vec<_> = suite
-            .file
+        let visible: Vec<Located<Check>> = suite
             .checks
             .iter()
-            .filter(|c| c.value.visibility.unwrap_or(default) == Visibility::Visible)
-            .cloned()
+            .filter(|c| c.value.common.visibility.unwrap_or(default) == Visibility::Visible)
+            .map(|c| Located {
+                value: Check::from(c.value.clone()),
+                loc: c.loc,
+            })
             .collect();
         if visible.is_empty() {
             continue;

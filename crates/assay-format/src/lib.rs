@@ -11,6 +11,7 @@ mod load;
 mod model;
 pub mod schema;
 mod shape;
+mod spec;
 mod template;
 mod validate;
 mod yaml;
@@ -20,4 +21,7 @@ pub use kit::{KitWritten, export_kit};
 pub use load::{Assessment, LoadedSuite, load};
 pub use model::*;
 pub use shape::{Field, SHAPE_TYPES, Shape};
+pub use spec::{
+    CheckCommon, CheckKind, CheckSpec, Needs, NotOneKind, RepositoryRule, SecurityProbe,
+};
 pub use template::{Template, TemplatePart, parse_template};

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use assay_model::{GradingPlan, PlannedCheck, Profile, SkillWeight};
 
-use crate::model::{AssessmentFile, Check, SuiteFile};
-use crate::{Diagnostic, Diagnostics, validate, yaml};
+use crate::model::{AssessmentFile, Located, SuiteFile};
+use crate::{CheckSpec, Diagnostic, Diagnostics, NotOneKind, validate, yaml};
 
 /// A loaded, validated assessment.
 #[derive(Debug, Clone)]
@@ -16,9 +16,18 @@ pub struct Assessment {
     pub suites: Vec<LoadedSuite>,
 }
 
-/// One suite file, with where it came from.
+/// One suite file, with where it came from and its validated checks.
 #[derive(Debug, Clone)]
 pub struct LoadedSuite {
+    pub path: PathBuf,
+    /// The suite's own keys (its checks are in [`LoadedSuite::checks`]).
+    pub file: SuiteFile,
+    /// The checks in run order, each with its one kind.
+    pub checks: Vec<Located<CheckSpec>>,
+}
+
+/// One suite file as parsed, before validation.
+pub(crate) struct ParsedSuite {
     pub path: PathBuf,
     pub file: SuiteFile,
 }
@@ -63,22 +72,53 @@ pub fn load(dir: &Path) -> Result<Assessment, Diagnostics> {
             }
         };
         match yaml::parse::<SuiteFile>(&path, &text) {
-            Ok(suite) => suites.push(LoadedSuite { path, file: suite }),
+            Ok(suite) => suites.push(ParsedSuite { path, file: suite }),
             Err(d) => problems.push(d),
         }
     }
 
-    let assessment = Assessment {
+    problems.extend(validate::validate(&file, &suites, &root_path));
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems));
+    }
+    let suites = suites
+        .into_iter()
+        .map(closed)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|d| Diagnostics(vec![d]))?;
+    Ok(Assessment {
         dir: dir.to_path_buf(),
         file,
         suites,
-    };
-    problems.extend(validate::validate(&assessment, &root_path));
-    if problems.is_empty() {
-        Ok(assessment)
-    } else {
-        Err(Diagnostics(problems))
+    })
+}
+
+/// A validated suite with its checks moved into their closed form. Validation has reported
+/// every check that is not exactly one kind (and probe, and rule), so this fails only if
+/// the two disagree; it then names the check rather than losing it.
+fn closed(parsed: ParsedSuite) -> Result<LoadedSuite, Diagnostic> {
+    let ParsedSuite { path, mut file } = parsed;
+    let mut checks = Vec::with_capacity(file.checks.len());
+    for check in std::mem::take(&mut file.checks) {
+        let loc = check.loc;
+        let id = check.value.id.value.clone();
+        match check.value.into_spec() {
+            Ok(spec) => checks.push(Located { value: spec, loc }),
+            Err(why) => {
+                let what = match why {
+                    NotOneKind::Kinds(_) => "kind",
+                    NotOneKind::Probes => "security probe",
+                    NotOneKind::Rules => "repository rule",
+                };
+                return Err(Diagnostic::at(
+                    &path,
+                    loc,
+                    format!("check `{id}` must have exactly one {what}"),
+                ));
+            }
+        }
     }
+    Ok(LoadedSuite { path, file, checks })
 }
 
 fn read(path: &Path) -> Result<String, Diagnostic> {
@@ -100,10 +140,10 @@ fn is_inside(dir: &Path, path: &Path) -> bool {
 
 impl Assessment {
     /// Every check with its suite, in run order.
-    pub fn checks(&self) -> impl Iterator<Item = (&LoadedSuite, &Check)> {
+    pub fn checks(&self) -> impl Iterator<Item = (&LoadedSuite, &CheckSpec)> {
         self.suites
             .iter()
-            .flat_map(|s| s.file.checks.iter().map(move |c| (s, &c.value)))
+            .flat_map(|s| s.checks.iter().map(move |c| (s, &c.value)))
     }
 
     /// The candidate brief's path.
@@ -115,7 +155,7 @@ impl Assessment {
     pub fn grading_plan(&self) -> GradingPlan {
         let checks = self
             .checks()
-            .map(|(suite, check)| PlannedCheck {
+            .map(|(suite, CheckSpec { common: check, .. })| PlannedCheck {
                 critical: check.critical.clone(),
                 id: check.id.value.clone(),
                 suite: suite.file.suite.value.clone(),

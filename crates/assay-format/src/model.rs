@@ -478,7 +478,9 @@ pub struct SuiteFile {
     /// Steps run once before the checks; their captures are visible to every check.
     #[serde(default)]
     pub setup: Vec<Located<Step>>,
-    pub checks: Vec<Located<Check>>,
+    // The checks as written; loading moves them, validated, into `LoadedSuite::checks`, so
+    // nothing after loading sees a YAML check. (A `//` comment: doc comments reach the schema.)
+    pub(crate) checks: Vec<Located<Check>>,
 }
 
 /// One check. Exactly one of the kind keys (`http`, `concurrent`, `load`, `security`,
@@ -531,9 +533,11 @@ pub struct Check {
     pub growth: Option<GrowthCheck>,
 }
 
-/// The kind of a check, borrowed from whichever key is set.
+/// The kind keys of a YAML check, borrowed, for validation (which reports a check without
+/// exactly one); after loading, a check is a [`crate::CheckSpec`] with one
+/// [`crate::CheckKind`].
 #[derive(Debug, Clone, Copy)]
-pub enum CheckKind<'a> {
+pub(crate) enum KindKey<'a> {
     Http(&'a [Located<Step>]),
     Concurrent(&'a ConcurrentCheck),
     Load(&'a LoadCheck),
@@ -545,65 +549,59 @@ pub enum CheckKind<'a> {
     Growth(&'a GrowthCheck),
 }
 
-impl CheckKind<'_> {
-    pub fn name(&self) -> &'static str {
+impl KindKey<'_> {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
-            CheckKind::Http(_) => "http",
-            CheckKind::Concurrent(_) => "concurrent",
-            CheckKind::Load(_) => "load",
-            CheckKind::Security(_) => "security",
-            CheckKind::Database(_) => "database",
-            CheckKind::Lifecycle(_) => "lifecycle",
-            CheckKind::Repository(_) => "repository",
-            CheckKind::Never(_) => "never",
-            CheckKind::Growth(_) => "growth",
+            KindKey::Http(_) => "http",
+            KindKey::Concurrent(_) => "concurrent",
+            KindKey::Load(_) => "load",
+            KindKey::Security(_) => "security",
+            KindKey::Database(_) => "database",
+            KindKey::Lifecycle(_) => "lifecycle",
+            KindKey::Repository(_) => "repository",
+            KindKey::Never(_) => "never",
+            KindKey::Growth(_) => "growth",
         }
     }
 }
 
 impl Check {
     /// Every kind key that is set (validation requires exactly one).
-    pub fn kinds(&self) -> Vec<CheckKind<'_>> {
+    pub(crate) fn kinds(&self) -> Vec<KindKey<'_>> {
         let mut v = Vec::new();
         if let Some(x) = &self.http {
-            v.push(CheckKind::Http(x));
+            v.push(KindKey::Http(x));
         }
         if let Some(x) = &self.concurrent {
-            v.push(CheckKind::Concurrent(x));
+            v.push(KindKey::Concurrent(x));
         }
         if let Some(x) = &self.load {
-            v.push(CheckKind::Load(x));
+            v.push(KindKey::Load(x));
         }
         if let Some(x) = &self.security {
-            v.push(CheckKind::Security(x));
+            v.push(KindKey::Security(x));
         }
         if let Some(x) = &self.database {
-            v.push(CheckKind::Database(x));
+            v.push(KindKey::Database(x));
         }
         if let Some(x) = &self.lifecycle {
-            v.push(CheckKind::Lifecycle(x));
+            v.push(KindKey::Lifecycle(x));
         }
         if let Some(x) = &self.repository {
-            v.push(CheckKind::Repository(x));
+            v.push(KindKey::Repository(x));
         }
         if let Some(x) = &self.never {
-            v.push(CheckKind::Never(x));
+            v.push(KindKey::Never(x));
         }
         if let Some(x) = &self.growth {
-            v.push(CheckKind::Growth(x));
+            v.push(KindKey::Growth(x));
         }
         v
     }
 
-    /// The one kind of a validated check.
-    pub fn kind(&self) -> Option<CheckKind<'_>> {
+    /// The first kind key set (the one kind of a valid check).
+    pub(crate) fn kind(&self) -> Option<KindKey<'_>> {
         self.kinds().into_iter().next()
-    }
-
-    /// The check measures time on the grading machine (a load phase, a latency growth): it
-    /// holds a performance lane alone, after the machine's calibration.
-    pub fn measures_time(&self) -> bool {
-        matches!(self.kind(), Some(CheckKind::Load(_) | CheckKind::Growth(_)))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::load::Assessment;
+use crate::load::ParsedSuite;
 use crate::model::*;
 use crate::{Diagnostic, Template};
 
@@ -354,13 +354,13 @@ impl Validator<'_> {
             self.template(loc, &scope, t);
         }
         match c.kind() {
-            Some(CheckKind::Http(steps)) => {
+            Some(KindKey::Http(steps)) => {
                 if steps.is_empty() {
                     self.at(loc, format!("check `{id}` has no steps"), None);
                 }
                 self.steps(&scope, steps);
             }
-            Some(CheckKind::Concurrent(cc)) => {
+            Some(KindKey::Concurrent(cc)) => {
                 scope = self.steps(&scope, &cc.before);
                 for g in &cc.race {
                     let race_scope = scope.with(["copy".to_owned()]);
@@ -380,7 +380,7 @@ impl Validator<'_> {
                     self.template(cmp.loc, &after, &cmp.value.right);
                 }
             }
-            Some(CheckKind::Load(l)) => {
+            Some(KindKey::Load(l)) => {
                 scope = self.steps(&scope, &l.before);
                 if let Some(seed) = &l.seed {
                     if !(1..=256).contains(&seed.concurrency) {
@@ -434,8 +434,8 @@ impl Validator<'_> {
                     self.request(loc, &scope, &s.large);
                 }
             }
-            Some(CheckKind::Security(s)) => self.security(loc, &scope, s),
-            Some(CheckKind::Database(d)) => {
+            Some(KindKey::Security(s)) => self.security(loc, &scope, s),
+            Some(KindKey::Database(d)) => {
                 if let Some(q) = &d.query {
                     self.template(loc, &scope, q);
                 }
@@ -456,7 +456,7 @@ impl Validator<'_> {
                     self.at(loc, "`max_rows` must be at least 1", None);
                 }
             }
-            Some(CheckKind::Lifecycle(l)) => {
+            Some(KindKey::Lifecycle(l)) => {
                 let s = self.steps(&scope, &l.before);
                 self.steps(&s, &l.after);
                 let on_database = matches!(
@@ -497,7 +497,7 @@ impl Validator<'_> {
                     );
                 }
             }
-            Some(CheckKind::Repository(r)) => {
+            Some(KindKey::Repository(r)) => {
                 let set = [
                     r.readme.is_some(),
                     r.tests.is_some(),
@@ -517,8 +517,8 @@ impl Validator<'_> {
                     self.at(loc, "a repository check sets exactly one rule", Some("one of readme, tests, run_tests, migrations, versioned_migrations, dockerfile, history, no_tracked, stack, dependencies"));
                 }
             }
-            Some(CheckKind::Never(n)) => self.never(loc, n),
-            Some(CheckKind::Growth(g)) => self.growth(loc, &scope, g),
+            Some(KindKey::Never(n)) => self.never(loc, n),
+            Some(KindKey::Growth(g)) => self.growth(loc, &scope, g),
             None => {}
         }
     }
@@ -636,8 +636,11 @@ impl Validator<'_> {
 }
 
 /// Every problem in a parsed assessment.
-pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
-    let f = &a.file;
+pub(crate) fn validate(
+    f: &AssessmentFile,
+    suites: &[ParsedSuite],
+    root_path: &Path,
+) -> Vec<Diagnostic> {
     let mut v = Validator {
         problems: Vec::new(),
         file: root_path,
@@ -782,7 +785,7 @@ pub(crate) fn validate(a: &Assessment, root_path: &Path) -> Vec<Diagnostic> {
     // Check id → whether it is a run-wide (`never`) check, judged after every suite.
     let mut check_ids: BTreeMap<String, bool> = BTreeMap::new();
     let mut suite_ids = BTreeSet::new();
-    for suite in &a.suites {
+    for suite in suites {
         let mut sv = Validator {
             problems: Vec::new(),
             file: &suite.path,

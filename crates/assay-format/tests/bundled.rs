@@ -85,11 +85,11 @@ fn ledger_api_evidences_every_skill_with_several_checks() {
     let a = ledger();
     let mut per_skill: BTreeMap<Skill, Vec<String>> = BTreeMap::new();
     for (_, check) in a.checks() {
-        for skill in check.skills.value.keys() {
+        for skill in check.common.skills.value.keys() {
             per_skill
                 .entry(*skill)
                 .or_default()
-                .push(check.id.value.clone());
+                .push(check.common.id.value.clone());
         }
     }
     for skill in Skill::ALL {
@@ -143,8 +143,13 @@ fn ledger_api_checks_each_name_their_rule_and_appear_in_the_readme() {
     let mut missing_rule = Vec::new();
     let mut missing_in_readme = Vec::new();
     for (_, check) in a.checks() {
-        let id = &check.id.value;
-        if check.rule.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        let id = &check.common.id.value;
+        if check
+            .common
+            .rule
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+        {
             missing_rule.push(id.clone());
         }
         if !readme.contains(&format!("`{id}`")) {
@@ -170,10 +175,8 @@ fn the_init_scaffold_validates() {
     assert_eq!(files.len(), 6);
     let assessment =
         assay_format::load(&dest).unwrap_or_else(|d| panic!("the scaffold is invalid:\n{d}"));
-    let kinds: std::collections::BTreeSet<&str> = assessment
-        .checks()
-        .filter_map(|(_, c)| c.kind().map(|k| k.name()))
-        .collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        assessment.checks().map(|(_, c)| c.kind.name()).collect();
     assert_eq!(kinds.len(), 7, "one check of each kind: {kinds:?}");
     assert!(
         assay_format::init::scaffold(&dest).is_err(),

@@ -31,12 +31,13 @@ pub fn rules(assessment: &Assessment, vars: &mut Vars) -> (Vec<Rule>, Vec<(Strin
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     for (_, check) in assessment.checks() {
-        let Some(CheckKind::Never(n)) = check.kind() else {
+        let CheckKind::Never(n) = &check.kind else {
             continue;
         };
-        match rule(&check.id.value, n, vars) {
+        let id = &check.common.id.value;
+        match rule(id, n, vars) {
             Ok(r) => rules.push(r),
-            Err(e) => errors.push((check.id.value.clone(), e)),
+            Err(e) => errors.push((id.clone(), e)),
         }
     }
     (rules, errors)

@@ -11,7 +11,7 @@ mod versioned;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use assay_format::{HistoryRule, ReadmeRule, RepositoryCheck};
+use assay_format::{HistoryRule, ReadmeRule, RepositoryRule};
 use assay_model::{Evidence, truncate_text};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
@@ -45,44 +45,29 @@ const VENDORED: &[&str] = &[
     ".next",
 ];
 
-pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &RepositoryCheck) -> Verdict {
+pub async fn run(cx: &mut CheckCx<'_, '_>, rule: &RepositoryRule) -> Verdict {
     let Some(repo) = cx.shared.repo.clone() else {
         return Verdict::error("no repository to inspect");
     };
     let repo = repo.as_ref();
-    if let Some(r) = &spec.readme {
-        return readme(cx, repo, r);
+    match rule {
+        RepositoryRule::Readme(r) => readme(cx, repo, r),
+        RepositoryRule::Tests(globs) => tests(cx, repo, globs),
+        RepositoryRule::RunTests(rule) => run_tests(cx, repo, rule).await,
+        RepositoryRule::Migrations(globs) => migrations(cx, repo, globs),
+        RepositoryRule::Dockerfile(rule) => {
+            let path = cx.shared.assessment.file.submission.dockerfile.clone();
+            dockerfile::run(cx, repo, *rule, &path)
+        }
+        RepositoryRule::History(h) => history(cx, repo, h),
+        RepositoryRule::NoTracked(globs) => no_tracked(cx, repo, globs),
+        RepositoryRule::Stack(s) => stack::run(cx, repo, s),
+        RepositoryRule::Dependencies(_) => {
+            let path = cx.shared.assessment.file.submission.dockerfile.clone();
+            dependencies::run(cx, repo, &path)
+        }
+        RepositoryRule::VersionedMigrations(rule) => versioned::run(cx, repo, rule),
     }
-    if let Some(globs) = &spec.tests {
-        return tests(cx, repo, globs);
-    }
-    if let Some(rule) = &spec.run_tests {
-        return run_tests(cx, repo, rule).await;
-    }
-    if let Some(globs) = &spec.migrations {
-        return migrations(cx, repo, globs);
-    }
-    if let Some(rule) = &spec.dockerfile {
-        let path = cx.shared.assessment.file.submission.dockerfile.clone();
-        return dockerfile::run(cx, repo, *rule, &path);
-    }
-    if let Some(h) = &spec.history {
-        return history(cx, repo, h);
-    }
-    if let Some(globs) = &spec.no_tracked {
-        return no_tracked(cx, repo, globs);
-    }
-    if let Some(s) = &spec.stack {
-        return stack::run(cx, repo, s);
-    }
-    if spec.dependencies.is_some() {
-        let path = cx.shared.assessment.file.submission.dockerfile.clone();
-        return dependencies::run(cx, repo, &path);
-    }
-    if let Some(rule) = &spec.versioned_migrations {
-        return versioned::run(cx, repo, rule);
-    }
-    Verdict::error("the repository check names no rule")
 }
 
 /// The candidate's tests, with the command the assessment gives for the submission's main

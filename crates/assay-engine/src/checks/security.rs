@@ -11,7 +11,7 @@ mod secrets;
 pub(crate) use leakage::{redacted, scan};
 
 use assay_format::{
-    Auth, AuthMatrix, CraftedAuth, Ownership, RateLimit, SecurityCheck, SecurityHeaders, TokenKind,
+    Auth, AuthMatrix, CraftedAuth, Ownership, RateLimit, SecurityHeaders, SecurityProbe, TokenKind,
 };
 use assay_model::{Status, truncate_text};
 
@@ -21,29 +21,16 @@ use crate::http::{Exchange, Incoming};
 /// Bytes of a response body quoted in a note.
 const NOTE_BODY_CAP: usize = 600;
 
-pub async fn run(cx: &mut CheckCx<'_, '_>, spec: &SecurityCheck) -> Verdict {
-    if let Some(m) = &spec.auth_matrix {
-        return auth_matrix(cx, m).await;
+pub async fn run(cx: &mut CheckCx<'_, '_>, probe: &SecurityProbe) -> Verdict {
+    match probe {
+        SecurityProbe::AuthMatrix(m) => auth_matrix(cx, m).await,
+        SecurityProbe::Ownership(o) => ownership(cx, o).await,
+        SecurityProbe::Injection(i) => injection::run(cx, i).await,
+        SecurityProbe::Leakage(l) => leakage::run(cx, l).await,
+        SecurityProbe::RateLimit(r) => rate_limit(cx, r).await,
+        SecurityProbe::Headers(h) => headers(cx, h).await,
+        SecurityProbe::Secrets(s) => secrets::run(cx, s).await,
     }
-    if let Some(o) = &spec.ownership {
-        return ownership(cx, o).await;
-    }
-    if let Some(i) = &spec.injection {
-        return injection::run(cx, i).await;
-    }
-    if let Some(l) = &spec.leakage {
-        return leakage::run(cx, l).await;
-    }
-    if let Some(r) = &spec.rate_limit {
-        return rate_limit(cx, r).await;
-    }
-    if let Some(h) = &spec.headers {
-        return headers(cx, h).await;
-    }
-    if let Some(s) = &spec.secrets {
-        return secrets::run(cx, s).await;
-    }
-    Verdict::error("the security check names no probe")
 }
 
 /// Graded credit whose status is pass only when every part held (unlike

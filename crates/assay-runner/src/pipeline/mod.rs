@@ -620,7 +620,7 @@ fn has_measured_checks(assessment: &Assessment, only: Option<&[String]>) -> bool
     assessment
         .suites
         .iter()
-        .flat_map(|suite| &suite.file.checks)
-        .filter(|c| only.is_none_or(|o| o.iter().any(|id| *id == c.id.value)))
+        .flat_map(|suite| &suite.checks)
+        .filter(|c| only.is_none_or(|o| o.iter().any(|id| *id == c.common.id.value)))
         .any(|c| c.measures_time())
 }
