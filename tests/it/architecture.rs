@@ -131,6 +131,116 @@ fn dependencies_point_one_way() {
     );
 }
 
+/// The resolved graph of normal dependencies (no dev or build ones), from `cargo metadata`:
+/// package name → the names it depends on, and the workspace's own packages.
+fn resolved_graph() -> (std::collections::BTreeMap<String, Vec<String>>, Vec<String>) {
+    // This machine's platform only: the others' packages are not downloaded (offline).
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let version = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let host = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc names its host");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["--filter-platform", &host])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("cargo metadata's JSON");
+    let name_of = |id: &str| -> String {
+        meta["packages"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["id"] == id))
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or(id)
+            .to_owned()
+    };
+    let mut graph = std::collections::BTreeMap::new();
+    for node in meta["resolve"]["nodes"]
+        .as_array()
+        .expect("a resolved graph")
+    {
+        let deps = node["deps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| {
+                d["dep_kinds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k["kind"].is_null())
+            })
+            .filter_map(|d| d["pkg"].as_str().map(name_of))
+            .collect();
+        graph.insert(name_of(node["id"].as_str().unwrap_or_default()), deps);
+    }
+    let members = meta["workspace_members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(name_of))
+        .collect();
+    (graph, members)
+}
+
+/// Every package `krate` depends on, directly or not, without going through `skip`.
+fn closure(
+    graph: &std::collections::BTreeMap<String, Vec<String>>,
+    krate: &str,
+    skip: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![krate.to_owned()];
+    while let Some(next) = todo.pop() {
+        for dep in graph.get(&next).into_iter().flatten() {
+            if dep != skip && seen.insert(dep.clone()) {
+                todo.push(dep.clone());
+            }
+        }
+    }
+    seen
+}
+
+/// What `dependencies_point_one_way` checks of manifests, on the whole resolved graph: no
+/// Docker, async runtime or HTTP client anywhere under the model, the grader and the
+/// reports, and bollard reached only through the runner.
+#[test]
+fn dependency_closures_keep_docker_and_async_out() {
+    let (graph, members) = resolved_graph();
+    for krate in ["assay-model", "assay-grader", "assay-report"] {
+        assert!(graph.contains_key(krate), "{krate} is in the workspace");
+        let under = closure(&graph, krate, "");
+        for f in ["tokio", "bollard", "reqwest"] {
+            assert!(
+                !under.contains(f),
+                "{f} is under {krate} (see ARCHITECTURE.md)"
+            );
+        }
+    }
+    for krate in members.iter().filter(|m| *m != "assay-runner") {
+        assert!(
+            !closure(&graph, krate, "assay-runner").contains("bollard"),
+            "{krate} reaches bollard other than through assay-runner (see ARCHITECTURE.md)"
+        );
+    }
+    assert!(
+        closure(&graph, "assay-runner", "").contains("bollard"),
+        "the runner is where bollard is"
+    );
+}
+
 #[test]
 fn every_rust_file_says_what_it_is_for() {
     let roots = [

@@ -14,6 +14,7 @@ use std::process::Command;
 
 use assay_grader::Scorecard;
 use assay_model::{Evidence, RunResults, Skill, Status};
+use assay_runner::intake::{IntakeLimits, Submission};
 use assay_runner::pipeline::{PerformanceLane, RunRequest, new_run_id, run};
 
 const SEED: u64 = 20_261_128;
@@ -94,16 +95,18 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
     let assessment = assay_format::load(&assessment_dir(assessment))
         .unwrap_or_else(|d| panic!("{assessment} is invalid:\n{d}"));
     let plan = assessment.grading_plan();
+    let work = scratch();
+    let opened = Submission::open(submission, &IntakeLimits::default(), work.path())
+        .unwrap_or_else(|e| panic!("taking in {} failed: {e}", submission.display()));
     let request = RunRequest {
         assessment,
-        submission: submission.to_owned(),
+        submission: opened,
         project_root: root(),
         seed: SEED,
         test_mode: true,
         runtime: None,
         only: None,
         run_id: new_run_id(),
-        intake: Default::default(),
         trust: Default::default(),
         registries: None,
         // Corpus tests run two at a time: one lane with every grading of the session.
@@ -538,75 +541,6 @@ fn check_lenient_variant(assessment: &str, id: &str) {
     }
 }
 
-macro_rules! lenient_variants {
-    ($assessment:expr; $($name:ident => $id:literal,)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check_lenient_variant($assessment, $id);
-            }
-        )*
-    };
-}
-
-lenient_variants! { CONDUIT;
-    conduit_other_readings_lose_only_partial_credit => "other-readings",
-}
-
-macro_rules! variants {
-    ($assessment:expr; $($name:ident => $id:literal,)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check_variant($assessment, $id);
-            }
-        )*
-    };
-}
-
-variants! { LEDGER;
-    variant_sql_injection => "sql-injection",
-    variant_no_ownership_check => "no-ownership-check",
-    variant_plaintext_passwords => "plaintext-passwords",
-    variant_race_check_then_update => "race-check-then-update",
-    variant_float_money => "float-money",
-    variant_state_in_memory => "state-in-memory",
-    variant_offset_pagination => "offset-pagination",
-    variant_idempotency_ignored => "idempotency-ignored",
-    variant_tokens_not_verified => "tokens-not-verified",
-    variant_stack_traces => "stack-traces",
-    variant_no_rate_limit => "no-rate-limit",
-    variant_sigterm_ignored => "sigterm-ignored",
-    variant_sloppy_repo => "sloppy-repo",
-    variant_dev_server => "dev-server",
-    variant_unpinned_dependencies => "unpinned-dependencies",
-    variant_no_startup_retry => "no-startup-retry",
-    variant_no_reconnect => "no-reconnect",
-}
-
-variants! { CONDUIT;
-    conduit_bad_limit_500 => "bad-limit-500",
-    conduit_count_is_page_length => "count-is-page-length",
-    conduit_duplicate_title_500 => "duplicate-title-500",
-    conduit_error_envelope_flat => "error-envelope-flat",
-    conduit_expiry_ignored => "expiry-ignored",
-    conduit_favorite_race => "favorite-race",
-    conduit_favorited_leaks => "favorited-leaks",
-    conduit_favorites_double_count => "favorites-double-count",
-    conduit_feed_everyone => "feed-everyone",
-    conduit_feed_n_plus_one => "feed-n-plus-one",
-    conduit_filters_or => "filters-or",
-    conduit_md5_passwords => "md5-passwords",
-    conduit_non_author_can_edit => "non-author-can-edit",
-    conduit_not_found_is_200 => "not-found-is-200",
-    conduit_offset_is_page_number => "offset-is-page-number",
-    conduit_oldest_first => "oldest-first",
-    conduit_signature_not_verified => "signature-not-verified",
-    conduit_sigterm_ignored => "sigterm-ignored",
-    conduit_no_startup_retry => "no-startup-retry",
-    conduit_no_reconnect => "no-reconnect",
-}
-
 /// Checks whose figures move with the host's load (latency, memory, start-up time).
 const MEASURED: &[&str] = &[
     "perf-account-read",
@@ -738,35 +672,46 @@ fn check_good_variant(assessment: &str, id: &str) {
     );
 }
 
-macro_rules! good_variants {
-    ($assessment:expr; $($name:ident => $id:literal,)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check_good_variant($assessment, $id);
-            }
-        )*
-    };
-}
+// One `#[test]` per folder of `assessments/*/variants/`, written by tests/build.rs: the
+// checker (`check_variant`, `check_good_variant`, `check_lenient_variant`) from its
+// `variant.yaml`, and `VARIANTS`, what was generated.
+include!(concat!(env!("OUT_DIR"), "/corpus_variants.rs"));
 
-good_variants! { LEDGER;
-    good_multi_stage_slim => "multi-stage-slim",
-    good_multi_stage_test => "multi-stage-test",
-    good_stdlib_only => "stdlib-only",
-}
-
-/// Every folder under `variants/` has a test above: a new variant cannot be forgotten.
+/// Every folder under `variants/` has a generated test (the build script ran since the last
+/// folder was added), judged as its `variant.yaml` says: a new variant cannot be forgotten.
 #[test]
 fn every_variant_is_in_the_corpus() {
-    let source = include_str!("corpus.rs");
     for assessment in [LEDGER, CONDUIT] {
         let dir = assessment_dir(assessment).join("variants");
+        let mut on_disk = Vec::new();
         for entry in std::fs::read_dir(&dir).expect("the variants folder") {
             let name = entry.expect("a folder entry").file_name();
-            let name = name.to_string_lossy();
+            on_disk.push(name.to_string_lossy().into_owned());
+        }
+        on_disk.sort();
+        let mut generated: Vec<String> = VARIANTS
+            .iter()
+            .filter(|(a, ..)| *a == assessment)
+            .map(|(_, id, ..)| (*id).to_owned())
+            .collect();
+        generated.sort();
+        assert_eq!(
+            generated, on_disk,
+            "{assessment}: the generated corpus tests and the variant folders differ"
+        );
+        for (_, id, checker, test) in VARIANTS.iter().filter(|(a, ..)| *a == assessment) {
+            let meta = variant_meta(assessment, id);
+            let good = meta.lines().any(|l| l.trim() == "kind: good");
+            let lenient = meta.lines().any(|l| l.trim() == "corpus: lenient");
+            let want = match (good, lenient) {
+                (true, true) => "lenient",
+                (true, false) => "good",
+                (false, _) => "defect",
+            };
+            assert_eq!(*checker, want, "{assessment}: variant {id} ({test})");
             assert!(
-                source.contains(&format!("=> \"{name}\",")),
-                "{assessment}: variant {name} has no corpus test"
+                !lenient || meta.lines().any(|l| l.trim_end() == "readings:"),
+                "{assessment}: lenient variant {id} lists the other `readings` it answers with"
             );
         }
     }

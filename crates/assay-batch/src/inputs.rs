@@ -2,6 +2,7 @@
 //! each in once for its name and content digest, and the deterministic `--shard K/N` split.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use assay_runner::intake::{IntakeError, IntakeLimits, Submission};
 
@@ -16,6 +17,23 @@ pub struct Candidate {
     pub name: String,
     /// `sha256:…` of the content, or why intake refused it.
     pub digest: Result<String, Outcome>,
+    /// The submission as taken in, handed to the run as it is (never unpacked twice);
+    /// `None` when intake refused it.
+    pub opened: Option<Opened>,
+}
+
+/// A submission taken in, with the scratch folder holding an archive's files (removed when
+/// the last copy of the candidate is dropped).
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub submission: Submission,
+    _scratch: Arc<tempfile::TempDir>,
+}
+
+impl PartialEq for Opened {
+    fn eq(&self, other: &Self) -> bool {
+        self.submission == other.submission
+    }
 }
 
 impl Candidate {
@@ -131,8 +149,8 @@ fn parse_list(text: &str, base: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Takes `path` in (archives into a scratch folder removed afterwards) for its name and
-/// digest, exactly as the run pipeline will.
+/// Takes `path` in (archives into a scratch folder kept with the candidate) for its name and
+/// digest; the run is handed the same opened submission.
 pub fn take_in(path: &Path, limits: &IntakeLimits) -> Candidate {
     let fallback = path
         .file_name()
@@ -149,19 +167,25 @@ pub fn take_in(path: &Path, limits: &IntakeLimits) -> Candidate {
                         "could not create a scratch folder: {e}; check that the temporary directory is writable"
                     ),
                 }),
+                opened: None,
             };
         }
     };
     match Submission::open(path, limits, scratch.path()) {
         Ok(s) => Candidate {
             path: path.to_owned(),
-            name: s.name,
-            digest: Ok(s.digest),
+            name: s.name.clone(),
+            digest: Ok(s.digest.clone()),
+            opened: Some(Opened {
+                submission: s,
+                _scratch: Arc::new(scratch),
+            }),
         },
         Err(e) => Candidate {
             path: path.to_owned(),
             name: fallback,
             digest: Err(refusal_or_infrastructure(&e)),
+            opened: None,
         },
     }
 }
@@ -209,6 +233,7 @@ mod tests {
             path: PathBuf::from(format!("/in/{name}")),
             name: name.to_owned(),
             digest: Ok(format!("sha256:{digest}")),
+            opened: None,
         }
     }
 

@@ -27,7 +27,7 @@ use assay_runner::sandbox::DockerBackend;
 pub use assay_runner::sandbox::TrustSource;
 use serde::Serialize;
 
-pub use inputs::{Candidate, expand, folder_name, read_list, select, take_in};
+pub use inputs::{Candidate, Opened, expand, folder_name, read_list, select, take_in};
 pub use record::{RECORD, Record, RecordEntry, is_batch_folder, scorecards_in};
 pub use similarity::{
     STARTER, SimilarityOutcome, SimilarityRequest, annotate, scorecard_block, similarity,
@@ -595,17 +595,21 @@ async fn grade_one(
         name: candidate.name.clone(),
         folder: folder.clone(),
     });
+    let Some(opened) = &candidate.opened else {
+        return done(Outcome::Infrastructure {
+            reason: "the submission was not taken in".into(),
+        });
+    };
     let req = &ctx.req;
     let request = RunRequest {
         assessment: req.assessment.clone(),
-        submission: candidate.path.clone(),
+        submission: opened.submission.clone(),
         project_root: req.project_root.clone(),
         seed: ctx.seed,
         test_mode: req.test_mode,
         runtime: req.runtime.clone(),
         only: None,
         run_id,
-        intake: req.intake,
         trust: req.trust.clone(),
         registries: req.registries.clone(),
         lane: Some(ctx.lane.for_run()),

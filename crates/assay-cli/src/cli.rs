@@ -12,16 +12,7 @@ Exit codes:
   0  passed (run), or the command succeeded
   1  graded, below the pass mark (run, regrade)
   2  usage error, invalid assessment or refused submission
-  3  infrastructure failure (Docker, images), or interrupted
-
-Settings (out, profile, seed, jobs, test_mode, runtime, registries, performance_lane, extra_ca,
-color) come from,
-in order:
-  1. flags;
-  2. ASSAY_* variables (ASSAY_OUT, ASSAY_PROFILE, ASSAY_SEED, ASSAY_JOBS, ASSAY_TEST_MODE,
-     ASSAY_RUNTIME, ASSAY_REGISTRIES, ASSAY_PERFORMANCE_LANE, ASSAY_EXTRA_CA, ASSAY_COLOR; NO_COLOR turns colour off under --color auto);
-  3. a TOML file: --config FILE (or ASSAY_CONFIG), else ./assay.toml, else
-     $XDG_CONFIG_HOME/assay/config.toml. See docs/configuration.md.";
+  3  infrastructure failure (Docker, images), or interrupted";
 
 /// assay: grade take-home backend submissions in a hardened Docker sandbox.
 #[derive(Debug, Parser)]
@@ -36,15 +27,21 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
     /// Colour: auto (a terminal, unless NO_COLOR is set), always or never.
-    /// [env: ASSAY_COLOR; config: color]
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(
+        env = "ASSAY_COLOR",
+        long,
+        global = true,
+        value_enum,
+        ignore_case = true,
+        default_value = "auto"
+    )]
     pub color: ColorChoice,
     /// Extra certificate authorities the images assay makes trust, so builds can download
     /// through a TLS-intercepting proxy: `auto` (the host's local CA folders, e.g.
     /// /usr/local/share/ca-certificates, and SSL_CERT_FILE unless it is the system bundle),
     /// `none`, or PEM files (or folders of them) separated by commas.
-    /// [env: ASSAY_EXTRA_CA; config: extra_ca]
     #[arg(
+        env = "ASSAY_EXTRA_CA",
         long,
         global = true,
         value_name = "FILE|auto|none",
@@ -155,8 +152,8 @@ Exit codes:
         results: PathBuf,
         /// The assessment folder whose grading plan to use.
         assessment: PathBuf,
-        /// The role profile (default: the assessment's). [env: ASSAY_PROFILE; config: profile]
-        #[arg(long)]
+        /// The role profile (default: the assessment's).
+        #[arg(env = "ASSAY_PROFILE", long)]
         profile: Option<String>,
         /// Where the run folder goes: the reports and the run-results.json they were graded from.
         #[arg(long, default_value = "out")]
@@ -199,36 +196,39 @@ pub struct RunArgs {
     pub assessment: PathBuf,
     /// The submission: a directory, a git repository, or a .zip/.tar/.tar.gz archive.
     pub submission: PathBuf,
-    /// Where reports go. [env: ASSAY_OUT; config: out]
-    #[arg(long, default_value = "out", value_name = "DIR")]
+    /// Where reports go.
+    #[arg(env = "ASSAY_OUT", long, default_value = "out", value_name = "DIR")]
     pub out: PathBuf,
     /// The role profile to grade against (default: the assessment's).
-    /// [env: ASSAY_PROFILE; config: profile]
-    #[arg(long)]
+    #[arg(env = "ASSAY_PROFILE", long)]
     pub profile: Option<String>,
-    /// Seed of generated data; the same seed reproduces a run. [env: ASSAY_SEED; config: seed]
-    #[arg(long)]
+    /// Seed of generated data; the same seed reproduces a run.
+    #[arg(env = "ASSAY_SEED", long)]
     pub seed: Option<u64>,
     /// Shorten load phases as the assessment's test_mode says (never skips them);
-    /// --test-mode=false turns it off. [env: ASSAY_TEST_MODE; config: test_mode]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_value = "false", default_missing_value = "true", action = ArgAction::Set)]
+    /// --test-mode=false turns it off.
+    #[arg(env = "ASSAY_TEST_MODE", long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", action = ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub test_mode: bool,
     /// A container runtime for the service, e.g. runsc (gVisor), where installed.
-    /// [env: ASSAY_RUNTIME; config: runtime]
-    #[arg(long)]
+    #[arg(env = "ASSAY_RUNTIME", long)]
     pub runtime: Option<String>,
     /// The package registries a submission's build may reach, as domains separated by commas
     /// (a leading dot: and their subdomains), instead of the assessment's list (default
     /// .debian.org,.pypi.org,files.pythonhosted.org,.crates.io), e.g. an internal mirror.
-    /// [env: ASSAY_REGISTRIES; config: registries]
-    #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
+    #[arg(
+        env = "ASSAY_REGISTRIES",
+        long,
+        value_delimiter = ',',
+        value_name = "DOMAINS"
+    )]
     pub registries: Option<Vec<String>>,
     /// A lock file that every assay process of this machine grading at once names: their
     /// measured phases (load, growth) then run alone, never beside another run's build,
     /// seeding or checks (CI shards on one machine, two terminals). Batches share a lane
-    /// among their own runs without it. [env: ASSAY_PERFORMANCE_LANE; config: performance_lane]
-    #[arg(long, value_name = "FILE")]
+    /// among their own runs without it.
+    #[arg(env = "ASSAY_PERFORMANCE_LANE", long, value_name = "FILE")]
     pub performance_lane: Option<PathBuf>,
     /// Run only these checks (repeatable).
     #[arg(long = "only")]
@@ -245,17 +245,14 @@ pub struct RunArgs {
 #[command(next_help_heading = "Submission limits")]
 pub struct IntakeArgs {
     /// Most files, folders and links a submission may hold.
-    /// [env: ASSAY_MAX_ENTRIES; config: max_entries]
-    #[arg(long, default_value = "20000", value_name = "N",
+    #[arg(env = "ASSAY_MAX_ENTRIES", long, default_value = "20000", value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
     pub max_entries: u64,
     /// Most bytes all its files may unpack to, e.g. 512MiB or 2GiB.
-    /// [env: ASSAY_MAX_UNPACKED; config: max_unpacked]
-    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(env = "ASSAY_MAX_UNPACKED", long, default_value = "512MiB", value_name = "SIZE", value_parser = parse_size)]
     pub max_unpacked: ByteSize,
     /// Most bytes any one file may hold, e.g. 64MiB.
-    /// [env: ASSAY_MAX_FILE_SIZE; config: max_file_size]
-    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(env = "ASSAY_MAX_FILE_SIZE", long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: ByteSize,
 }
 
@@ -290,43 +287,52 @@ pub struct BatchArgs {
     /// A file listing submissions, one path per line (`#` comments; relative to the file).
     #[arg(long, value_name = "FILE")]
     pub list: Option<PathBuf>,
-    /// Where each submission's reports and the summaries go. [env: ASSAY_OUT; config: out]
-    #[arg(long, default_value = "out/batch", value_name = "DIR")]
+    /// Where each submission's reports and the summaries go.
+    #[arg(
+        env = "ASSAY_OUT",
+        long,
+        default_value = "out/batch",
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
-    /// Submissions graded at once (on two cores, 2 at most). [env: ASSAY_JOBS; config: jobs]
-    #[arg(long, short = 'j', default_value = "1", value_name = "N",
+    /// Submissions graded at once (on two cores, 2 at most).
+    #[arg(env = "ASSAY_JOBS", long, short = 'j', default_value = "1", value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: usize,
     /// Grade only part K of N (e.g. 2/4), for a CI matrix; merge with `assay compare`.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
     /// Seed for every submission (default: the one in OUT/batch.json, else a fresh one);
-    /// shards of one cohort need the same. [env: ASSAY_SEED; config: seed]
-    #[arg(long)]
+    /// shards of one cohort need the same.
+    #[arg(env = "ASSAY_SEED", long)]
     pub seed: Option<u64>,
-    /// The role profile (default: the assessment's). [env: ASSAY_PROFILE; config: profile]
-    #[arg(long)]
+    /// The role profile (default: the assessment's).
+    #[arg(env = "ASSAY_PROFILE", long)]
     pub profile: Option<String>,
     /// Shorten load phases as the assessment's test_mode says (never skips them);
-    /// --test-mode=false turns it off. [env: ASSAY_TEST_MODE; config: test_mode]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_value = "false", default_missing_value = "true", action = ArgAction::Set)]
+    /// --test-mode=false turns it off.
+    #[arg(env = "ASSAY_TEST_MODE", long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", action = ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub test_mode: bool,
     /// A container runtime for the services, e.g. runsc (gVisor).
-    /// [env: ASSAY_RUNTIME; config: runtime]
-    #[arg(long)]
+    #[arg(env = "ASSAY_RUNTIME", long)]
     pub runtime: Option<String>,
     /// The package registries a submission's build may reach, as domains separated by commas
     /// (a leading dot: and their subdomains), instead of the assessment's list (default
     /// .debian.org,.pypi.org,files.pythonhosted.org,.crates.io), e.g. an internal mirror.
-    /// [env: ASSAY_REGISTRIES; config: registries]
-    #[arg(long, value_delimiter = ',', value_name = "DOMAINS")]
+    #[arg(
+        env = "ASSAY_REGISTRIES",
+        long,
+        value_delimiter = ',',
+        value_name = "DOMAINS"
+    )]
     pub registries: Option<Vec<String>>,
     /// A lock file that every assay process of this machine grading at once names: their
     /// measured phases (load, growth) then run alone, never beside another run's build,
     /// seeding or checks (CI shards on one machine, two terminals). Batches share a lane
-    /// among their own runs without it. [env: ASSAY_PERFORMANCE_LANE; config: performance_lane]
-    #[arg(long, value_name = "FILE")]
+    /// among their own runs without it.
+    #[arg(env = "ASSAY_PERFORMANCE_LANE", long, value_name = "FILE")]
     pub performance_lane: Option<PathBuf>,
     /// Machine-readable progress on standard output, one JSON object per line.
     #[arg(long, value_enum)]

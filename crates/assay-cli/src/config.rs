@@ -1,6 +1,8 @@
-//! Settings from the environment (`ASSAY_*`) and the optional configuration file, layered
-//! under the command line: flags win, then variables, then the file. Both become the
-//! defaults of the matching flags, so clap's own rule (a flag beats a default) finishes it.
+//! Settings from the configuration file, layered under clap's own: flags win, then the
+//! `ASSAY_*` variables (each flag's `#[arg(env = …)]`, read by clap), then the file, then the
+//! built-in defaults. A setting is declared once, as a flag with `env`; its file key is the
+//! flag's id (`max_entries` for `--max-entries`), and the file's values become the flags'
+//! defaults, so clap's own rule (flag > variable > default) finishes it.
 //!
 //! The file is `--config FILE`, else `$ASSAY_CONFIG`, else `./assay.toml`, else
 //! `$XDG_CONFIG_HOME/assay/config.toml` (`~/.config/assay/config.toml`).
@@ -10,129 +12,52 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// What a setting's value must look like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Seed,
-    Jobs,
-    Bool,
-    Color,
-    /// A whole number ≥ 1.
-    Count,
-    /// A byte size such as `512MiB`.
-    Size,
-}
-
-/// One configurable setting: its file key, its variable, the subcommands whose flag it sets
-/// (none: a global flag) and the flag's id.
-#[derive(Debug)]
+/// One setting: a flag declared with clap's `env`, global (`subcommand` none) or of one
+/// subcommand. Found by walking the command, never listed by hand.
+#[derive(Debug, Clone)]
 struct Setting {
-    key: &'static str,
-    env: &'static str,
-    subcommands: &'static [&'static str],
-    arg: &'static str,
-    kind: Kind,
+    /// The flag's id, which is also its configuration file key.
+    key: String,
+    /// Its `ASSAY_*` variable.
+    env: String,
+    subcommand: Option<String>,
 }
 
-const SETTINGS: &[Setting] = &[
-    Setting {
-        key: "out",
-        env: "ASSAY_OUT",
-        subcommands: &["run", "batch"],
-        arg: "out",
-        kind: Kind::Text,
-    },
-    Setting {
-        key: "profile",
-        env: "ASSAY_PROFILE",
-        subcommands: &["run", "batch", "regrade"],
-        arg: "profile",
-        kind: Kind::Text,
-    },
-    Setting {
-        key: "seed",
-        env: "ASSAY_SEED",
-        subcommands: &["run", "batch"],
-        arg: "seed",
-        kind: Kind::Seed,
-    },
-    Setting {
-        key: "jobs",
-        env: "ASSAY_JOBS",
-        subcommands: &["batch"],
-        arg: "jobs",
-        kind: Kind::Jobs,
-    },
-    Setting {
-        key: "test_mode",
-        env: "ASSAY_TEST_MODE",
-        subcommands: &["run", "batch"],
-        arg: "test_mode",
-        kind: Kind::Bool,
-    },
-    Setting {
-        key: "runtime",
-        env: "ASSAY_RUNTIME",
-        subcommands: &["run", "batch"],
-        arg: "runtime",
-        kind: Kind::Text,
-    },
-    Setting {
-        key: "max_entries",
-        env: "ASSAY_MAX_ENTRIES",
-        subcommands: &["run", "batch"],
-        arg: "max_entries",
-        kind: Kind::Count,
-    },
-    Setting {
-        key: "max_unpacked",
-        env: "ASSAY_MAX_UNPACKED",
-        subcommands: &["run", "batch"],
-        arg: "max_unpacked",
-        kind: Kind::Size,
-    },
-    Setting {
-        key: "max_file_size",
-        env: "ASSAY_MAX_FILE_SIZE",
-        subcommands: &["run", "batch"],
-        arg: "max_file_size",
-        kind: Kind::Size,
-    },
-    Setting {
-        key: "registries",
-        env: "ASSAY_REGISTRIES",
-        subcommands: &["run", "batch"],
-        arg: "registries",
-        kind: Kind::Text,
-    },
-    Setting {
-        key: "performance_lane",
-        env: "ASSAY_PERFORMANCE_LANE",
-        subcommands: &["run", "batch"],
-        arg: "performance_lane",
-        kind: Kind::Text,
-    },
-    Setting {
-        key: "extra_ca",
-        env: "ASSAY_EXTRA_CA",
-        subcommands: &[],
-        arg: "extra_ca",
-        kind: Kind::Text,
-    },
-    Setting {
-        key: "color",
-        env: "ASSAY_COLOR",
-        subcommands: &[],
-        arg: "color",
-        kind: Kind::Color,
-    },
-];
+/// Every flag of `cmd` (global, or of a subcommand) that has a variable.
+fn settings(cmd: &clap::Command) -> Vec<Setting> {
+    let of = |c: &clap::Command, subcommand: Option<&str>| -> Vec<Setting> {
+        c.get_arguments()
+            .filter_map(|a| {
+                Some(Setting {
+                    key: a.get_id().as_str().to_owned(),
+                    env: a.get_env()?.to_string_lossy().into_owned(),
+                    subcommand: subcommand.map(str::to_owned),
+                })
+            })
+            .collect()
+    };
+    let mut all = of(cmd, None);
+    for sub in cmd.get_subcommands() {
+        all.extend(of(sub, Some(sub.get_name())));
+    }
+    all
+}
 
-/// A setting's value and where it came from (for error messages).
+/// The file keys (and their variables) of `cmd`'s settings, each once, in declaration order.
+fn keys(settings: &[Setting]) -> Vec<(&str, &str)> {
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for s in settings {
+        if !keys.iter().any(|(k, _)| *k == s.key) {
+            keys.push((&s.key, &s.env));
+        }
+    }
+    keys
+}
+
+/// A setting's value from the file (for error messages, where it came from).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
-    pub key: &'static str,
+    pub key: String,
     pub value: String,
     pub source: String,
 }
@@ -145,22 +70,80 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// `clap::Command` for `args`, with variables and the configuration file as defaults.
+/// `clap::Command` for `args`: the configuration file's values as the flags' defaults, the
+/// variables (`env`, read by clap) checked here first so a bad one names itself, an empty
+/// variable treated as unset, and the settings summarised in `--help`.
 pub fn command(args: &[OsString], env: Env<'_>) -> Result<clap::Command> {
     use clap::CommandFactory;
+    let cmd = crate::cli::Cli::command();
     let file = match locate(explicit_config(args).as_deref(), env)? {
         Some(path) => {
             let text = std::fs::read_to_string(&path).with_context(|| {
                 format!("cannot read the configuration file {}", path.display())
             })?;
-            from_file(&text, &path)?
+            from_file(&cmd, &text, &path)?
         }
         None => Vec::new(),
     };
-    Ok(apply(
-        crate::cli::Cli::command(),
-        &layer(file, from_env(env)?),
-    ))
+    let cmd = variables(cmd, env)?;
+    Ok(documented(apply(cmd, &file)))
+}
+
+/// `cmd` with every variable set in `env` checked against its flag's parser (an error names
+/// the variable), and an empty one dropped (clap would read it as an empty value).
+fn variables(mut cmd: clap::Command, env: Env<'_>) -> Result<clap::Command> {
+    for setting in settings(&cmd) {
+        match env(&setting.env) {
+            None => {}
+            Some(raw) if raw.is_empty() => {
+                cmd = on_arg(cmd, &setting, |a| a.env(None::<&'static str>));
+            }
+            Some(raw) => check(&cmd, &setting, &raw, &setting.env)?,
+        }
+    }
+    Ok(cmd)
+}
+
+/// `f` applied to the setting's flag.
+fn on_arg(
+    cmd: clap::Command,
+    setting: &Setting,
+    f: impl FnOnce(clap::Arg) -> clap::Arg,
+) -> clap::Command {
+    let key = setting.key.clone();
+    match &setting.subcommand {
+        None => cmd.mut_arg(key, f),
+        Some(sub) => cmd.mut_subcommand(sub, |s| s.mut_arg(key, f)),
+    }
+}
+
+/// `raw` read by the setting's own flag (alone, as `--flag=raw`); an error names `source` and
+/// the key.
+fn check(cmd: &clap::Command, setting: &Setting, raw: &str, source: &str) -> Result<()> {
+    let owner = match &setting.subcommand {
+        None => Some(cmd),
+        Some(sub) => cmd.find_subcommand(sub),
+    };
+    let Some(arg) = owner.and_then(|c| {
+        c.get_arguments()
+            .find(|a| a.get_id().as_str() == setting.key)
+    }) else {
+        return Ok(());
+    };
+    let long = arg.get_long().unwrap_or(setting.key.as_str()).to_owned();
+    let alone = arg
+        .clone()
+        .env(None::<&'static str>)
+        .global(false)
+        .default_value(None::<&'static str>);
+    let probe = clap::Command::new("assay").no_binary_name(true).arg(alone);
+    if let Err(e) = probe.try_get_matches_from([format!("--{long}={raw}")]) {
+        let message = e.to_string();
+        let first = message.lines().next().unwrap_or_default();
+        let why = first.strip_prefix("error: ").unwrap_or(first);
+        bail!("{source}: `{}`: {why}", setting.key);
+    }
+    Ok(())
 }
 
 /// `--config FILE` or `--config=FILE` among `args`, read before clap parses them.
@@ -210,24 +193,26 @@ pub fn locate(explicit: Option<&Path>, env: Env<'_>) -> Result<Option<PathBuf>> 
         .filter(|p| p.is_file()))
 }
 
-/// The settings of a configuration file (TOML); unknown keys and wrong types are errors
-/// naming the key and the file.
-pub fn from_file(text: &str, origin: &Path) -> Result<Vec<Value>> {
+/// The settings of a configuration file (TOML), each checked by its flag's parser; unknown
+/// keys and wrong types are errors naming the key and the file.
+fn from_file(cmd: &clap::Command, text: &str, origin: &Path) -> Result<Vec<Value>> {
     let source = origin.display().to_string();
     let table: toml::Table = text
         .parse()
         .with_context(|| format!("{source} is not valid TOML"))?;
+    let all = settings(cmd);
     let mut values = Vec::new();
     for (key, value) in table {
-        let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
-            let known: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        let mut matching = all.iter().filter(|s| s.key == key).peekable();
+        if matching.peek().is_none() {
+            let known: Vec<&str> = keys(&all).into_iter().map(|(k, _)| k).collect();
             bail!(
                 "{source}: unknown configuration key `{key}`; use one of {}",
                 known.join(", ")
             );
-        };
+        }
         let raw = match value {
-            toml::Value::String(s) => s,
+            toml::Value::String(s) => s.trim().to_owned(),
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
             other => bail!(
@@ -235,91 +220,54 @@ pub fn from_file(text: &str, origin: &Path) -> Result<Vec<Value>> {
                 other.type_str()
             ),
         };
+        for setting in matching {
+            check(cmd, setting, &raw, &source)?;
+        }
         values.push(Value {
-            key: setting.key,
-            value: normalise(setting, &raw, &source)?,
+            key,
+            value: raw,
             source: source.clone(),
         });
     }
     Ok(values)
 }
 
-/// The settings of the `ASSAY_*` variables that are set (an empty variable counts as unset).
-pub fn from_env(env: Env<'_>) -> Result<Vec<Value>> {
-    let mut values = Vec::new();
-    for setting in SETTINGS {
-        let Some(raw) = env(setting.env).filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        values.push(Value {
-            key: setting.key,
-            value: normalise(setting, &raw, setting.env)?,
-            source: setting.env.to_owned(),
-        });
-    }
-    Ok(values)
-}
-
-/// `file`'s values with `env`'s on top (a variable beats the file).
-pub fn layer(file: Vec<Value>, env: Vec<Value>) -> Vec<Value> {
-    let mut values: Vec<Value> = file
-        .into_iter()
-        .filter(|f| !env.iter().any(|e| e.key == f.key))
-        .collect();
-    values.extend(env);
-    values
-}
-
-/// Checks `raw` against the setting's kind and writes it as clap reads it.
-fn normalise(setting: &Setting, raw: &str, source: &str) -> Result<String> {
-    let raw = raw.trim();
-    let key = setting.key;
-    Ok(match setting.kind {
-        Kind::Text => raw.to_owned(),
-        Kind::Seed => match raw.parse::<u64>() {
-            Ok(n) => n.to_string(),
-            Err(_) => bail!("{source}: `{key}` must be a whole number ≥ 0, not `{raw}`"),
-        },
-        Kind::Count => match raw.parse::<u64>() {
-            Ok(n) if n >= 1 => n.to_string(),
-            _ => bail!("{source}: `{key}` must be a whole number ≥ 1, not `{raw}`"),
-        },
-        Kind::Size => match crate::cli::parse_size(raw) {
-            Ok(_) => raw.to_owned(),
-            Err(e) => bail!("{source}: `{key}`: {e}"),
-        },
-        Kind::Jobs => match raw.parse::<usize>() {
-            Ok(n) if n >= 1 => n.to_string(),
-            _ => bail!("{source}: `{key}` must be a whole number ≥ 1, not `{raw}`"),
-        },
-        Kind::Bool => match raw.to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => "true".to_owned(),
-            "0" | "false" | "no" | "off" => "false".to_owned(),
-            _ => bail!("{source}: `{key}` must be true or false (or 1/0), not `{raw}`"),
-        },
-        Kind::Color => match raw.to_ascii_lowercase().as_str() {
-            v @ ("auto" | "always" | "never") => v.to_owned(),
-            _ => bail!("{source}: `{key}` must be auto, always or never, not `{raw}`"),
-        },
-    })
-}
-
-/// `cmd` with `values` as the defaults of their flags.
-pub fn apply(mut cmd: clap::Command, values: &[Value]) -> clap::Command {
+/// `cmd` with the file's `values` as the defaults of their flags (wherever the key is a flag).
+fn apply(mut cmd: clap::Command, values: &[Value]) -> clap::Command {
+    let all = settings(&cmd);
     for v in values {
-        let Some(setting) = SETTINGS.iter().find(|s| s.key == v.key) else {
-            continue;
-        };
         // clap keeps `&'static str` defaults; a handful of short strings per process.
         let value: &'static str = Box::leak(v.value.clone().into_boxed_str());
-        if setting.subcommands.is_empty() {
-            cmd = cmd.mut_arg(setting.arg, |a| a.default_value(value));
-        }
-        for sub in setting.subcommands {
-            cmd = cmd.mut_subcommand(*sub, |s| s.mut_arg(setting.arg, |a| a.default_value(value)));
+        for setting in all.iter().filter(|s| s.key == v.key) {
+            cmd = on_arg(cmd, setting, |a| a.default_value(value));
         }
     }
     cmd
+}
+
+/// `cmd` with its settings' variables shown without their values (`[env: ASSAY_OUT]`, never
+/// a secret-looking path), and `--help`'s summary of settings, both from the flags themselves.
+fn documented(mut cmd: clap::Command) -> clap::Command {
+    let all = settings(&cmd);
+    for setting in &all {
+        cmd = on_arg(cmd, setting, |a| a.hide_env_values(true));
+    }
+    let keys = keys(&all);
+    let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+    let vars: Vec<&str> = keys.iter().map(|(_, v)| *v).collect();
+    let summary = format!(
+        "{}\n\nSettings ({}) come from, in order:\n\
+         1. flags;\n\
+         2. ASSAY_* variables ({}; NO_COLOR turns colour off under --color auto), each shown \
+         beside its flag; an empty one counts as unset;\n\
+         3. a TOML file whose keys are the flags' names (max_entries for --max-entries): \
+         --config FILE (or ASSAY_CONFIG), else ./assay.toml, else \
+         $XDG_CONFIG_HOME/assay/config.toml. See docs/configuration.md.",
+        crate::cli::EXIT_CODES,
+        names.join(", "),
+        vars.join(", ")
+    );
+    cmd.after_help(summary)
 }
 
 #[cfg(test)]
@@ -332,7 +280,7 @@ mod tests {
     /// What `assay batch` ends up with.
     #[derive(Debug, PartialEq)]
     struct Seen {
-        out: &'static str,
+        out: String,
         jobs: usize,
         seed: Option<u64>,
         test_mode: bool,
@@ -342,17 +290,26 @@ mod tests {
     /// Variables as (name, value).
     type Vars<'a> = &'a [(&'a str, &'a str)];
 
+    /// `cmd` without this process's own variables (clap reads them when the command is
+    /// made), so the cases see only their own.
+    fn without_process_env(mut cmd: clap::Command) -> clap::Command {
+        for setting in settings(&cmd) {
+            cmd = on_arg(cmd, &setting, |a| a.env(None::<&'static str>));
+        }
+        cmd
+    }
+
+    /// Parses `assay batch` with `file` and `flags`; `env` is checked as `command` checks the
+    /// process's variables.
     fn parse(file: &str, env: Vars<'_>, flags: &[&str]) -> Result<Seen> {
-        let file = from_file(file, Path::new("assay.toml"))?;
         let lookup = |name: &str| {
             env.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         };
-        let cmd = apply(
-            <Cli as clap::CommandFactory>::command(),
-            &layer(file, from_env(&lookup)?),
-        );
+        let cmd = <Cli as clap::CommandFactory>::command();
+        let file = from_file(&cmd, file, Path::new("assay.toml"))?;
+        let cmd = without_process_env(apply(variables(cmd, &lookup)?, &file));
         let mut args = vec!["assay", "batch", "assessment", "submissions"];
         args.extend_from_slice(flags);
         let matches = cmd.try_get_matches_from(args)?;
@@ -361,7 +318,7 @@ mod tests {
             bail!("not batch")
         };
         Ok(Seen {
-            out: Box::leak(b.out.display().to_string().into_boxed_str()),
+            out: b.out.display().to_string(),
             jobs: b.jobs,
             seed: b.seed,
             test_mode: b.test_mode,
@@ -369,35 +326,76 @@ mod tests {
         })
     }
 
+    /// Variables over the file are clap's own rule (a variable beats a default), run for real
+    /// with the binary's environment in tests/it/cli.rs
+    /// (`settings_come_from_flags_then_variables_then_the_file`).
     #[test]
-    fn flags_beat_variables_beat_the_file_beat_built_in_defaults() {
+    fn flags_beat_the_file_beat_built_in_defaults() {
         use ColorChoice::*;
         let file = "out = \"file\"\njobs = 3\nseed = 7\ntest_mode = true\ncolor = \"never\"\n";
+        let seen = |out: &str, jobs, seed, test_mode, color| Seen {
+            out: out.to_owned(),
+            jobs,
+            seed,
+            test_mode,
+            color,
+        };
         #[rustfmt::skip]
-        let cases: &[(&str, Vars<'_>, &[&str], Seen)] = &[
+        let cases: &[(&str, &[&str], Seen)] = &[
             // built-in defaults
-            ("", &[], &[], Seen { out: "out/batch", jobs: 1, seed: None, test_mode: false, color: Auto }),
+            ("", &[], seen("out/batch", 1, None, false, Auto)),
             // the file alone
-            (file, &[], &[], Seen { out: "file", jobs: 3, seed: Some(7), test_mode: true, color: Never }),
-            // variables over the file
-            (file, &[("ASSAY_OUT", "env"), ("ASSAY_JOBS", "2"), ("ASSAY_TEST_MODE", "0"), ("ASSAY_COLOR", "always")], &[],
-                Seen { out: "env", jobs: 2, seed: Some(7), test_mode: false, color: Always }),
-            // variables without a file; `1` is true
-            ("", &[("ASSAY_TEST_MODE", "1"), ("ASSAY_SEED", "42")], &[],
-                Seen { out: "out/batch", jobs: 1, seed: Some(42), test_mode: true, color: Auto }),
-            // an empty variable counts as unset
-            (file, &[("ASSAY_OUT", "")], &[], Seen { out: "file", jobs: 3, seed: Some(7), test_mode: true, color: Never }),
-            // flags over variables over the file
-            (file, &[("ASSAY_OUT", "env"), ("ASSAY_JOBS", "2"), ("ASSAY_SEED", "9")],
-                &["--out", "flag", "--jobs", "4", "--seed", "5", "--test-mode=false", "--color", "auto"],
-                Seen { out: "flag", jobs: 4, seed: Some(5), test_mode: false, color: Auto }),
+            (file, &[], seen("file", 3, Some(7), true, Never)),
+            // a string with spaces around it, and a boolean written as a string
+            ("out = \" padded \"\ntest_mode = \"1\"", &[], seen("padded", 1, None, true, Auto)),
+            // flags over the file
+            (file, &["--out", "flag", "--jobs", "4", "--seed", "5", "--test-mode=false", "--color", "auto"],
+                seen("flag", 4, Some(5), false, Auto)),
             // a bare --test-mode turns it on
-            ("", &[], &["--test-mode"], Seen { out: "out/batch", jobs: 1, seed: None, test_mode: true, color: Auto }),
+            ("", &["--test-mode"], seen("out/batch", 1, None, true, Auto)),
         ];
-        for (file, env, flags, want) in cases {
-            let seen = parse(file, env, flags).unwrap_or_else(|e| panic!("{env:?} {flags:?}: {e}"));
-            assert_eq!(&seen, want, "file {file:?}, env {env:?}, flags {flags:?}");
+        for (file, flags, want) in cases {
+            let seen = parse(file, &[], flags).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+            assert_eq!(&seen, want, "file {file:?}, flags {flags:?}");
         }
+    }
+
+    #[test]
+    fn every_setting_is_a_flag_with_a_variable() {
+        let cmd = <Cli as clap::CommandFactory>::command();
+        let all = settings(&cmd);
+        let found: Vec<(&str, &str)> = keys(&all);
+        let want = [
+            ("color", "ASSAY_COLOR"),
+            ("extra_ca", "ASSAY_EXTRA_CA"),
+            ("out", "ASSAY_OUT"),
+            ("profile", "ASSAY_PROFILE"),
+            ("seed", "ASSAY_SEED"),
+            ("test_mode", "ASSAY_TEST_MODE"),
+            ("runtime", "ASSAY_RUNTIME"),
+            ("registries", "ASSAY_REGISTRIES"),
+            ("performance_lane", "ASSAY_PERFORMANCE_LANE"),
+            ("max_entries", "ASSAY_MAX_ENTRIES"),
+            ("max_unpacked", "ASSAY_MAX_UNPACKED"),
+            ("max_file_size", "ASSAY_MAX_FILE_SIZE"),
+            ("jobs", "ASSAY_JOBS"),
+        ];
+        for pair in want {
+            assert!(found.contains(&pair), "{pair:?} among {found:?}");
+        }
+        assert_eq!(found.len(), want.len(), "{found:?}");
+        for setting in &all {
+            assert_eq!(
+                setting.env,
+                format!("ASSAY_{}", setting.key.to_ascii_uppercase()),
+                "a variable is its key in capitals"
+            );
+        }
+        // `out` of regrade is not a setting (only run and batch read ASSAY_OUT).
+        assert!(
+            !all.iter()
+                .any(|s| s.key == "out" && s.subcommand.as_deref() == Some("regrade"))
+        );
     }
 
     #[test]
@@ -408,17 +406,15 @@ mod tests {
                 &[],
                 "unknown configuration key `colour`",
             ),
-            (
-                "jobs = 0",
-                &[],
-                "assay.toml: `jobs` must be a whole number ≥ 1",
-            ),
+            ("jobs = 0", &[], "assay.toml: `jobs`"),
+            ("max_unpacked = \"0\"", &[], "assay.toml: `max_unpacked`"),
             (
                 "seed = [1]",
                 &[],
                 "`seed` must be a string, number or boolean",
             ),
             ("", &[("ASSAY_JOBS", "many")], "ASSAY_JOBS: `jobs`"),
+            ("", &[("ASSAY_JOBS", "0")], "ASSAY_JOBS: `jobs`"),
             (
                 "",
                 &[("ASSAY_TEST_MODE", "maybe")],
@@ -430,6 +426,31 @@ mod tests {
             let err = parse(file, env, &[]).expect_err("refused");
             assert!(err.to_string().contains(want), "{err} should say {want}");
         }
+        // Good variables pass, an empty one counts as unset.
+        for env in [
+            ("ASSAY_TEST_MODE", "1"),
+            ("ASSAY_TEST_MODE", "off"),
+            ("ASSAY_COLOR", "NEVER"),
+            ("ASSAY_MAX_UNPACKED", "1GiB"),
+            ("ASSAY_SEED", ""),
+        ] {
+            parse("", &[env], &[]).unwrap_or_else(|e| panic!("{env:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn help_names_each_variable_once_per_flag() {
+        let help = documented(<Cli as clap::CommandFactory>::command())
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("ASSAY_TEST_MODE"), "{help}");
+        assert!(help.contains("max_entries for --max-entries"), "{help}");
+        let mut batch = documented(<Cli as clap::CommandFactory>::command());
+        let batch = batch
+            .find_subcommand_mut("batch")
+            .map(|b| b.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(batch.contains("[env: ASSAY_JOBS]"), "{batch}");
     }
 
     #[test]

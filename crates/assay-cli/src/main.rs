@@ -404,9 +404,30 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         Ok(r) => r,
         Err(o) => return Ok(o),
     };
+    // Intake, once, here: the pipeline is handed the opened submission (an archive's files
+    // stay in `work` until the run ends).
+    let work = tempfile::Builder::new()
+        .prefix("assay-intake-")
+        .tempdir()
+        .context("cannot create a work directory in the temporary directory")?;
+    let submission = match assay_runner::intake::Submission::open(
+        &args.submission,
+        &args.intake.limits(),
+        work.path(),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            let e = assay_runner::pipeline::RunError::from(e);
+            return Ok(if e.is_refusal() {
+                Outcome::Usage(e.to_string())
+            } else {
+                Outcome::Infrastructure(explain(&e))
+            });
+        }
+    };
     let request = assay_runner::pipeline::RunRequest {
         assessment: assessment.clone(),
-        submission: args.submission.clone(),
+        submission,
         project_root,
         seed: args
             .seed
@@ -415,7 +436,6 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         runtime: args.runtime.clone(),
         only: (!args.only.is_empty()).then(|| args.only.clone()),
         run_id: assay_runner::pipeline::new_run_id(),
-        intake: args.intake.limits(),
         trust: trust.clone(),
         registries: args.registries.clone(),
         lane: match &args.performance_lane {

@@ -90,6 +90,8 @@ pub enum SubmissionKind {
 /// A submission ready to build and inspect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
+    /// The path it was opened from, as given (a directory, git repository or archive).
+    pub source: PathBuf,
     /// The directory holding the submission's files (the Dockerfile should be here). For an
     /// archive, a directory under the work directory; a single top-level folder is unwrapped.
     pub root: PathBuf,
@@ -189,6 +191,7 @@ impl Submission {
             let digest = tree::digest(&root, limits)?;
             tracing::info!(root = %root.display(), %digest, ?kind, "submission directory taken in");
             return Ok(Submission {
+                source: path.to_owned(),
                 root,
                 name,
                 digest,
@@ -215,6 +218,7 @@ impl Submission {
         let _kept = dest.keep();
         tracing::info!(archive = %path.display(), root = %root.display(), %digest, %format, "submission archive unpacked");
         Ok(Submission {
+            source: path.to_owned(),
             root,
             name,
             digest,

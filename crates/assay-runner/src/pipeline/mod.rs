@@ -19,7 +19,7 @@ use assay_format::Assessment;
 use assay_model::{AssessmentRef, LanePhase, RunResults, RunnerInfo, SandboxReport};
 use rand::RngCore;
 
-use crate::intake::{InspectLimits, IntakeError, IntakeLimits, Submission, inspect};
+use crate::intake::{InspectLimits, IntakeError, Submission, inspect};
 use crate::sandbox::{
     Backend, BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, Hardening,
     HealthCheck, ImageRecipe, ImageStore, ImagesConfig, Readiness, Runtime, Sandbox, SandboxError,
@@ -37,8 +37,10 @@ pub use service::SandboxService;
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub assessment: Assessment,
-    /// A directory, git repository or archive.
-    pub submission: PathBuf,
+    /// The submission, already taken in by the caller ([`Submission::open`], once: batch
+    /// keys and resumes by its digest); an archive's files stay in the caller's work
+    /// directory until the run ends.
+    pub submission: Submission,
     /// The folder holding `sandbox-images/`.
     pub project_root: PathBuf,
     pub seed: u64,
@@ -50,8 +52,6 @@ pub struct RunRequest {
     pub only: Option<Vec<String>>,
     /// Names the run's containers, network and firewall rules (`[A-Za-z0-9_.-]`, ≤ 48).
     pub run_id: String,
-    /// Caps on what the submission may unpack to (archive bombs).
-    pub intake: IntakeLimits,
     /// The extra certificate authorities the base image trusts (default: the host's).
     pub trust: TrustSource,
     /// The package registries the build may reach, instead of the assessment's
@@ -261,10 +261,11 @@ pub async fn run<B: Backend>(
     let assessment = &req.assessment;
     let file = &assessment.file;
 
-    // Intake: unpack (archives) into a private work directory removed at the end.
+    // Intake (unpacking, the digest) was done by the caller; its facts are read here. The
+    // run's private work directory (build scratch) is removed at the end.
     progress(RunEvent::stage(
         "intake",
-        req.submission.display().to_string(),
+        req.submission.source.display().to_string(),
     ));
     let work = tempfile::Builder::new()
         .prefix("assay-run-")
@@ -273,17 +274,7 @@ pub async fn run<B: Backend>(
             action: "create the run's work directory",
             source,
         })?;
-    let submission = {
-        let path = req.submission.clone();
-        let dir = work.path().to_owned();
-        let limits = req.intake;
-        tokio::task::spawn_blocking(move || Submission::open(&path, &limits, &dir))
-            .await
-            .map_err(|e| RunError::Work {
-                action: "take in the submission",
-                source: std::io::Error::other(e.to_string()),
-            })??
-    };
+    let submission = req.submission.clone();
     let facts = {
         let s = submission.clone();
         tokio::task::spawn_blocking(move || inspect(&s, &InspectLimits::default()))
