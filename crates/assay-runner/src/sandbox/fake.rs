@@ -263,6 +263,17 @@ impl FakeBackend {
             .unwrap_or_default()
     }
 
+    /// The script of the service's current start in `run_id` (the first start's before any).
+    fn current_script(&self, run_id: &str) -> ServiceScript {
+        let state = self.lock();
+        let starts = state
+            .runs
+            .get(run_id)
+            .and_then(|r| r.containers.get(SERVICE))
+            .map_or(0, |w| w.starts);
+        FakeBackend::service_script(&state, starts)
+    }
+
     /// Applies time: a service whose script says it dies by now has exited.
     fn advance(state: &mut FakeState, run_id: &str) {
         let Some(run) = state.runs.get(run_id) else {
@@ -706,15 +717,7 @@ impl Runtime for FakeBackend {
 
     async fn signal_service(&self, run: &FakeRunHandle, signal: &str) -> Result<(), SandboxError> {
         self.record(format!("service {signal}"));
-        let on_sigterm = {
-            let state = self.lock();
-            let starts = state
-                .runs
-                .get(&run.run_id)
-                .and_then(|r| r.containers.get(SERVICE))
-                .map_or(0, |w| w.starts);
-            FakeBackend::service_script(&state, starts).on_sigterm
-        };
+        let on_sigterm = self.current_script(&run.run_id).on_sigterm;
         self.workload(&run.run_id, SERVICE, |w| {
             if w.state != WorkloadState::Running {
                 return;
@@ -757,15 +760,7 @@ impl Runtime for FakeBackend {
         &self,
         run: &FakeRunHandle,
     ) -> Result<Option<UsageSample>, SandboxError> {
-        let memory = {
-            let state = self.lock();
-            let starts = state
-                .runs
-                .get(&run.run_id)
-                .and_then(|r| r.containers.get(SERVICE))
-                .map_or(0, |w| w.starts);
-            FakeBackend::service_script(&state, starts).memory_bytes
-        };
+        let memory = self.current_script(&run.run_id).memory_bytes;
         Ok(self
             .workload(&run.run_id, SERVICE, |w| {
                 (w.state == WorkloadState::Running).then(|| UsageSample {
