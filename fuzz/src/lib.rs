@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use assay_intake::{IntakeLimits, Submission};
 use assay_model::{
     AssessmentRef, CheckOutcome, Evidence, GradingPlan, PlannedCheck, Profile, RequestRecord,
     ResponseRecord, RunResults, RunnerInfo, SandboxFailure, SandboxReport, Skill, SkillWeight,
     SubmissionRef, Visibility, inert,
 };
 use assay_report::Format;
-use assay_runner::intake::{IntakeLimits, Submission};
-use assay_runner::sandbox::DockerIgnore;
+use assay_sandbox::DockerIgnore;
 
 /// A fuzz target: any bytes in, no panic out.
 pub type Target = fn(&[u8]);

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use assay_docker::DockerBackend;
 use assay_model::SandboxFailure;
-use assay_runner::sandbox::{
-    BuildLimits, BuildOutcome, BuildRequest, DockerBackend, build_submission, build_submission_with,
+use assay_sandbox::{
+    BuildLimits, BuildOutcome, BuildRequest, build_submission, build_submission_with,
 };
 use bollard::query_parameters::ListContainersOptions;
 
@@ -385,7 +386,7 @@ async fn gc_removes_a_build_proxy_once_idle_and_its_creator_gone() {
         .await
         .expect("connect");
 
-    let report = assay_runner::sandbox::gc(&backend).await.expect("gc");
+    let report = assay_sandbox::gc(&backend).await.expect("gc");
     let (orphan_left, mine_left, busy_left) = (
         exists(&backend, &orphan).await,
         exists(&backend, &mine).await,

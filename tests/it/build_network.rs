@@ -7,10 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use assay_docker::DockerBackend;
 use assay_model::SandboxFailure;
-use assay_runner::sandbox::{
-    BuildOutcome, BuildRequest, DockerBackend, ImageRecipe, build_submission, ensure_images,
-};
+use assay_sandbox::{BuildOutcome, BuildRequest, ImageRecipe, build_submission, ensure_images};
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
 
 fn fixture(name: &str) -> PathBuf {
@@ -126,7 +125,7 @@ async fn build_steps_reach_the_registries_and_nothing_else() {
     }
     assert!(!out.log.contains("REACHED direct"), "{}", out.log);
     if let Some(image) = &out.image {
-        let _ = assay_runner::sandbox::ImageStore::remove_image(&backend, image).await;
+        let _ = assay_sandbox::ImageStore::remove_image(&backend, image).await;
     }
     assert_eq!(leftovers(&backend).await, Vec::<String>::new());
 }

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assay_grader::Scorecard;
+use assay_intake::{IntakeLimits, Submission};
 use assay_model::{Evidence, RunResults, Skill, Status};
-use assay_runner::intake::{IntakeLimits, Submission};
 use assay_runner::pipeline::{PerformanceLane, RunRequest, new_run_id, run};
 
 const SEED: u64 = 20_261_128;
@@ -122,7 +122,7 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
         .expect("a tokio runtime");
     let results = rt
         .block_on(async {
-            let docker = assay_runner::sandbox::DockerBackend::connect().await?;
+            let docker = assay_docker::DockerBackend::connect().await?;
             run(&docker, &request, &|_| {}).await
         })
         .unwrap_or_else(|e| panic!("grading {} failed: {e}", submission.display()));

@@ -7,7 +7,6 @@ mod cli;
 mod corpus;
 mod fuzz_smoke;
 mod inert;
-mod intake;
 mod registries;
 mod reports;
 mod sandbox;

@@ -6,9 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assay_runner::sandbox::{
-    BuildRequest, DockerBackend, ImageAction, ImageStore, ImagesConfig, TrustBundle, TrustLayer,
-    TrustSource, UPSTREAM_BASE_IMAGE, build_submission, ensure_images, ensure_trusted,
+use assay_docker::DockerBackend;
+use assay_sandbox::{
+    BuildRequest, ImageAction, ImageStore, ImagesConfig, TrustBundle, TrustLayer, TrustSource,
+    UPSTREAM_BASE_IMAGE, build_submission, ensure_images, ensure_trusted,
 };
 
 use super::cli::{assay, code, graded, init, json, output, root, text};

@@ -7,12 +7,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use assay_docker::{DockerBackend, DockerConfig, DockerSandbox};
 use assay_model::SandboxFailure;
-use assay_runner::sandbox::{
-    BuildLimits, BuildOutcome, BuildRequest, DockerBackend, DockerConfig, DockerSandbox, Hardening,
-    HealthCheck, ImageRecipe, ImageStore, KillReason, Runtime, SandboxSpec, Seccomp, ServiceSpec,
-    SidecarSpec, TmpfsMount, build_submission, cleanup_run, ensure_images, gc,
-    prune_submission_images,
+use assay_sandbox::{
+    BuildLimits, BuildOutcome, BuildRequest, Hardening, HealthCheck, ImageRecipe, ImageStore,
+    KillReason, Runtime, SandboxSpec, Seccomp, ServiceSpec, SidecarSpec, TmpfsMount,
+    build_submission, cleanup_run, ensure_images, gc, prune_submission_images,
 };
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
 use bollard::query_parameters::{
@@ -261,10 +261,7 @@ async fn wait_result(sandbox: &DockerSandbox, key: &str, timeout: Duration) -> S
     }
 }
 
-async fn wait_exit(
-    sandbox: &DockerSandbox,
-    timeout: Duration,
-) -> assay_runner::sandbox::ExitStatus {
+async fn wait_exit(sandbox: &DockerSandbox, timeout: Duration) -> assay_sandbox::ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(exit) = sandbox.exit_status().await.expect("state") {
@@ -1149,7 +1146,7 @@ async fn the_service_cannot_escalate_in_the_database_sidecar() {
     let (client, connection) = tokio_postgres::Config::new()
         .host(db.to_string())
         .port(5432)
-        .user(assay_runner::sandbox::CHECKS_ROLE)
+        .user(assay_sandbox::CHECKS_ROLE)
         .password(checks_password.as_str())
         .dbname("app")
         .connect_timeout(Duration::from_secs(10))

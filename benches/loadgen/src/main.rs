@@ -5,7 +5,7 @@
 //!   With a stall, the whole server freezes for M ms every N ms (the thread sleeps, like a
 //!   stop-the-world pause), which is what coordinated omission hides.
 //! - `loadgen run --url http://127.0.0.1:PORT/ (--rate R | --concurrency C) ...`: one run of
-//!   `assay_engine::load::run`, its report printed as one JSON line.
+//!   `assay_loadgen::run`, its report printed as one JSON line.
 //!
 //! Only loopback addresses are accepted, as server address and as target.
 
@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use assay_engine::load::{self, LoadModel, LoadPlan, Target, WeightedRequest};
+use assay_loadgen::{self as load, LoadModel, LoadPlan, Target, WeightedRequest};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;

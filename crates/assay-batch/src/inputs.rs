@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assay_runner::intake::{IntakeError, IntakeLimits, Submission};
+use assay_intake::{IntakeError, IntakeLimits, Submission};
 
 use crate::{BatchError, Outcome};
 

@@ -15,16 +15,16 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use assay_docker::DockerBackend;
 use assay_format::Assessment;
 use assay_grader::Scorecard;
+use assay_intake::IntakeLimits;
 use assay_model::{GradingPlan, RunResults};
-use assay_runner::intake::IntakeLimits;
 use assay_runner::pipeline::RunError;
 use assay_runner::pipeline::{
     PerformanceLane, RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
 };
-use assay_runner::sandbox::DockerBackend;
-pub use assay_runner::sandbox::TrustSource;
+pub use assay_sandbox::TrustSource;
 use serde::Serialize;
 
 pub use inputs::{Candidate, Opened, expand, folder_name, read_list, select, take_in};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assay_format::Assessment;
 use assay_grader::{Scorecard, SimilarityInfo};
-use assay_runner::intake::{IntakeLimits, Submission};
+use assay_intake::{IntakeLimits, Submission};
 use assay_similarity::{Document, Options, Origin, Report, Written};
 
 use crate::BatchError;

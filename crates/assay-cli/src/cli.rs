@@ -258,8 +258,8 @@ pub struct IntakeArgs {
 
 impl IntakeArgs {
     /// The runner's limits.
-    pub fn limits(&self) -> assay_runner::intake::IntakeLimits {
-        assay_runner::intake::IntakeLimits {
+    pub fn limits(&self) -> assay_intake::IntakeLimits {
+        assay_intake::IntakeLimits {
             max_entries: self.max_entries,
             max_total_bytes: self.max_unpacked.bytes(),
             max_file_bytes: self.max_file_size.bytes(),

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use assay_runner::sandbox::{DockerBackend, TrustBundle, TrustSource};
+use assay_docker::DockerBackend;
+use assay_sandbox::{TrustBundle, TrustSource};
 use cli::{BatchArgs, Cli, Command, ImagesCommand, RunArgs, SimilarityArgs};
 use output::Output;
 
@@ -410,7 +411,7 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
         .prefix("assay-intake-")
         .tempdir()
         .context("cannot create a work directory in the temporary directory")?;
-    let submission = match assay_runner::intake::Submission::open(
+    let submission = match assay_intake::Submission::open(
         &args.submission,
         &args.intake.limits(),
         work.path(),
@@ -677,7 +678,7 @@ fn force_quit_on_second_signal() {
 /// A run's error as the operator needs it: what went wrong and what to do.
 fn explain(e: &assay_runner::pipeline::RunError) -> String {
     use assay_runner::pipeline::RunError;
-    use assay_runner::sandbox::SandboxError;
+    use assay_sandbox::SandboxError;
     match e {
         RunError::Sandbox(SandboxError::Images { .. }) => format!(
             "{e}\n(`assay images build` makes the images assay needs and shows each step; `assay images list` shows which are missing)"

@@ -11,7 +11,6 @@ pub mod http;
 pub mod journal;
 pub mod jwt;
 pub mod lane;
-pub mod load;
 mod repo;
 mod run;
 mod service;

@@ -1,4 +1,3 @@
-//! The runner: submission intake, images, hardened Docker sandboxes, the run pipeline.
-pub mod intake;
+//! The runner: one graded run end to end (intake → images → build → sandbox → suites →
+//! results), handed a backend by its caller and never connecting to an engine itself.
 pub mod pipeline;
-pub mod sandbox;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::checks::lifecycle::band_credit;
 use crate::context::{CheckCx, Shared, Verdict};
-use crate::load::{self, LoadModel, LoadPlan, LoadReport, Target, WeightedRequest};
+use assay_loadgen::{self as load, LoadModel, LoadPlan, LoadReport, Target, WeightedRequest};
 
 /// The multiplier on load phases' durations (test mode shortens, never skips).
 pub fn time_scale(shared: &Shared<'_>) -> f64 {

@@ -19,8 +19,8 @@ use assay_format::Assessment;
 use assay_model::{AssessmentRef, LanePhase, RunResults, RunnerInfo, SandboxReport};
 use rand::RngCore;
 
-use crate::intake::{InspectLimits, IntakeError, Submission, inspect};
-use crate::sandbox::{
+use assay_intake::{InspectLimits, IntakeError, Submission, inspect};
+use assay_sandbox::{
     Backend, BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, Hardening,
     HealthCheck, ImageRecipe, ImageStore, ImagesConfig, Readiness, Runtime, Sandbox, SandboxError,
     SandboxSpec, ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource,
@@ -152,8 +152,8 @@ pub async fn build_images(
 pub async fn list_images(backend: &impl ImageStore) -> Result<Vec<String>, SandboxError> {
     let mut lines = Vec::new();
     let mut tags = vec![
-        crate::sandbox::BASE_IMAGE.to_owned(),
-        crate::sandbox::UPSTREAM_BASE_IMAGE.to_owned(),
+        assay_sandbox::BASE_IMAGE.to_owned(),
+        assay_sandbox::UPSTREAM_BASE_IMAGE.to_owned(),
     ];
     tags.extend(
         ImageRecipe::standard(Path::new("sandbox-images"))
@@ -167,7 +167,7 @@ pub async fn list_images(backend: &impl ImageStore) -> Result<Vec<String>, Sandb
                 short_id(&f.id),
                 trust_note(
                     f.labels
-                        .get(crate::sandbox::LABEL_EXTRA_CA)
+                        .get(assay_sandbox::LABEL_EXTRA_CA)
                         .map(String::as_str)
                 )
             )),
@@ -188,10 +188,9 @@ fn trust_note(trust: Option<&str>) -> String {
 /// `assay gc`: removes what killed runs left behind and cached submission images older
 /// than a week.
 pub async fn gc(backend: &impl Backend) -> Result<String, SandboxError> {
-    let report = crate::sandbox::gc(backend).await?;
+    let report = assay_sandbox::gc(backend).await?;
     let pruned =
-        crate::sandbox::prune_submission_images(backend, Duration::from_secs(7 * 24 * 3600))
-            .await?;
+        assay_sandbox::prune_submission_images(backend, Duration::from_secs(7 * 24 * 3600)).await?;
     Ok(format!(
         "removed {} container(s), {} network(s), {} volume(s), {} firewall rule(s) of {} dead run(s); {} cached submission image(s) older than a week{}",
         report.removed.containers,
@@ -217,7 +216,7 @@ pub async fn gc(backend: &impl Backend) -> Result<String, SandboxError> {
 /// when the engine does not answer within 30 s or nothing was left; else a line saying what
 /// went.
 pub async fn reap_orphans(backend: &impl Runtime) -> Option<String> {
-    let reaped = tokio::time::timeout(Duration::from_secs(30), crate::sandbox::gc(backend))
+    let reaped = tokio::time::timeout(Duration::from_secs(30), assay_sandbox::gc(backend))
         .await
         .ok()?
         .ok()?;
@@ -236,7 +235,7 @@ pub async fn reap_orphans(backend: &impl Runtime) -> Option<String> {
 
 /// Removes everything run `run_id` made; for the Ctrl-C handler. Never fails loudly.
 pub async fn cleanup_run(backend: &impl Runtime, run_id: &str) -> String {
-    match crate::sandbox::cleanup_run(backend, run_id).await {
+    match assay_sandbox::cleanup_run(backend, run_id).await {
         Ok(r) => format!(
             "{} container(s), {} network(s) removed",
             r.containers, r.networks
@@ -439,7 +438,7 @@ pub async fn run<B: Backend>(
             Some(lane) => Some(lane.enter(LanePhase::Measure, Some("calibration")).await),
             None => None,
         };
-        report.calibration = assay_engine::load::calibrate().await;
+        report.calibration = assay_loadgen::calibrate().await;
     }
     let engine_progress = |p: assay_engine::Progress| progress(RunEvent::from(p));
     let outcome = assay_engine::run(

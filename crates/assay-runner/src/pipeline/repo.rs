@@ -2,7 +2,7 @@
 
 use assay_engine::{RepoCommit, RepoFile, RepoView};
 
-use crate::intake::{RepoFacts, Submission};
+use assay_intake::{RepoFacts, Submission};
 
 /// A submission's files and history as the repository and secrets checks see them.
 #[derive(Debug)]

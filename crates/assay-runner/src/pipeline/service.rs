@@ -9,7 +9,7 @@ use assay_engine::{ControlError, ExecOutput, Service, StageRun, StopReport};
 use assay_model::SandboxReport;
 use tokio::sync::Mutex;
 
-use crate::sandbox::{Backend, BuildRequest, Sandbox, SandboxError, build_submission};
+use assay_sandbox::{Backend, BuildRequest, Sandbox, SandboxError, build_submission};
 
 /// The running submission as the engine sees it.
 pub struct SandboxService<B: Backend> {

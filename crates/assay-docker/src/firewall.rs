@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::SandboxError;
+use assay_sandbox::SandboxError;
 
 /// Bridge interfaces of assay runs are named `assay-<8 hex>`.
 pub const BRIDGE_PREFIX: &str = "assay-";

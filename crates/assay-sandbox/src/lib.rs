@@ -1,5 +1,5 @@
-//! Hardened Docker sandboxes: build a submission, run it beside its sidecars on a network
-//! that reaches nothing, exercise and measure it, and leave nothing behind.
+//! Hardened sandboxes, engine-neutral: build a submission, run it beside its sidecars on a
+//! network that reaches nothing, exercise and measure it, and leave nothing behind.
 //!
 //! * [`ensure_images`]: the base and sidecar images assay needs (idempotent).
 //! * [`build_submission`]: the submission's Dockerfile, safely packed, capped, cached.
@@ -8,26 +8,22 @@
 //!   whatever killed runs left.
 //!
 //! The engine sits behind two traits, [`ImageStore`] and [`Runtime`] ([`Backend`] is both),
-//! with what differs between engines as [`Capabilities`]; [`DockerBackend`] implements them,
-//! and [`fake::FakeBackend`] scripts them for tests of the [`Sandbox`] state machine without
-//! Docker. Only `docker.rs` and `docker/` name bollard.
+//! with what differs between engines as [`Capabilities`]; `assay_docker::DockerBackend`
+//! implements them, and [`fake::FakeBackend`] scripts them for tests of the [`Sandbox`] state
+//! machine without Docker. Nothing here names bollard: only the `assay-docker` crate does.
 
 mod backend;
 mod build;
 mod context;
-mod docker;
 mod dockerignore;
 mod error;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
-mod firewall;
 mod health;
 mod images;
-mod labels;
+pub mod labels;
 mod run;
-mod seccomp;
 mod spec;
-mod tail;
 mod trust;
 
 pub use backend::{
@@ -40,7 +36,6 @@ pub use build::{
     build_submission_with, proxy_build_args,
 };
 pub use context::{ContextReport, SkippedEntry};
-pub use docker::{API_VERSION, DockerBackend, DockerConfig, DockerRun};
 pub use dockerignore::{DockerIgnore, MAX_PATTERNS as DOCKERIGNORE_MAX_PATTERNS};
 pub use error::SandboxError;
 pub use images::{
@@ -51,13 +46,9 @@ pub use images::{
 pub use labels::{
     EXTRA_CA as LABEL_EXTRA_CA, MANAGED as LABEL_MANAGED, Owner, PID as LABEL_PID, RUN as LABEL_RUN,
 };
-/// The sandbox on Docker, the engine assay runs on today.
-pub type DockerSandbox = Sandbox<DockerBackend>;
-
 pub use run::{
     DEFAULT_LOG_CAP, ExitStatus, KillReason, ResourceUsage, RestartReport, Sandbox, StopReport,
 };
-pub use seccomp::PROFILE as SECCOMP_PROFILE;
 pub use spec::{
     CHECKS_ROLE, Hardening, HealthCheck, Outage, Readiness, SandboxSpec, Seccomp, ServiceSpec,
     SidecarHardening, SidecarSpec, TmpfsMount,

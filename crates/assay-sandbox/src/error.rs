@@ -94,7 +94,8 @@ impl SandboxError {
         )
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// A filesystem error at `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         SandboxError::Io {
             path: path.into(),
             source,

@@ -273,7 +273,7 @@ impl TmpfsMount {
     }
 
     /// The value of Docker's `HostConfig.Tmpfs` entry.
-    pub(crate) fn docker_options(&self) -> String {
+    pub fn docker_options(&self) -> String {
         let mut o = format!("rw,nosuid,nodev,size={}", self.size_bytes);
         if !self.options.is_empty() {
             o.push(',');
@@ -286,7 +286,7 @@ impl TmpfsMount {
 /// Which seccomp profile confines the service.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Seccomp {
-    /// Docker 20.10's default profile without io_uring (see [`super::seccomp`]).
+    /// Docker 20.10's default profile without io_uring (`assay_docker::SECCOMP_PROFILE`).
     #[default]
     Assay,
     /// The engine's built-in default profile.

@@ -20,10 +20,8 @@ use bollard::query_parameters::{
 use sha2::{Digest, Sha256};
 
 use super::{BUILD_NETWORK, DockerBackend, DockerRun};
-use crate::sandbox::SandboxError;
-use crate::sandbox::backend::{ImageStore, Runtime};
-use crate::sandbox::images::BUILD_PROXY_IMAGE;
-use crate::sandbox::labels;
+use assay_sandbox::labels;
+use assay_sandbox::{BUILD_PROXY_IMAGE, ImageStore, Runtime, SandboxError};
 
 /// The `assay.kind` of the proxy container.
 pub(super) const PROXY_KIND: &str = "build-proxy";
@@ -45,7 +43,7 @@ impl BuildNet {
     pub fn build_args(&self, host_args: &HashMap<String, String>) -> HashMap<String, String> {
         let mut args: HashMap<String, String> = host_args
             .iter()
-            .filter(|(k, _)| !crate::sandbox::build::PROXY_VARIABLES.contains(&k.as_str()))
+            .filter(|(k, _)| !assay_sandbox::PROXY_VARIABLES.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let url = match self.proxy_ip {
@@ -287,8 +285,8 @@ impl DockerBackend {
     /// before every command do. A proxy in use stays whoever created it.
     pub(super) async fn remove_idle_build_proxies(
         &self,
-    ) -> Result<crate::sandbox::backend::CleanupReport, SandboxError> {
-        let mut report = crate::sandbox::backend::CleanupReport::default();
+    ) -> Result<assay_sandbox::CleanupReport, SandboxError> {
+        let mut report = assay_sandbox::CleanupReport::default();
         let proxies = self
             .call(
                 "list containers",

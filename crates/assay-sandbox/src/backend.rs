@@ -2,7 +2,7 @@
 //! [`ImageStore`] (build, inspect, tag, list and remove images) and a [`Runtime`] (a run's
 //! isolated network, its sidecars, the hardened service and its teardown), with what differs
 //! between engines stated as [`Capabilities`]. [`Backend`] is both. Docker implements them
-//! ([`super::DockerBackend`]); the scripted [`super::fake::FakeBackend`] tests the state
+//! (`assay_docker::DockerBackend`); the scripted [`super::fake::FakeBackend`] tests the state
 //! machine without an engine; a Kubernetes backend can follow. Timing, health checking,
 //! resource accounting and reporting live above the traits, in [`super::Sandbox`], and are
 //! shared by every backend.
@@ -176,7 +176,8 @@ pub struct CleanupReport {
 }
 
 impl CleanupReport {
-    pub(crate) fn absorb(&mut self, other: CleanupReport) {
+    /// Adds `other`'s counts and errors to this report.
+    pub fn absorb(&mut self, other: CleanupReport) {
         self.containers += other.containers;
         self.networks += other.networks;
         self.volumes += other.volumes;

@@ -309,9 +309,9 @@ mod tests {
     use super::*;
 
     /// A throw-away self-signed CA (CN=assay test proxy CA), made with openssl for these tests.
-    pub(crate) const TEST_CA: &str = include_str!("../../tests/fixtures/test-ca.pem");
+    pub(crate) const TEST_CA: &str = include_str!("../tests/fixtures/test-ca.pem");
     /// A second one (CN=assay second test CA).
-    const SECOND_CA: &str = include_str!("../../tests/fixtures/second-ca.pem");
+    const SECOND_CA: &str = include_str!("../tests/fixtures/second-ca.pem");
 
     fn no_env(_: &str) -> Option<String> {
         None

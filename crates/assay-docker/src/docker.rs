@@ -24,17 +24,16 @@ use bollard::{ClientVersion, Docker};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::SandboxError;
-use super::backend::{
+use assay_sandbox::labels::{self, Owner};
+use assay_sandbox::{
     BuildEgress, BuildEnd, BuildResult, Capabilities, CleanupReport, ExecResult, GcReport,
-    ImageBuild, ImageFacts, ImageStore, RunIsolation, Runtime, StoredImage, UsageSample,
-    WorkloadState,
+    Hardening, ImageBuild, ImageFacts, ImageStore, RunIsolation, Runtime, SandboxError, Seccomp,
+    ServiceSpec, SidecarSpec, StoredImage, TmpfsMount, UsageSample, WorkloadState,
 };
-use super::firewall::{self, BRIDGE_PREFIX, Rule};
-use super::labels::{self, Owner};
-use super::seccomp;
-use super::spec::{Hardening, Seccomp, ServiceSpec, SidecarSpec, TmpfsMount};
-use super::tail::TailBuffer;
+
+use crate::firewall::{self, BRIDGE_PREFIX, Rule};
+use crate::seccomp;
+use crate::tail::TailBuffer;
 use build_watch::{Breach, StepImages, WatchLimits};
 
 /// The Docker API version assay speaks (Docker Engine 20.10).

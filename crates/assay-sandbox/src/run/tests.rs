@@ -7,8 +7,8 @@ use std::time::Duration;
 use assay_model::SandboxFailure;
 
 use super::{KillReason, Sandbox};
-use crate::sandbox::fake::{FakeBackend, ServiceScript, SidecarScript};
-use crate::sandbox::{
+use crate::fake::{FakeBackend, ServiceScript, SidecarScript};
+use crate::{
     Capabilities, Hardening, HealthCheck, Readiness, RunIsolation, SandboxError, SandboxSpec,
     ServiceSpec, SidecarHardening, SidecarSpec, WorkloadState,
 };
@@ -473,7 +473,7 @@ async fn kill_is_requested_not_oom_and_exec_reaches_the_service() {
 
 #[tokio::test]
 async fn the_fake_reports_a_missing_service_as_missing() {
-    use crate::sandbox::Runtime;
+    use crate::Runtime;
     let fake = FakeBackend::new(IMAGE);
     let run = fake.create_run("bare").await.expect("run");
     assert_eq!(
