@@ -45,43 +45,45 @@ fn check(krate: &str, forbidden: &[&str]) {
     }
 }
 
+/// The crates that run candidates' code or speak to an engine: none of them is under the
+/// model, the format, the grader, the reports or similarity.
+const RUNNING: [&str; 6] = [
+    "assay-intake",
+    "assay-sandbox",
+    "assay-docker",
+    "assay-loadgen",
+    "assay-engine",
+    "assay-runner",
+];
+
+fn with_running(extra: &[&'static str]) -> Vec<&'static str> {
+    RUNNING
+        .iter()
+        .copied()
+        .chain(extra.iter().copied())
+        .collect()
+}
+
 #[test]
 fn dependencies_point_one_way() {
     check(
         "assay-model",
-        &[
+        &with_running(&[
             "assay-format",
-            "assay-engine",
-            "assay-runner",
             "assay-grader",
             "assay-report",
             "assay-batch",
             "tokio",
             "bollard",
-        ],
+        ]),
     );
     check(
         "assay-grader",
-        &[
-            "assay-runner",
-            "assay-engine",
-            "assay-format",
-            "assay-batch",
-            "bollard",
-            "tokio",
-            "reqwest",
-        ],
+        &with_running(&["assay-format", "assay-batch", "bollard", "tokio", "reqwest"]),
     );
     check(
         "assay-report",
-        &[
-            "assay-runner",
-            "assay-engine",
-            "assay-batch",
-            "bollard",
-            "tokio",
-            "reqwest",
-        ],
+        &with_running(&["assay-batch", "bollard", "tokio", "reqwest"]),
     );
     check(
         "assay-engine",
@@ -89,16 +91,86 @@ fn dependencies_point_one_way() {
             "assay-grader",
             "assay-report",
             "assay-runner",
+            "assay-sandbox",
+            "assay-docker",
+            "assay-intake",
+            "assay-batch",
+            "bollard",
+        ],
+    );
+    // The load generator is self-contained: plain HTTP/1.1 and HDR histograms.
+    check(
+        "assay-loadgen",
+        &[
+            "assay-format",
+            "assay-engine",
+            "assay-runner",
+            "assay-sandbox",
+            "assay-docker",
+            "assay-intake",
+            "assay-grader",
+            "assay-report",
+            "assay-batch",
+            "bollard",
+            "reqwest",
+        ],
+    );
+    // Intake reads files: no engine, no async runtime.
+    check(
+        "assay-intake",
+        &[
+            "assay-format",
+            "assay-engine",
+            "assay-runner",
+            "assay-sandbox",
+            "assay-docker",
+            "assay-grader",
+            "assay-report",
+            "assay-batch",
+            "bollard",
+            "tokio",
+            "reqwest",
+        ],
+    );
+    // The sandbox is engine-neutral: Docker comes in as a backend, from the caller.
+    check(
+        "assay-sandbox",
+        &[
+            "assay-docker",
+            "assay-engine",
+            "assay-runner",
+            "assay-intake",
+            "assay-grader",
+            "assay-report",
             "assay-batch",
             "bollard",
         ],
     );
     check(
-        "assay-runner",
-        &["assay-grader", "assay-report", "assay-batch"],
+        "assay-docker",
+        &[
+            "assay-engine",
+            "assay-runner",
+            "assay-intake",
+            "assay-grader",
+            "assay-report",
+            "assay-batch",
+        ],
     );
-    // Batch composes runner, grader and reports through their library calls; Docker and the
-    // engine stay behind the runner, and batch never prints (the CLI renders its events).
+    // The pipeline is handed a backend: it never names Docker.
+    check(
+        "assay-runner",
+        &[
+            "assay-grader",
+            "assay-report",
+            "assay-batch",
+            "assay-docker",
+            "bollard",
+        ],
+    );
+    // Batch composes runner, grader and reports through their library calls (and connects
+    // to Docker once, through assay-docker); the engine stays behind the runner, and batch
+    // never prints (the CLI renders its events).
     check(
         "assay-batch",
         &["bollard", "assay-engine", "assay-cli", "indicatif", "clap"],
@@ -106,28 +178,24 @@ fn dependencies_point_one_way() {
     // The similarity engine is pure: no Docker, no async, no runner, nothing that prints.
     check(
         "assay-similarity",
-        &[
-            "assay-runner",
-            "assay-engine",
+        &with_running(&[
             "assay-batch",
             "assay-cli",
             "bollard",
             "tokio",
             "clap",
             "indicatif",
-        ],
+        ]),
     );
     check(
         "assay-format",
-        &[
-            "assay-engine",
-            "assay-runner",
+        &with_running(&[
             "assay-grader",
             "assay-report",
             "assay-batch",
             "tokio",
             "bollard",
-        ],
+        ]),
     );
 }
 
@@ -215,7 +283,9 @@ fn closure(
 
 /// What `dependencies_point_one_way` checks of manifests, on the whole resolved graph: no
 /// Docker, async runtime or HTTP client anywhere under the model, the grader and the
-/// reports, and bollard reached only through the runner.
+/// reports; bollard reached only through assay-docker, and nowhere under intake, the
+/// sandbox, the load generator, the engine or the runner; the engine and the load generator
+/// under neither the runner nor the sandbox.
 #[test]
 fn dependency_closures_keep_docker_and_async_out() {
     let (graph, members) = resolved_graph();
@@ -229,15 +299,48 @@ fn dependency_closures_keep_docker_and_async_out() {
             );
         }
     }
-    for krate in members.iter().filter(|m| *m != "assay-runner") {
+    for krate in members.iter().filter(|m| *m != "assay-docker") {
         assert!(
-            !closure(&graph, krate, "assay-runner").contains("bollard"),
-            "{krate} reaches bollard other than through assay-runner (see ARCHITECTURE.md)"
+            !closure(&graph, krate, "assay-docker").contains("bollard"),
+            "{krate} reaches bollard other than through assay-docker (see ARCHITECTURE.md)"
         );
     }
     assert!(
-        closure(&graph, "assay-runner", "").contains("bollard"),
-        "the runner is where bollard is"
+        closure(&graph, "assay-docker", "").contains("bollard"),
+        "assay-docker is where bollard is"
+    );
+    for krate in [
+        "assay-intake",
+        "assay-sandbox",
+        "assay-loadgen",
+        "assay-engine",
+        "assay-runner",
+    ] {
+        assert!(graph.contains_key(krate), "{krate} is in the workspace");
+        let under = closure(&graph, krate, "");
+        for f in ["bollard", "assay-docker"] {
+            assert!(
+                !under.contains(f),
+                "{f} is under {krate} (see ARCHITECTURE.md)"
+            );
+        }
+    }
+    for krate in ["assay-engine", "assay-loadgen"] {
+        let under = closure(&graph, krate, "");
+        for f in ["assay-runner", "assay-sandbox", "assay-intake"] {
+            assert!(
+                !under.contains(f),
+                "{f} is under {krate} (see ARCHITECTURE.md)"
+            );
+        }
+    }
+    assert!(
+        !closure(&graph, "assay-loadgen", "").contains("assay-engine"),
+        "the load generator stands alone; the engine depends on it"
+    );
+    assert!(
+        !closure(&graph, "assay-intake", "").contains("tokio"),
+        "intake reads files synchronously"
     );
 }
 
@@ -330,19 +433,23 @@ fn only_the_docker_backend_names_bollard() {
     // Everything else goes through the ImageStore and Runtime traits; the generic Sandbox
     // state machine names no Docker type at all.
     let crates = root().join("crates");
-    let sandbox = crates.join("assay-runner/src/sandbox");
+    let docker = crates.join("assay-docker/src");
     let strays: Vec<String> = sources(std::slice::from_ref(&crates))
         .into_iter()
-        .filter(|(p, _)| *p != sandbox.join("docker.rs") && !p.starts_with(sandbox.join("docker")))
+        .filter(|(p, _)| *p != docker.join("docker.rs") && !p.starts_with(docker.join("docker")))
         .filter(|(_, text)| text.contains("bollard::") || text.contains(".client()"))
         .map(|(p, _)| p.display().to_string())
         .collect();
     assert!(
         strays.is_empty(),
-        "bollard or DockerBackend::client() outside sandbox/docker*: {strays:#?}"
+        "bollard or DockerBackend::client() outside assay-docker/src/docker*: {strays:#?}"
     );
-    let run = std::fs::read_to_string(sandbox.join("run.rs")).expect("sandbox/run.rs");
-    for docker in ["docker::", "DockerBackend", "DockerRun"] {
-        assert!(!run.contains(docker), "sandbox/run.rs names `{docker}`");
+    let sandbox = crates.join("assay-sandbox/src");
+    let run = std::fs::read_to_string(sandbox.join("run.rs")).expect("assay-sandbox/src/run.rs");
+    for docker in ["docker::", "assay_docker", "DockerBackend", "DockerRun"] {
+        assert!(
+            !run.contains(docker),
+            "assay-sandbox/src/run.rs names `{docker}`"
+        );
     }
 }
