@@ -497,11 +497,14 @@ async fn compare_cohort(
     selected: &[Candidate],
     entries: &[Entry],
 ) -> (SimilaritySummary, Option<String>) {
+    // The trees intake made for grading, compared as they are (nothing opened again); the
+    // copies keep their scratch folders alive until the comparison is done.
+    let opened: Vec<(String, Opened)> = selected
+        .iter()
+        .filter_map(|c| Some((c.folder()?, c.opened.clone()?)))
+        .collect();
     let request = SimilarityRequest {
-        submissions: selected
-            .iter()
-            .filter_map(|c| Some((c.folder()?, c.path.clone())))
-            .collect(),
+        submissions: Vec::new(),
         known: settings.known.clone(),
         assessment: Some(ctx.req.assessment.clone()),
         skeletons: settings.skeletons.clone(),
@@ -509,7 +512,14 @@ async fn compare_cohort(
         options: settings.options.clone(),
         intake: ctx.req.intake,
     };
-    let joined = tokio::task::spawn_blocking(move || similarity(&request)).await;
+    let joined = tokio::task::spawn_blocking(move || {
+        let trees: Vec<(String, PathBuf)> = opened
+            .iter()
+            .map(|(name, o)| (name.clone(), o.submission.root.clone()))
+            .collect();
+        similarity::similarity_of_opened(&request, &trees)
+    })
+    .await;
     let outcome = match joined {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return (failed_similarity(e.to_string()), None),

@@ -1,9 +1,10 @@
 //! Similarity across a cohort (`assay similarity`, and `assay batch` unless
 //! `--no-similarity`): every submission opened with the runner's intake (folder, git
-//! repository or archive; nothing executed), fingerprinted and compared with the others and
-//! with known public solutions by `assay-similarity`, the assessment's handed-out files and
-//! framework skeletons discounted; then `similarity.csv`, `similarity.md` and the pair pages
-//! written. A flag for a human: nothing here touches a score.
+//! repository or archive; nothing executed; a batch hands over the trees it already took in),
+//! fingerprinted and compared with the others and with known public solutions by
+//! `assay-similarity`, the assessment's handed-out files and framework skeletons discounted;
+//! then `similarity.csv`, `similarity.md` and the pair pages written. A flag for a human:
+//! nothing here touches a score.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,28 @@ pub struct SimilarityOutcome {
 /// Opens, fingerprints and compares everything `req` names; writes the reports into
 /// `req.out`. One unreadable submission is listed in `unreadable`, not an error.
 pub fn similarity(req: &SimilarityRequest) -> Result<SimilarityOutcome, BatchError> {
+    compare(req, Cohort::ToOpen(&req.submissions))
+}
+
+/// As [`similarity`], for a cohort the batch has already taken in: `trees` are
+/// `(name, root)`, each submission's unpacked tree, fingerprinted as it is (so a batch opens
+/// each submission once); `req.submissions` is not read.
+pub(crate) fn similarity_of_opened(
+    req: &SimilarityRequest,
+    trees: &[(String, PathBuf)],
+) -> Result<SimilarityOutcome, BatchError> {
+    compare(req, Cohort::Opened(trees))
+}
+
+/// The submissions a comparison reads.
+enum Cohort<'a> {
+    /// `(name, path)`: directories, git repositories or archives, each opened with intake.
+    ToOpen(&'a [(String, PathBuf)]),
+    /// `(name, root)`: trees already taken in, read as they are.
+    Opened(&'a [(String, PathBuf)]),
+}
+
+fn compare(req: &SimilarityRequest, cohort: Cohort<'_>) -> Result<SimilarityOutcome, BatchError> {
     let scratch = tempfile::Builder::new()
         .prefix("assay-similarity-")
         .tempdir()
@@ -55,24 +78,17 @@ pub fn similarity(req: &SimilarityRequest) -> Result<SimilarityOutcome, BatchErr
             source,
         })?;
     let mut unreadable = Vec::new();
-    let cohort = open_all(
-        &req.submissions,
-        Origin::Submission,
-        req,
-        scratch.path(),
-        &mut unreadable,
-    );
+    let cohort_roots = match cohort {
+        Cohort::ToOpen(sources) => open_all(sources, req, scratch.path(), &mut unreadable),
+        Cohort::Opened(trees) => trees.to_vec(),
+    };
+    let cohort = read_all(&cohort_roots, Origin::Submission, req, &mut unreadable);
     let known_sources = match &req.known {
         Some(dir) => known_entries(dir)?,
         None => Vec::new(),
     };
-    let known = open_all(
-        &known_sources,
-        Origin::Known,
-        req,
-        scratch.path(),
-        &mut unreadable,
-    );
+    let known_roots = open_all(&known_sources, req, scratch.path(), &mut unreadable);
+    let known = read_all(&known_roots, Origin::Known, req, &mut unreadable);
     let handed_out = handed_out(req, scratch.path())?;
     let report = assay_similarity::compare(&cohort, &known, &handed_out, &req.options);
     let written =
@@ -88,14 +104,14 @@ pub fn similarity(req: &SimilarityRequest) -> Result<SimilarityOutcome, BatchErr
     })
 }
 
-/// Takes every `(name, path)` in (archives unpacked under `scratch`) and fingerprints it.
+/// Takes every `(name, path)` in (archives unpacked under `scratch`): `(name, root)` of each
+/// one intake accepted.
 fn open_all(
     sources: &[(String, PathBuf)],
-    origin: Origin,
     req: &SimilarityRequest,
     scratch: &Path,
     unreadable: &mut Vec<(String, String)>,
-) -> Vec<Document> {
+) -> Vec<(String, PathBuf)> {
     let mut roots = Vec::with_capacity(sources.len());
     for (name, path) in sources {
         match Submission::open(path, &req.intake, scratch) {
@@ -103,11 +119,21 @@ fn open_all(
             Err(e) => unreadable.push((name.clone(), e.to_string())),
         }
     }
+    roots
+}
+
+/// Fingerprints every `(name, root)`.
+fn read_all(
+    roots: &[(String, PathBuf)],
+    origin: Origin,
+    req: &SimilarityRequest,
+    unreadable: &mut Vec<(String, String)>,
+) -> Vec<Document> {
     let mut docs = Vec::with_capacity(roots.len());
     for ((name, _), read) in
         roots
             .iter()
-            .zip(assay_similarity::read_all(&roots, origin, &req.options))
+            .zip(assay_similarity::read_all(roots, origin, &req.options))
     {
         match read {
             Ok(d) => docs.push(d),
@@ -219,4 +245,123 @@ pub fn annotate(dir: &Path, block: SimilarityInfo) -> Result<(), String> {
     assay_report::write_all(&card, dir)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Python module of `n` functions; `salt` changes every name and constant.
+    fn module(salt: &str, n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "def {salt}_handler_{i}(request, store):\n    \
+                     items = store.get('{salt}{i}', [])\n    \
+                     total = sum(x * {i} for x in items if x > {i})\n    \
+                     if total > 100:\n        return {{'status': 400, 'total': total}}\n    \
+                     store['{salt}{i}'] = items + [total]\n    \
+                     return {{'status': 200, 'items': len(items)}}\n\n"
+                )
+            })
+            .collect()
+    }
+
+    /// Code of another shape altogether.
+    fn other_module(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "class Queue{i}:\n    \
+                     def __init__(self):\n        self.jobs = {{}}\n        self.seen = set()\n\n    \
+                     def push(self, key, job):\n        while key in self.seen:\n            \
+                     key = key + '-{i}'\n        self.seen.add(key)\n        \
+                     self.jobs[key] = job\n        return key\n\n"
+                )
+            })
+            .collect()
+    }
+
+    fn submission(dir: &Path, name: &str, code: &str) -> (String, PathBuf) {
+        let root = dir.join(name);
+        std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("app.py"), code).unwrap_or_else(|e| panic!("{e}"));
+        (name.to_owned(), root)
+    }
+
+    fn request(
+        out: PathBuf,
+        submissions: Vec<(String, PathBuf)>,
+        intake: IntakeLimits,
+    ) -> SimilarityRequest {
+        SimilarityRequest {
+            submissions,
+            known: None,
+            assessment: None,
+            skeletons: Vec::new(),
+            out,
+            options: Options::default(),
+            intake,
+        }
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The batch's trees are compared as they are, never taken in again (intake limits no
+    /// submission meets do not refuse them), and give the reports `assay similarity` gives
+    /// for the same submissions opened from their paths.
+    #[test]
+    fn the_trees_a_batch_opened_compare_as_their_paths_do() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tmp.path();
+        let shared = module("ledger", 12);
+        let cohort = vec![
+            submission(dir, "alice", &shared),
+            submission(dir, "bob", &shared),
+            submission(dir, "carol", &other_module(12)),
+        ];
+        let limits = IntakeLimits::default();
+        let by_path = similarity(&request(dir.join("by-path"), cohort.clone(), limits))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(by_path.unreadable.is_empty(), "{:?}", by_path.unreadable);
+        assert_eq!(by_path.report.flagged().count(), 1, "alice and bob");
+
+        let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let trees: Vec<(String, PathBuf)> = cohort
+            .iter()
+            .map(|(name, path)| {
+                let s = Submission::open(path, &limits, scratch.path())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                (name.clone(), s.root)
+            })
+            .collect();
+        let refusing = IntakeLimits {
+            max_entries: 0,
+            max_total_bytes: 0,
+            max_file_bytes: 0,
+        };
+        let reopened = similarity(&request(dir.join("refused"), cohort.clone(), refusing))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            reopened.unreadable.len(),
+            3,
+            "intake refuses each from its path"
+        );
+
+        let by_tree =
+            similarity_of_opened(&request(dir.join("by-tree"), Vec::new(), refusing), &trees)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(by_tree.unreadable.is_empty(), "{:?}", by_tree.unreadable);
+        assert_eq!(read(&by_tree.written.csv), read(&by_path.written.csv));
+        assert_eq!(
+            read(&by_tree.written.markdown),
+            read(&by_path.written.markdown)
+        );
+        assert_eq!(by_tree.written.pages.len(), by_path.written.pages.len());
+        for (a, b) in by_tree.written.pages.iter().zip(&by_path.written.pages) {
+            assert_eq!(read(a), read(b));
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The reports rendered from one representative scorecard (every status, a sandbox
-//! failure, hostile candidate text): snapshots of Markdown, JUnit and the scorecard JSON,
-//! and the escaping, size, format and comparison rules each report must keep.
+//! failure, hostile candidate text): snapshots of Markdown, JUnit, HTML, Gradescope and the
+//! scorecard JSON (redacted: digests, dates, durations), and the escaping, size, format and
+//! comparison rules each report must keep.
 
 use std::collections::BTreeMap;
 
@@ -313,6 +314,45 @@ fn scorecard_json_snapshot() {
         ".sandbox.build_seconds" => "[duration]",
         ".runner.images[\"postgres:16\"]" => "[digest]",
     });
+}
+
+/// The representative card with a `not_assessed` check added (its reason and evidence
+/// hostile too): every status, partial credit, a missing result and hostile text.
+fn every_status_card() -> Scorecard {
+    let mut plan = plan();
+    plan.checks.push(planned(
+        "repo.tests",
+        "repository",
+        "Runs the candidate's tests",
+        &[(Skill::ProblemSolving, 1.0)],
+        Visibility::Visible,
+    ));
+    let mut results = results();
+    results.checks.push(CheckOutcome::not_assessed(
+        "repo.tests",
+        "repository",
+        "no test runner in any stage <of> the Dockerfile \u{1b}]8;;http://evil\u{7}link\u{1b}]8;;\u{7}",
+        vec![Evidence::File {
+            path: "Dockerfile\u{2066}.md".to_owned(),
+            line: Some(1),
+            excerpt: Some(format!("FROM scratch # {SCRIPT} \u{202e}gpj.exe")),
+        }],
+    ));
+    grade(&results, &plan, None).unwrap_or_else(|e| panic!("grade: {e}"))
+}
+
+#[test]
+fn html_snapshot() {
+    let card = every_status_card();
+    assert_eq!(card.count(Status::NotAssessed), 1);
+    let html = rendered(&card, Format::Html);
+    redacted(|| insta::assert_snapshot!("report_html", html));
+}
+
+#[test]
+fn gradescope_snapshot() {
+    let json = rendered(&every_status_card(), Format::Gradescope);
+    redacted(|| insta::assert_snapshot!("gradescope_json", json));
 }
 
 #[test]
