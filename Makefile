@@ -18,7 +18,8 @@ demo: images
 	./scripts/demo.sh $(DEMO_OUT)
 
 # Every test, Docker tests included (nextest: one process per test, so per-test memory
-# figures are honest). ASSAY_REQUIRE_DOCKER makes a missing engine a failure, never a skip.
+# figures are honest). ASSAY_REQUIRE_DOCKER makes a missing engine (or Chromium) a failure,
+# never a skip; plain `cargo test` is the fast tier, where they skip (README, Testing).
 # The images are made with the debug binary the tests build anyway (no second, release compile).
 test:
 	$(CARGO) build --bin assay

@@ -107,7 +107,7 @@ fn main() {
             let function = checker.function();
             let _ = writeln!(
                 tests,
-                "#[test]\nfn {name}() {{\n    {function}({assessment:?}, {id:?});\n}}\n"
+                "#[test]\nfn {name}() {{\n    assay_testkit::require_docker!();\n    {function}({assessment:?}, {id:?});\n}}\n"
             );
             let _ = writeln!(
                 list,

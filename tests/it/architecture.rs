@@ -342,6 +342,30 @@ fn dependency_closures_keep_docker_and_async_out() {
         !closure(&graph, "assay-intake", "").contains("tokio"),
         "intake reads files synchronously"
     );
+    // The test kit is for tests: a dev-dependency only, with neither Docker nor async under it.
+    for krate in &members {
+        assert!(
+            !graph
+                .get(krate)
+                .into_iter()
+                .flatten()
+                .any(|d| d == "assay-testkit"),
+            "{krate} depends on assay-testkit outside its dev-dependencies (see ARCHITECTURE.md)"
+        );
+    }
+    let kit = closure(&graph, "assay-testkit", "");
+    for f in [
+        "tokio",
+        "bollard",
+        "reqwest",
+        "assay-runner",
+        "assay-engine",
+    ] {
+        assert!(
+            !kit.contains(f),
+            "{f} is under assay-testkit (see ARCHITECTURE.md)"
+        );
+    }
 }
 
 #[test]

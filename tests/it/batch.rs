@@ -50,7 +50,7 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
         similarity: None,
         trust: Default::default(),
         registries: None,
-        performance_lane: Some(super::cli::machine_lane()),
+        performance_lane: Some(assay_testkit::paths::machine_lane()),
     }
 }
 
@@ -89,6 +89,7 @@ fn outcomes(report: &assay_batch::BatchReport) -> Vec<(String, &'static str)> {
 
 #[test]
 fn a_batch_grades_each_submission_resumes_and_summarises() {
+    assay_testkit::require_docker!();
     let dir = tempfile::tempdir().expect("a temp dir");
     let subs = cohort(dir.path());
     let out = dir.path().join("out");
@@ -145,6 +146,7 @@ fn a_batch_grades_each_submission_resumes_and_summarises() {
 
 #[test]
 fn shards_split_the_cohort_and_compare_merges_them() {
+    assay_testkit::require_docker!();
     let dir = tempfile::tempdir().expect("a temp dir");
     let subs = cohort(dir.path());
     let inputs = vec![subs.join("did-not-build"), subs.join("all-500")];
@@ -173,6 +175,7 @@ fn shards_split_the_cohort_and_compare_merges_them() {
 /// other's measured phase, build or seeding, as the windows the scorecards record show.
 #[test]
 fn measured_phases_of_a_batch_never_overlap() {
+    assay_testkit::require_docker!();
     let dir = tempfile::tempdir().expect("a temp dir");
     let assessment = dir.path().join("assessment");
     assay_format::init::scaffold(&assessment).expect("the scaffold is written");

@@ -127,6 +127,7 @@ fn did_not_build(out: &BuildOutcome) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_writing_past_its_disk_limit_does_not_build_and_leaves_nothing() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let (dir, marker) = submission(
         "disk",
@@ -152,6 +153,7 @@ async fn a_build_writing_past_its_disk_limit_does_not_build_and_leaves_nothing()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_bomb_in_a_build_step_is_stopped_by_the_pids_limit() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     // bash retries a fork that fails for a while, holding the step at its limit.
     let (dir, marker) = submission(
@@ -178,6 +180,7 @@ async fn a_fork_bomb_in_a_build_step_is_stopped_by_the_pids_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_past_its_time_limit_is_stopped_and_leaves_nothing() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let (dir, marker) = submission("time", "RUN sleep 600");
     let out = build(
@@ -219,6 +222,7 @@ async fn a_build_past_its_time_limit_is_stopped_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_output_past_its_limit_is_cut_with_a_note() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let (dir, _marker) = submission(
         "output",
@@ -328,6 +332,7 @@ async fn remove_container(backend: &DockerBackend, container: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_removes_a_build_proxy_once_idle_and_its_creator_gone() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     // The egress network the proxies sit on (made by any build).
     let (dir, _) = submission("proxy-gc", "");

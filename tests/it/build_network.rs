@@ -82,6 +82,7 @@ async fn leftovers(backend: &DockerBackend) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn build_steps_reach_the_registries_and_nothing_else() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     // A listener on every host address: a build step that reaches the host shows up here.
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
@@ -132,6 +133,7 @@ async fn build_steps_reach_the_registries_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn add_with_a_url_is_refused_before_the_build_naming_the_line() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let out = build_submission(&backend, &BuildRequest::new(fixture("add-url")))
         .await

@@ -111,7 +111,7 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
         registries: None,
         // Corpus tests run two at a time: one lane with every grading of the session.
         lane: Some(
-            PerformanceLane::on_machine(&super::cli::machine_lane())
+            PerformanceLane::on_machine(&assay_testkit::paths::machine_lane())
                 .expect("the session's performance lane")
                 .for_run(),
         ),
@@ -754,11 +754,13 @@ fn also_affected_skills_are_known_and_give_a_reason() {
 
 #[test]
 fn reference_passes_backend_senior_with_every_skill_at_80() {
+    assay_testkit::require_docker!();
     check_reference(LEDGER);
 }
 
 #[test]
 fn conduit_reference_passes_backend_senior_with_every_skill_at_80() {
+    assay_testkit::require_docker!();
     check_reference(CONDUIT);
 }
 
@@ -805,6 +807,7 @@ fn check_reference(assessment: &str) {
 /// Same seed, same submission: the same verdict on every check that measures no latency.
 #[test]
 fn the_same_seed_gives_the_same_results() {
+    assay_testkit::require_docker!();
     let first = reference(LEDGER);
     let work = scratch();
     let (_, second) = grade(LEDGER, &submission(LEDGER, None, work.path()));
@@ -847,6 +850,7 @@ fn check_broken(fixture: &str, reason: &str) -> Scorecard {
 
 #[test]
 fn a_submission_that_does_not_build_is_graded() {
+    assay_testkit::require_docker!();
     let card = check_broken("did-not-build", "did not build");
     assert!(!card.sandbox.image_built);
     let api = card
@@ -868,12 +872,14 @@ fn a_submission_that_does_not_build_is_graded() {
 
 #[test]
 fn a_submission_that_never_becomes_healthy_is_graded() {
+    assay_testkit::require_docker!();
     let card = check_broken("never-healthy", "never became healthy");
     assert!(card.sandbox.image_built && !card.sandbox.became_healthy);
 }
 
 #[test]
 fn a_submission_that_answers_500_is_graded() {
+    assay_testkit::require_docker!();
     let work = scratch();
     let src = root().join("tests/fixtures/corpus/all-500");
     let (results, card) = grade(LEDGER, &repo(&src, &work.path().join("repo"), "good"));

@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cli::root;
+use assay_testkit::paths::workspace_root as root;
 
 #[path = "../../fuzz/src/lib.rs"]
 mod targets;

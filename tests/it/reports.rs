@@ -1,6 +1,7 @@
 //! The HTML report in a real browser: headless Chromium loads `report.html` rendered from a
 //! scorecard full of hostile candidate text, and the DOM and a screenshot are checked.
-//! Chromium is required (`apt-get install -y chromium`): without it this test fails.
+//! Without Chromium (`apt-get install -y chromium`) these tests skip, unless
+//! `ASSAY_REQUIRE_DOCKER=1` (the full tier, as `make test`), where they fail.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -11,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use assay_grader::{Scorecard, grade};
 use assay_model::{
-    AssessmentRef, CheckOutcome, Evidence, GradingPlan, PlannedCheck, Profile, RequestRecord,
-    ResponseRecord, RunResults, RunnerInfo, SandboxReport, Skill, SkillWeight, Status,
-    SubmissionRef, Visibility,
+    AssessmentRef, CheckOutcome, Evidence, GradingPlan, Profile, RequestRecord, ResponseRecord,
+    RunResults, RunnerInfo, SandboxReport, Skill, Status, SubmissionRef, Visibility,
 };
 use assay_report::{Format, render, write_all};
+use assay_testkit::values::{planned, timed};
 
 /// Markup that would mark the page if it ever ran.
 const HOSTILE: &str = "<script>document.body.setAttribute('data-pwned','1')</script>";
@@ -23,30 +24,6 @@ const HOSTILE_IMG: &str = "<img src=x onerror=\"document.title='pwned'\">";
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 2000;
 const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn planned(
-    id: &str,
-    suite: &str,
-    title: &str,
-    skills: &[(Skill, f64)],
-    visible: bool,
-) -> PlannedCheck {
-    PlannedCheck {
-        critical: Vec::new(),
-        id: id.to_owned(),
-        suite: suite.to_owned(),
-        title: title.to_owned(),
-        skills: skills
-            .iter()
-            .map(|&(skill, weight)| SkillWeight { skill, weight })
-            .collect(),
-        visibility: if visible {
-            Visibility::Visible
-        } else {
-            Visibility::Hidden
-        },
-    }
-}
 
 fn exchange(method: &str, path: &str, status: u16, body: &str) -> Evidence {
     Evidence::Exchange {
@@ -70,11 +47,6 @@ fn exchange(method: &str, path: &str, status: u16, body: &str) -> Evidence {
     }
 }
 
-fn timed(mut outcome: CheckOutcome, ms: u64) -> CheckOutcome {
-    outcome.duration_ms = ms;
-    outcome
-}
-
 /// A realistic run of a Todo API assessment, with hostile text wherever a candidate
 /// controls it: submission name, responses, headers, logs, file names, messages.
 fn scorecard() -> Scorecard {
@@ -85,84 +57,84 @@ fn scorecard() -> Scorecard {
                 "api",
                 "Lists todos with pagination",
                 &[(Skill::ApiDesign, 2.0), (Skill::Languages, 1.0)],
-                true,
+                Visibility::Visible,
             ),
             planned(
                 "api.create",
                 "api",
                 "Creates a todo and returns 201",
                 &[(Skill::ApiDesign, 1.0), (Skill::Frameworks, 1.0)],
-                true,
+                Visibility::Visible,
             ),
             planned(
                 "api.errors",
                 "api",
                 "Problem+JSON error bodies",
                 &[(Skill::ApiDesign, 1.0), (Skill::Communication, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "sec.auth",
                 "security",
                 "Rejects forged JWTs",
                 &[(Skill::Security, 2.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "sec.sqli",
                 "security",
                 "Resists SQL injection",
                 &[(Skill::Security, 1.0), (Skill::Databases, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "db.persist",
                 "db",
                 "Persists across restart",
                 &[(Skill::Databases, 2.0), (Skill::Devops, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "db.migrate",
                 "db",
                 "Ships migrations",
                 &[(Skill::Databases, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "perf.load",
                 "perf",
                 "Sustains 200 requests/s",
                 &[(Skill::Performance, 2.0), (Skill::ProblemSolving, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "ops.health",
                 "ops",
                 "Health endpoint",
                 &[(Skill::Devops, 1.0)],
-                true,
+                Visibility::Visible,
             ),
             planned(
                 "ops.nonroot",
                 "ops",
                 "Runs as a non-root user",
                 &[(Skill::Devops, 1.0), (Skill::Security, 0.5)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "repo.history",
                 "repo",
                 "Readable commit history",
                 &[(Skill::Communication, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
             planned(
                 "repo.readme",
                 "repo",
                 "README explains how to run it",
                 &[(Skill::Communication, 1.0)],
-                false,
+                Visibility::Hidden,
             ),
         ],
         profiles: vec![Profile {
@@ -394,29 +366,11 @@ fn screenshot_that_is_not_blank(url: &str, profile: &Path, dir: &Path) -> Vec<u8
     bytes
 }
 
-/// The Chromium binary: `$CHROMIUM`, `/usr/bin/chromium`, or `chromium` on the PATH.
+/// The Chromium binary (`$CHROMIUM`, or `chromium` on the PATH), found by the tier's gate
+/// that each test passed first (`require_chromium!`).
 fn chromium() -> PathBuf {
-    let mut candidates = Vec::new();
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        candidates.push(PathBuf::from(path));
-    }
-    candidates.push(PathBuf::from("/usr/bin/chromium"));
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            candidates.push(dir.join("chromium"));
-            candidates.push(dir.join("chromium-browser"));
-        }
-    }
-    candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "headless Chromium is required for the HTML report test and was not found. \
-             Install it with `apt-get update && apt-get install -y chromium` \
-             (or set CHROMIUM to the browser's path)."
-            )
-        })
+    assay_testkit::require_chromium()
+        .unwrap_or_else(|| panic!("the test did not pass `require_chromium!()` first"))
 }
 
 /// Runs Chromium headless with `args`, its stdout into `stdout`, within a time limit.
@@ -560,6 +514,7 @@ fn recompress(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn html_report_renders_safely_in_headless_chromium() {
+    assay_testkit::require_chromium!();
     let card = scorecard();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let written = write_all(&card, dir.path()).unwrap_or_else(|e| panic!("write_all: {e}"));
@@ -776,6 +731,7 @@ fn conduit_scorecard() -> Scorecard {
 /// is kept at `target/assay-reports/conduit-report.png` for a person to look at.
 #[test]
 fn conduit_html_report_renders_in_headless_chromium() {
+    assay_testkit::require_chromium!();
     let card = conduit_scorecard();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let written = write_all(&card, dir.path()).unwrap_or_else(|e| panic!("write_all: {e}"));

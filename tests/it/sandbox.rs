@@ -291,6 +291,7 @@ async fn docker_unreachable_is_one_clear_infrastructure_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_is_cached_by_content_and_failures_are_outcomes() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     // Same content: the second build is a cache hit.
     let first = image(&backend, "neverhealthy").await;
@@ -353,6 +354,7 @@ async fn build_is_cached_by_content_and_failures_are_outcomes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_past_its_time_limit_is_cancelled() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let marker = format!("sleep 97{}", std::process::id() % 10);
@@ -430,6 +432,7 @@ fn submission_beside_outside(fixture: &str) -> (tempfile::TempDir, PathBuf, Path
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_symlinks_out_of_the_submission_are_not_followed() {
+    assay_testkit::require_docker!();
     use std::os::unix::fs::symlink;
     let backend = backend().await;
     let (_top, sub, outside) = submission_beside_outside("symlinks");
@@ -462,6 +465,7 @@ async fn context_symlinks_out_of_the_submission_are_not_followed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_dotdot_copy_is_refused() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let (_top, sub, _outside) = submission_beside_outside("dotdot");
     let out = build_dir(&backend, &sub, BuildLimits::default()).await;
@@ -490,6 +494,7 @@ async fn context_dotdot_copy_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fork_bomb_is_held_by_the_pids_limit() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "forkbomb").await;
     let mut spec = spec(&run_id("forkbomb"), &image);
@@ -528,6 +533,7 @@ async fn fork_bomb_is_held_by_the_pids_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_bomb_is_oom_killed() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "membomb").await;
     let sandbox = start(&backend, spec(&run_id("membomb"), &image)).await;
@@ -572,6 +578,7 @@ fn written_mb(result: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_fill_of_tmp_stops_at_the_tmpfs_cap() {
+    assay_testkit::require_docker!();
     let (result, sandbox, backend) = disk_fill("fill-tmp", "/tmp", |_| {}).await;
     assert!(result.contains("error=ENOSPC"), "{result}");
     assert!(written_mb(&result) <= 32, "{result}");
@@ -580,6 +587,7 @@ async fn disk_fill_of_tmp_stops_at_the_tmpfs_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_fill_of_the_root_filesystem_is_refused() {
+    assay_testkit::require_docker!();
     let (result, sandbox, backend) = disk_fill("fill-root", "/app", |_| {}).await;
     assert!(result.contains("error=EROFS"), "{result}");
     assert_eq!(written_mb(&result), 0);
@@ -588,6 +596,7 @@ async fn disk_fill_of_the_root_filesystem_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_fill_of_a_writable_home_stops_at_its_cap() {
+    assay_testkit::require_docker!();
     let (result, sandbox, backend) = disk_fill("fill-home", "/home/app", |spec| {
         spec.hardening.writable_home = Some(TmpfsMount::new("/home/app", 16 * MIB));
         spec.service.env.insert("HOME".into(), "/home/app".into());
@@ -600,6 +609,7 @@ async fn disk_fill_of_a_writable_home_stops_at_its_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_fill_of_a_writable_root_is_killed_by_the_watchdog() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "diskfill").await;
     let mut spec = spec(&run_id("fill-rw"), &image);
@@ -631,6 +641,7 @@ async fn disk_fill_of_a_writable_root_is_killed_by_the_watchdog() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_flood_keeps_logs_capped() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "flood").await;
     let sandbox = start(&backend, spec(&run_id("flood"), &image)).await;
@@ -689,6 +700,7 @@ async fn egress_sandbox(name: &str) -> (DockerBackend, DockerSandbox) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn egress_to_a_public_name_fails() {
+    assay_testkit::require_docker!();
     let (backend, sandbox) = egress_sandbox("egress-name").await;
     let probe = get_text(
         &sandbox,
@@ -702,6 +714,7 @@ async fn egress_to_a_public_name_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn egress_to_a_public_ip_fails() {
+    assay_testkit::require_docker!();
     let (backend, sandbox) = egress_sandbox("egress-ip").await;
     // 198.51.100.7: TEST-NET-2, documentation only; the internal network drops it anyway.
     let probe = get_text(
@@ -767,6 +780,7 @@ fn bridge_ipv4(bridge: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_steps_cannot_reach_the_grading_host() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let listener = match tokio::net::TcpListener::bind("[::]:0").await {
         Ok(l) => l,
@@ -813,6 +827,7 @@ async fn build_steps_cannot_reach_the_grading_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn egress_to_the_grading_host_is_dropped() {
+    assay_testkit::require_docker!();
     let (backend, sandbox) = egress_sandbox("egress-host").await;
     // A listener on every host address, IPv4 and IPv6.
     let listener = match tokio::net::TcpListener::bind("[::]:0").await {
@@ -900,6 +915,7 @@ async fn host_reaches_db(sandbox: &DockerSandbox) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
+    assay_testkit::require_docker!();
     let (backend, sandbox) = with_postgres("sidecar").await;
     assert_eq!(probe_db(&sandbox).await, "connected");
     host_reaches_db(&sandbox).await;
@@ -908,6 +924,7 @@ async fn sidecar_database_is_reachable_by_name_and_from_the_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_run_network_resolves_its_own_names_and_no_other() {
+    assay_testkit::require_docker!();
     let (backend, sandbox) = with_postgres("dns").await;
     let resolve = |name: &str| format!("/resolve?name={name}");
     let db = get_text(&sandbox, &resolve("db"), Duration::from_secs(10)).await;
@@ -923,6 +940,7 @@ async fn the_run_network_resolves_its_own_names_and_no_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_can_go_away_under_the_service_and_start_after_it() {
+    assay_testkit::require_docker!();
     let (backend, mut sandbox) = with_postgres("dbdown").await;
     assert_eq!(probe_db(&sandbox).await, "connected");
 
@@ -964,6 +982,7 @@ async fn the_database_can_go_away_under_the_service_and_start_after_it() {
 /// itself keeps running (its data is on tmpfs). The service keeps running too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_drops_and_refuses_its_clients_in_place_and_keeps_its_data() {
+    assay_testkit::require_docker!();
     let (backend, mut sandbox) = with_postgres("dbinterrupt").await;
     let db = sandbox.sidecar_addr("db").expect("db address");
     let connect = move || async move {
@@ -1049,6 +1068,7 @@ async fn the_database_drops_and_refuses_its_clients_in_place_and_keeps_its_data(
 /// The sidecar runs under the service's confinement.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_cannot_escalate_in_the_database_sidecar() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "dbprivilege").await;
     // This worktree's sidecar recipe under a tag of the test's own, so that a concurrent
@@ -1246,6 +1266,7 @@ async fn the_service_cannot_escalate_in_the_database_sidecar() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_that_hangs_every_request_never_becomes_healthy_in_time() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "hang").await;
     let mut spec = spec(&run_id("hang"), &image);
@@ -1269,6 +1290,7 @@ async fn service_that_hangs_every_request_never_becomes_healthy_in_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_streaming_endless_invalid_utf8_is_read_capped() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "badutf8").await;
     let sandbox = start(&backend, spec(&run_id("badutf8"), &image)).await;
@@ -1293,6 +1315,7 @@ async fn service_streaming_endless_invalid_utf8_is_read_capped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_ignoring_sigterm_is_killed_after_the_grace() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "sigterm").await;
     let mut spec = spec(&run_id("sigterm-ignored"), &image);
@@ -1318,6 +1341,7 @@ async fn service_ignoring_sigterm_is_killed_after_the_grace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_stops_gracefully_and_comes_back_healthy() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "sigterm").await;
     let mut sandbox = start(&backend, spec(&run_id("restart"), &image)).await;
@@ -1337,6 +1361,7 @@ async fn restart_stops_gracefully_and_comes_back_healthy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_that_never_becomes_healthy_fails_within_the_limit() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "neverhealthy").await;
     let mut spec = spec(&run_id("neverhealthy"), &image);
@@ -1355,6 +1380,7 @@ async fn service_that_never_becomes_healthy_fails_within_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privileged_operations_are_refused() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "privileged").await;
     let sandbox = start(&backend, spec(&run_id("privileged"), &image)).await;
@@ -1381,6 +1407,7 @@ async fn privileged_operations_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn io_uring_is_refused_by_the_seccomp_profile() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "iouring").await;
     let sandbox = start(&backend, spec(&run_id("iouring"), &image)).await;
@@ -1408,6 +1435,7 @@ async fn io_uring_is_refused_by_the_seccomp_profile() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_sandbox_cleans_up_and_cleanup_is_idempotent() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let image = image(&backend, "sigterm").await;
     let run = run_id("dropped");
@@ -1425,6 +1453,7 @@ async fn dropping_a_sandbox_cleans_up_and_cleanup_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_removes_what_a_dead_run_left() {
+    assay_testkit::require_docker!();
     let backend = backend().await;
     let docker = backend.client();
     // A pid that was alive and is no longer.

@@ -2,7 +2,7 @@
 //! the docker CLI on the default bridge, reached at its container address, removed at the
 //! end by a guard (also when an assertion fails). The tables are made by the service's role,
 //! the checks connect as their own role, as in a run. Without a Docker engine the test is
-//! skipped, unless `ASSAY_REQUIRE_DOCKER` is set (then it fails).
+//! skipped, unless `ASSAY_REQUIRE_DOCKER=1` (then it fails): `assay_testkit::require_docker`.
 
 mod kinds_common;
 
@@ -54,19 +54,10 @@ async fn docker(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Starts PostgreSQL and waits until it accepts connections; None when Docker is absent
-/// and not required.
+/// Starts PostgreSQL and waits until it accepts connections; None when the test tier skips
+/// Docker tests.
 async fn postgres() -> Option<(Container, IpAddr)> {
-    if docker(&["info", "--format", "{{.ServerVersion}}"])
-        .await
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("ASSAY_REQUIRE_DOCKER").is_none(),
-            "ASSAY_REQUIRE_DOCKER is set but the Docker engine does not answer"
-        );
-        return None;
-    }
+    assay_testkit::require_docker()?;
     let pid = std::process::id().to_string();
     let id = docker(&[
         "run",

@@ -1,37 +1,28 @@
 //! Table-driven tests of the scoring rules: each case is a run's outcomes and what the
 //! scorecard (or the error) must say.
 
-use std::collections::BTreeMap;
-
 use assay_model::{
-    AssessmentRef, CheckOutcome, GradingPlan, PlannedCheck, Profile, RunResults, RunnerInfo,
-    SandboxFailure, SandboxReport, Skill, SkillWeight, Status, SubmissionRef, Visibility,
+    CheckOutcome, GradingPlan, PlannedCheck, Profile, RunResults, SandboxFailure, SandboxReport,
+    Skill, Status, Visibility,
 };
+
+use assay_testkit::values::{self, pass, run_results};
 
 use crate::grade::round_to;
 use crate::{GradeError, NOT_RUN, Scorecard, grade};
 
+/// A hidden planned check (the shared builder, `assay_testkit::values::planned`).
 fn planned(id: &str, suite: &str, title: &str, skills: &[(Skill, f64)]) -> PlannedCheck {
-    PlannedCheck {
-        critical: Vec::new(),
-        id: id.to_owned(),
-        suite: suite.to_owned(),
-        title: title.to_owned(),
-        skills: skills
-            .iter()
-            .map(|&(skill, weight)| SkillWeight { skill, weight })
-            .collect(),
-        visibility: Visibility::Hidden,
-    }
+    values::planned(id, suite, title, skills, Visibility::Hidden)
 }
 
 fn profile(id: &str, weights: &[(Skill, f64)], pass_mark: f64) -> Profile {
-    Profile {
-        id: id.to_owned(),
-        title: format!("{id} title"),
-        weights: weights.iter().copied().collect::<BTreeMap<_, _>>(),
+    values::profile(
+        id,
+        &format!("{id} title"),
+        weights.iter().copied(),
         pass_mark,
-    }
+    )
 }
 
 /// Five checks over six skills; four skills (communication among them) are never evidenced.
@@ -94,33 +85,19 @@ fn plan() -> GradingPlan {
 }
 
 fn results(checks: Vec<CheckOutcome>, failure: Option<SandboxFailure>) -> RunResults {
-    RunResults {
-        assessment: AssessmentRef {
-            id: "todo-api".to_owned(),
-            version: "1.0.0".to_owned(),
-            title: "Todo API".to_owned(),
-        },
-        submission: SubmissionRef {
-            name: "alice".to_owned(),
-            digest: "sha256:abc".to_owned(),
-        },
-        sandbox: SandboxReport {
-            image_built: failure.is_none(),
-            became_healthy: failure.is_none(),
-            build_seconds: 12.5,
-            failure,
-            ..SandboxReport::default()
-        },
+    let mut run = run_results(
+        ("todo-api", "1.0.0", "Todo API"),
+        ("alice", "sha256:abc"),
         checks,
-        seed: 7,
-        runner: RunnerInfo::default(),
-        started_at: "2026-01-02T03:04:05Z".to_owned(),
-        duration_seconds: 42.0,
-    }
-}
-
-fn pass(id: &str, suite: &str) -> CheckOutcome {
-    CheckOutcome::pass(id, suite, "ok", Vec::new())
+    );
+    run.sandbox = SandboxReport {
+        image_built: failure.is_none(),
+        became_healthy: failure.is_none(),
+        build_seconds: 12.5,
+        failure,
+        ..SandboxReport::default()
+    };
+    run
 }
 
 fn all_pass() -> Vec<CheckOutcome> {

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use assay_grader::{Scorecard, grade, json_schema};
 use assay_model::{
-    AssessmentRef, CheckOutcome, Evidence, GradingPlan, PlannedCheck, Profile, RequestRecord,
-    ResponseRecord, RunResults, RunnerInfo, SandboxFailure, SandboxReport, Skill, SkillWeight,
-    Status, SubmissionRef, Visibility,
+    AssessmentRef, CheckOutcome, Evidence, GradingPlan, RequestRecord, ResponseRecord, RunResults,
+    RunnerInfo, SandboxFailure, SandboxReport, Skill, Status, SubmissionRef, Visibility,
 };
+use assay_testkit::values::{even_weights, planned, profile};
 use serde_json::Value;
 
 const REGENERATE: &str = "UPDATE_SCHEMA=1 cargo test -p assay-grader --test schema";
@@ -61,26 +61,6 @@ fn checked_in_schema_is_current() {
     );
 }
 
-fn planned(
-    id: &str,
-    suite: &str,
-    title: &str,
-    skills: &[(Skill, f64)],
-    v: Visibility,
-) -> PlannedCheck {
-    PlannedCheck {
-        critical: Vec::new(),
-        id: id.to_owned(),
-        suite: suite.to_owned(),
-        title: title.to_owned(),
-        skills: skills
-            .iter()
-            .map(|&(skill, weight)| SkillWeight { skill, weight })
-            .collect(),
-        visibility: v,
-    }
-}
-
 /// A scorecard with every kind of evidence, every status, a sandbox failure and a skill
 /// that is not assessed.
 fn real_scorecard() -> Scorecard {
@@ -122,12 +102,7 @@ fn real_scorecard() -> Scorecard {
                 Visibility::Hidden,
             ),
         ],
-        profiles: vec![Profile {
-            id: "backend".to_owned(),
-            title: "Backend engineer".to_owned(),
-            weights: Skill::ALL.into_iter().map(|s| (s, 1.0)).collect(),
-            pass_mark: 60.0,
-        }],
+        profiles: vec![profile("backend", "Backend engineer", even_weights(), 60.0)],
         default_profile: "backend".to_owned(),
     };
     let exchange = Evidence::Exchange {

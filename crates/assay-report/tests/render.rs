@@ -3,40 +3,18 @@
 //! scorecard JSON (redacted: digests, dates, durations), and the escaping, size, format and
 //! comparison rules each report must keep.
 
-use std::collections::BTreeMap;
-
 use assay_grader::{Scorecard, grade};
 use assay_model::{
-    AssessmentRef, CheckOutcome, Evidence, GradingPlan, PlannedCheck, Profile, RequestRecord,
-    ResponseRecord, RunResults, RunnerInfo, SandboxFailure, SandboxReport, Skill, SkillWeight,
-    Status, SubmissionRef, Visibility,
+    AssessmentRef, CheckOutcome, Evidence, GradingPlan, RequestRecord, ResponseRecord, RunResults,
+    RunnerInfo, SandboxFailure, SandboxReport, Skill, Status, SubmissionRef, Visibility,
 };
 use assay_report::{
     CSP, Format, MARKDOWN_LIMIT, RUN_RESULTS_FILE, ReportError, compare, render, write_all,
     write_run,
 };
+use assay_testkit::values::{planned, profile, timed};
 
 const SCRIPT: &str = "<script>alert(1)</script>";
-
-fn planned(
-    id: &str,
-    suite: &str,
-    title: &str,
-    skills: &[(Skill, f64)],
-    v: Visibility,
-) -> PlannedCheck {
-    PlannedCheck {
-        critical: Vec::new(),
-        id: id.to_owned(),
-        suite: suite.to_owned(),
-        title: title.to_owned(),
-        skills: skills
-            .iter()
-            .map(|&(skill, weight)| SkillWeight { skill, weight })
-            .collect(),
-        visibility: v,
-    }
-}
 
 fn plan() -> GradingPlan {
     GradingPlan {
@@ -98,22 +76,14 @@ fn plan() -> GradingPlan {
                 Visibility::Hidden,
             ),
         ],
-        profiles: vec![Profile {
-            id: "backend".to_owned(),
-            title: "Backend engineer".to_owned(),
-            weights: Skill::ALL
-                .into_iter()
-                .map(|s| (s, if s == Skill::ApiDesign { 2.0 } else { 1.0 }))
-                .collect::<BTreeMap<_, _>>(),
-            pass_mark: 60.0,
-        }],
+        profiles: vec![profile(
+            "backend",
+            "Backend engineer",
+            Skill::ALL.map(|s| (s, if s == Skill::ApiDesign { 2.0 } else { 1.0 })),
+            60.0,
+        )],
         default_profile: "backend".to_owned(),
     }
-}
-
-fn timed(mut outcome: CheckOutcome, ms: u64) -> CheckOutcome {
-    outcome.duration_ms = ms;
-    outcome
 }
 
 /// Every status, partial credit, a missing result, a crashed service, and hostile text in

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::cli::{assay, code, graded, init, json, output, text};
+use crate::invoke::{assay, code, graded, init, json, output, text};
 
 /// What a hostile build prints: OSC 52 (clipboard), clear screen, a window title, workflow
 /// commands at the start of a line and in the middle of one.
@@ -38,6 +38,7 @@ fn submission(dir: &Path, dockerfile: &str) {
 
 #[test]
 fn build_lines_and_failure_reasons_reach_the_terminal_escaped() {
+    assay_testkit::require_docker!();
     let work = tempfile::tempdir().expect("a temp dir");
     let assessment = init(work.path());
     let sub = work.path().join("driving");
@@ -104,6 +105,7 @@ fn archive_entry_names_reach_the_terminal_escaped() {
 
 #[test]
 fn a_dockerignore_linked_to_dev_zero_is_a_quick_did_not_build() {
+    assay_testkit::require_docker!();
     let work = tempfile::tempdir().expect("a temp dir");
     let assessment = init(work.path());
     let sub = work.path().join("zero");

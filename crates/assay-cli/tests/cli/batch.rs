@@ -1,413 +1,16 @@
-//! The `assay` binary end to end: `init` writes an assessment that validates, settings come
-//! from flags, then `ASSAY_*` variables, then the configuration file, and `batch` grades tiny
-//! submissions of the `init` scaffold (its reference, a copy, one that does not build and a
-//! refused archive) with real Docker: summaries, resumption, shards merged by `compare`, and
-//! Ctrl-C. The graded runs use the scaffold's short checks, so the file runs in about a minute.
+//! `assay batch` and `assay run` with real Docker: a cohort of the `init` scaffold's tiny
+//! submissions (its reference, a copy, one that does not build and a refused archive) graded
+//! with summaries, resumption and shards merged by `compare`; Ctrl-C; a run killed with
+//! SIGKILL cleaned up by the next command. The scaffold's checks are short, so the file runs
+//! in about a minute. Skipped without a Docker engine (`require_docker!`).
 
 use std::ffi::OsStr;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-/// The `assay` binary of this checkout. `CARGO_BIN_EXE_assay` exists only in the tests of
-/// assay-cli itself, so it is built (or found up to date) with cargo, once per test process,
-/// into this test binary's target directory and profile.
-fn assay_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test binary's path");
-        // target/<profile>/deps/it-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary lives in target/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("target/");
-        let profile = profile_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let cargo_profile = if profile == "debug" { "dev" } else { &profile };
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--bin",
-                "assay",
-                "--profile",
-                cargo_profile,
-            ])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(root())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build --bin assay failed");
-        profile_dir.join("assay")
-    })
-}
-
-/// Variables that would change what the binary does, removed so only the test's own count.
-const SETTINGS_VARS: [&str; 12] = [
-    "ASSAY_OUT",
-    "ASSAY_PROFILE",
-    "ASSAY_SEED",
-    "ASSAY_JOBS",
-    "ASSAY_TEST_MODE",
-    "ASSAY_RUNTIME",
-    "ASSAY_EXTRA_CA",
-    "ASSAY_REGISTRIES",
-    "ASSAY_PERFORMANCE_LANE",
-    "ASSAY_COLOR",
-    "ASSAY_CONFIG",
-    "GITHUB_STEP_SUMMARY",
-];
-
-/// The performance lane every grading of this test session shares (`--performance-lane`):
-/// tests run two at a time, and none measures beside another's build or checks.
-pub(crate) fn machine_lane() -> PathBuf {
-    root().join("target/assay-tests.lane")
-}
-
-/// `assay` run in `cwd`, with a clean environment of settings (but the session's
-/// performance lane) and no user configuration.
-pub(crate) fn assay(cwd: &Path) -> Command {
-    let mut cmd = Command::new(assay_bin());
-    cmd.current_dir(cwd)
-        .env("ASSAY_HOME", root())
-        .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
-        .env("NO_COLOR", "1");
-    for var in SETTINGS_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.env("ASSAY_PERFORMANCE_LANE", machine_lane());
-    cmd
-}
-
-pub(crate) fn output(cmd: &mut Command) -> Output {
-    cmd.output().expect("assay runs")
-}
-
-pub(crate) fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-pub(crate) fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-pub(crate) fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-pub(crate) fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// `assay run --test-mode --seed 7 --out WORK/out [FLAGS] ASSESSMENT SUBMISSION`; returns
-/// what it printed and the output folder.
-pub(crate) fn graded(
-    work: &Path,
-    assessment: &Path,
-    submission: &Path,
-    flags: &[&str],
-) -> (Output, PathBuf) {
-    let out = work.join("out");
-    let o = output(
-        assay(work)
-            .args(["run", "--test-mode", "--seed", "7", "--out"])
-            .arg(&out)
-            .args(flags)
-            .arg(assessment)
-            .arg(submission),
-    );
-    (o, out)
-}
-
-/// `assay init DIR` in `work`; returns DIR.
-pub(crate) fn init(work: &Path) -> PathBuf {
-    let dir = work.join("counter");
-    let o = output(assay(work).arg("init").arg(&dir));
-    assert_eq!(code(&o), 0, "init: {}", text(&o.stderr));
-    dir
-}
-
-#[test]
-fn init_scaffolds_an_assessment_that_validates() {
-    let work = tempfile::tempdir().expect("a temp dir");
-    let dir = init(work.path());
-
-    let o = output(assay(work.path()).arg("validate").arg(&dir));
-    assert_eq!(code(&o), 0, "validate: {}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("valid (1 suites, 7 checks)"),
-        "{}",
-        text(&o.stderr)
-    );
-    let suite = read(&dir.join("suites/examples.yaml"));
-    for kind in [
-        "http:",
-        "concurrent:",
-        "load:",
-        "security:",
-        "database:",
-        "lifecycle:",
-        "repository:",
-    ] {
-        assert!(suite.contains(kind), "the scaffold has a `{kind}` check");
-    }
-    for file in ["reference/Dockerfile", "reference/app.py", "brief.md"] {
-        assert!(dir.join(file).is_file(), "{file} is written");
-    }
-
-    let again = output(assay(work.path()).arg("init").arg(&dir));
-    assert_eq!(code(&again), 2, "init refuses a folder that is not empty");
-    assert!(text(&again.stderr).contains("not empty"));
-}
-
-#[test]
-fn settings_come_from_flags_then_variables_then_the_file() {
-    let work = tempfile::tempdir().expect("a temp dir");
-    let dir = init(work.path());
-    let empty = work.path().join("no-submissions");
-    std::fs::create_dir_all(&empty).expect("an empty folder");
-    std::fs::write(
-        work.path().join("assay.toml"),
-        "out = \"from-file\"\nseed = 1\n",
-    )
-    .expect("assay.toml");
-
-    // A batch with nothing to grade still records its seed in OUT/batch.json, so the folder
-    // and the seed show which layer won.
-    let seed_in = |out: &str| {
-        json(&work.path().join(out).join("batch.json"))["seed"]
-            .as_u64()
-            .unwrap_or_default()
-    };
-    let batch = |env: &[(&str, &str)], flags: &[&str]| {
-        let mut cmd = assay(work.path());
-        cmd.arg("batch").arg(&dir).arg(&empty).args(flags);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let o = output(&mut cmd);
-        assert_eq!(code(&o), 2, "nothing to grade is a usage error");
-        assert!(
-            text(&o.stderr).contains("no submissions found"),
-            "{}",
-            text(&o.stderr)
-        );
-    };
-    batch(&[], &[]);
-    assert_eq!(seed_in("from-file"), 1, "the file");
-    batch(&[("ASSAY_OUT", "from-env"), ("ASSAY_SEED", "2")], &[]);
-    assert_eq!(seed_in("from-env"), 2, "variables beat the file");
-    batch(
-        &[("ASSAY_OUT", "from-env"), ("ASSAY_SEED", "2")],
-        &["--out", "from-flag", "--seed", "3"],
-    );
-    assert_eq!(seed_in("from-flag"), 3, "flags beat variables");
-
-    // Bad values name where they came from.
-    let o = output(
-        assay(work.path())
-            .args(["batch", "a", "b"])
-            .env("ASSAY_JOBS", "0"),
-    );
-    assert_eq!(code(&o), 2);
-    assert!(
-        text(&o.stderr).contains("ASSAY_JOBS"),
-        "{}",
-        text(&o.stderr)
-    );
-    std::fs::write(work.path().join("assay.toml"), "colour = \"never\"\n").expect("assay.toml");
-    let o = output(assay(work.path()).args(["validate", "x"]));
-    assert_eq!(code(&o), 2);
-    assert!(
-        text(&o.stderr).contains("assay.toml: unknown configuration key `colour`"),
-        "{}",
-        text(&o.stderr)
-    );
-}
-
-#[test]
-fn submission_limits_are_settings_and_refusals_name_them() {
-    let work = tempfile::tempdir().expect("a temp dir");
-    let dir = init(work.path());
-    let submission = dir.join("reference");
-    let run = |env: &[(&str, &str)], flags: &[&str]| {
-        let mut cmd = assay(work.path());
-        cmd.arg("run").arg(&dir).arg(&submission).args(flags);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        output(&mut cmd)
-    };
-    // Three files: two entries are too many, a 100-byte cap is too small for app.py.
-    for (env, flags, needle) in [
-        (
-            &[][..],
-            &["--max-entries", "2"][..],
-            "--max-entries raises the limit",
-        ),
-        (
-            &[("ASSAY_MAX_FILE_SIZE", "100")][..],
-            &[][..],
-            "--max-file-size raises the limit",
-        ),
-        (
-            &[][..],
-            &["--max-unpacked", "1KiB"][..],
-            "--max-unpacked raises the limit",
-        ),
-    ] {
-        let o = run(env, flags);
-        assert_eq!(
-            code(&o),
-            2,
-            "a refused submission exits 2: {}",
-            text(&o.stderr)
-        );
-        assert!(
-            text(&o.stderr).contains(needle),
-            "{needle}: {}",
-            text(&o.stderr)
-        );
-    }
-    let o = run(&[("ASSAY_MAX_UNPACKED", "12 parsecs")], &[]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        text(&o.stderr).contains("ASSAY_MAX_UNPACKED")
-            && text(&o.stderr).contains("unknown unit `parsecs`"),
-        "{}",
-        text(&o.stderr)
-    );
-    // `M` alone is ambiguous now that `MB` is 10^6 everywhere: the refusal says what to write.
-    let o = run(&[], &["--max-unpacked", "64m"]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        text(&o.stderr).contains("write `MiB` for 2^20 bytes or `MB` for 10^6"),
-        "{}",
-        text(&o.stderr)
-    );
-}
-
-#[test]
-fn an_unknown_profile_is_refused_by_every_command_naming_the_known_ones() {
-    let work = tempfile::tempdir().expect("a temp dir");
-    let dir = init(work.path());
-    let submission = dir.join("reference");
-    let results = work.path().join("run-results.json");
-    let stored = assay_model::RunResults {
-        assessment: assay_model::AssessmentRef {
-            id: "counter-api".to_owned(),
-            version: "0.1.0".to_owned(),
-            title: "Counter".to_owned(),
-        },
-        submission: assay_model::SubmissionRef {
-            name: "reference".to_owned(),
-            digest: "sha256:00".to_owned(),
-        },
-        sandbox: assay_model::SandboxReport::default(),
-        checks: Vec::new(),
-        seed: 7,
-        runner: assay_model::RunnerInfo {
-            version: "0.1.0".to_owned(),
-            images: Default::default(),
-        },
-        started_at: "2026-01-01T00:00:00Z".to_owned(),
-        duration_seconds: 1.0,
-    };
-    std::fs::write(
-        &results,
-        serde_json::to_vec(&stored).expect("run results serialise"),
-    )
-    .expect("run-results.json");
-    let refused = "unknown profile `frontend`: the assessment defines `backend`";
-    let commands: [(&str, Vec<&std::ffi::OsStr>); 3] = [
-        ("run", vec![dir.as_os_str(), submission.as_os_str()]),
-        ("batch", vec![dir.as_os_str(), submission.as_os_str()]),
-        ("regrade", vec![results.as_os_str(), dir.as_os_str()]),
-    ];
-    for (command, args) in commands {
-        let o = output(
-            assay(work.path())
-                .arg(command)
-                .args(args)
-                .args(["--profile", "frontend", "--out"])
-                .arg(work.path().join(command)),
-        );
-        assert_eq!(code(&o), 2, "{command}: {}", text(&o.stderr));
-        assert!(
-            text(&o.stderr).contains(refused),
-            "{command}: {}",
-            text(&o.stderr)
-        );
-        assert!(
-            !work.path().join(command).join("scorecard.json").exists(),
-            "{command} graded nothing"
-        );
-    }
-    // With a known profile, regrade writes a whole run folder through the run's writer.
-    let dest = work.path().join("regraded");
-    let o = output(
-        assay(work.path())
-            .arg("regrade")
-            .arg(&results)
-            .arg(&dir)
-            .args(["--profile", "backend", "--out"])
-            .arg(&dest),
-    );
-    assert_eq!(
-        code(&o),
-        1,
-        "nothing ran, so below the pass mark: {}",
-        text(&o.stderr)
-    );
-    let back: assay_model::RunResults =
-        serde_json::from_value(json(&dest.join("run-results.json"))).expect("run results");
-    assert_eq!(back, stored, "regrade keeps the results it graded");
-    assert_eq!(
-        json(&dest.join("scorecard.json"))["profile"]["id"],
-        "backend"
-    );
-}
-
-#[test]
-fn help_documents_exit_codes_and_settings() {
-    let work = tempfile::tempdir().expect("a temp dir");
-    let top = output(assay(work.path()).arg("--help"));
-    let top = text(&top.stdout);
-    for needle in [
-        "Exit codes:",
-        "ASSAY_TEST_MODE",
-        "assay.toml",
-        "config.toml",
-    ] {
-        assert!(top.contains(needle), "assay --help mentions {needle}");
-    }
-    let batch = output(assay(work.path()).args(["batch", "--help"]));
-    let batch = text(&batch.stdout);
-    for needle in [
-        "--shard <K/N>",
-        "--list <FILE>",
-        "candidates' scores never change them",
-        "same --seed",
-    ] {
-        assert!(
-            batch.contains(needle),
-            "assay batch --help mentions {needle}"
-        );
-    }
-}
+use crate::invoke::{assay, code, csv_rows, init, json, output, read, text};
 
 /// A folder of submissions: the scaffold's reference, an identical copy under another name,
 /// one whose build fails, and a zip with a `..` entry.
@@ -438,13 +41,6 @@ fn cohort(assessment: &Path, work: &Path) -> PathBuf {
     subs
 }
 
-pub(crate) fn csv_rows(path: &Path) -> Vec<Vec<String>> {
-    read(path)
-        .lines()
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect()
-}
-
 /// The names and outcomes `OUT/batch.json` records.
 fn recorded(out: &Path) -> Vec<(String, String)> {
     let record = json(&out.join("batch.json"));
@@ -467,6 +63,7 @@ fn recorded(out: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn batch_grades_a_cohort_resumes_and_merges_shards() {
+    assay_testkit::require_docker!();
     let work = tempfile::tempdir().expect("a temp dir");
     let assessment = init(work.path());
     let subs = cohort(&assessment, work.path());
@@ -741,6 +338,7 @@ fn batch_grades_a_cohort_resumes_and_merges_shards() {
 
 #[test]
 fn ctrl_c_stops_the_batch_cleans_up_and_summarises() {
+    assay_testkit::require_docker!();
     let work = tempfile::tempdir().expect("a temp dir");
     let assessment = init(work.path());
     let out = work.path().join("out");
@@ -843,6 +441,7 @@ fn rules_of(pid: u32) -> Vec<String> {
 
 #[test]
 fn a_run_killed_with_sigkill_leaves_nothing_once_any_command_runs() {
+    assay_testkit::require_docker!();
     let work = tempfile::tempdir().expect("work dir");
     let assessment = init(work.path());
     let mut child = assay(work.path())
