@@ -297,7 +297,7 @@ pub struct BatchArgs {
     pub out: PathBuf,
     /// Submissions graded at once (on two cores, 2 at most).
     #[arg(env = "ASSAY_JOBS", long, short = 'j', default_value = "1", value_name = "N",
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+          value_parser = parse_jobs)]
     pub jobs: usize,
     /// Grade only part K of N (e.g. 2/4), for a CI matrix; merge with `assay compare`.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -395,6 +395,14 @@ pub struct SimilarityArgs {
     pub similarity: SimilarityFlags,
     #[command(flatten)]
     pub intake: IntakeArgs,
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("grade at least 1 submission at once (on two cores, 2 at most)".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("write a whole number of submissions graded at once, e.g. 2".to_owned()),
+    }
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
