@@ -8,6 +8,9 @@ use serde::Serialize;
 use crate::escape::sanitize;
 use crate::text;
 
+/// Gradescope's plain-text output format: nothing in an output is rendered as markup.
+const TEXT: &str = "text";
+
 /// Bytes of evidence in a test's output.
 const EXCERPT: usize = 4 * 1024;
 
@@ -18,6 +21,11 @@ pub struct Results {
     pub score: f64,
     pub max_score: f64,
     pub output: String,
+    /// Always `text`: outputs quote the candidate's responses, which must never be rendered
+    /// as HTML or Markdown, whatever the course's default.
+    pub output_format: &'static str,
+    /// Always `text`, for every test's output (see `output_format`).
+    pub test_output_format: &'static str,
     /// Hidden until grades are published: the summary draws on hidden checks.
     pub visibility: &'static str,
     pub tests: Vec<Test>,
@@ -33,6 +41,8 @@ pub struct Test {
     pub status: &'static str,
     pub visibility: &'static str,
     pub output: String,
+    /// Always `text` (the output quotes the candidate's responses).
+    pub output_format: &'static str,
 }
 
 /// Builds the Gradescope results.
@@ -63,6 +73,8 @@ pub fn results(card: &Scorecard) -> Results {
         score: card.overall,
         max_score: 100.0,
         output: sanitize(&output).into_owned(),
+        output_format: TEXT,
+        test_output_format: TEXT,
         visibility: "after_published",
         tests: card
             .checks
@@ -107,5 +119,6 @@ fn test(number: usize, check: &CheckResult) -> Test {
             Visibility::Hidden => "after_published",
         },
         output: sanitize(&output).into_owned(),
+        output_format: TEXT,
     }
 }
