@@ -6,8 +6,10 @@
 //!
 //! Each reference is graded once per test session (cached under `target/assay-corpus/`,
 //! keyed by assessment and nextest's run id) and every variant is compared with its
-//! reference's run, not with figures written down here. Corpus tests run one at a time (the `corpus` test group in
-//! `.config/nextest.toml`) so that load checks are not measured against each other.
+//! reference's run, not with figures written down here. Corpus tests run two at a time (the
+//! `corpus` test group in `.config/nextest.toml`, the two references first), their measured
+//! phases alone in the session's performance lane so that load checks are not measured
+//! against each other.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -130,15 +132,20 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
     (results, card)
 }
 
+/// The lock file behind which the reference of `assessment` is graded (once per session).
+fn reference_lock(assessment: &str) -> std::fs::File {
+    let dir = root().join("target/assay-corpus");
+    std::fs::create_dir_all(&dir).expect("create target/assay-corpus");
+    std::fs::File::create(dir.join(format!("reference-{assessment}.lock"))).expect("the lock file")
+}
+
 /// The reference's scorecard of this test session, graded once and shared through a file.
 fn reference(assessment: &str) -> Scorecard {
     let session =
         std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
     let dir = root().join("target/assay-corpus");
-    std::fs::create_dir_all(&dir).expect("create target/assay-corpus");
     let path = dir.join(format!("reference-{assessment}-{session}-{SEED}.json"));
-    let lock = std::fs::File::create(dir.join(format!("reference-{assessment}.lock")))
-        .expect("the lock file");
+    let lock = reference_lock(assessment);
     lock.lock().expect("lock the reference cache");
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(card) = serde_json::from_str(&text)
@@ -154,6 +161,29 @@ fn reference(assessment: &str) -> Scorecard {
     )
     .expect("cache the reference's scorecard");
     card
+}
+
+/// Variant `id` graded, with its reference's scorecard. While another test is grading the
+/// reference (its lock is held), the variant is graded first instead of waiting idle in a
+/// corpus slot for a minute or two, and the reference is read afterwards; otherwise the
+/// reference comes first (graded here if no test has yet). Either way every check runs.
+fn graded_with_reference(assessment: &str, id: &str) -> (Scorecard, RunResults, Scorecard) {
+    let being_graded = matches!(
+        reference_lock(assessment).try_lock(),
+        Err(std::fs::TryLockError::WouldBlock)
+    );
+    let variant = || {
+        let work = scratch();
+        grade(assessment, &submission(assessment, Some(id), work.path()))
+    };
+    if being_graded {
+        let (results, card) = variant();
+        (reference(assessment), results, card)
+    } else {
+        let reference = reference(assessment);
+        let (results, card) = variant();
+        (reference, results, card)
+    }
 }
 
 fn score(card: &Scorecard, skill: Skill) -> f64 {
@@ -305,9 +335,7 @@ fn check_variant(assessment: &str, id: &str) {
         "variant {id} names no check aimed at its defect"
     );
 
-    let reference = reference(assessment);
-    let work = scratch();
-    let (results, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
+    let (reference, results, card) = graded_with_reference(assessment, id);
     keep_results(assessment, id, &results);
     let failed = failed(&card);
     for check in &expect_fail {
@@ -456,9 +484,7 @@ fn check_lenient_variant(assessment: &str, id: &str) {
     );
     let partial: Vec<String> = yaml_list(&meta, "partial");
 
-    let reference = reference(assessment);
-    let work = scratch();
-    let (_, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
+    let (reference, _, card) = graded_with_reference(assessment, id);
     // Graded from a measurement (load phases, memory, growth): on a loaded machine such a
     // check can fail the reference too, so it is judged against nothing here.
     let measured = |id: &str| {
@@ -601,9 +627,7 @@ fn check_good_variant(assessment: &str, id: &str) {
             ))
         });
 
-    let reference = reference(assessment);
-    let work = scratch();
-    let (_, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
+    let (reference, _, card) = graded_with_reference(assessment, id);
     let find = |c: &Scorecard, check: &str| {
         c.checks
             .iter()
