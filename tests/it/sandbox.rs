@@ -133,7 +133,7 @@ async fn finish(backend: &DockerBackend, sandbox: DockerSandbox) -> assay_model:
         started.elapsed()
     );
     assert_clean(backend, &run).await;
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
     report
 }
 
@@ -180,18 +180,6 @@ async fn assert_clean(backend: &DockerBackend, run: &str) {
             "{cmd} rules left: {rules}"
         );
     }
-}
-
-/// The test process (one per test under nextest) never grew past 512 MiB.
-pub(crate) fn assert_runner_memory() {
-    let status = std::fs::read_to_string("/proc/self/status").expect("status");
-    let hwm_kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .expect("VmHWM");
-    assert!(hwm_kib < 512 * 1024, "runner peak memory {hwm_kib} KiB");
 }
 
 /// A GET from the host, reading at most `cap` bytes.
@@ -349,7 +337,7 @@ async fn build_is_cached_by_content_and_failures_are_outcomes() {
         "{:?}",
         out.failure
     );
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,7 +386,7 @@ async fn build_past_its_time_limit_is_cancelled() {
         assert!(Instant::now() < deadline, "the build container lingers");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
 }
 
 /// Removes a one-off image a test built (fixtures stay cached).
@@ -460,7 +448,7 @@ async fn context_symlinks_out_of_the_submission_are_not_followed() {
         std::fs::read(outside.join("marker.txt")).expect("read"),
         before
     );
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -486,7 +474,7 @@ async fn context_dotdot_copy_is_refused() {
         out.failure,
         Some(SandboxFailure::DidNotBuild { .. })
     ));
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -822,7 +810,7 @@ async fn build_steps_cannot_reach_the_grading_host() {
         accepted.is_err(),
         "the host listener got a connection from a build"
     );
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1448,7 +1436,7 @@ async fn dropping_a_sandbox_cleans_up_and_cleanup_is_idempotent() {
         (again.containers, again.networks, again.firewall_rules),
         (0, 0, 0)
     );
-    assert_runner_memory();
+    assay_testkit::memory::assert_peak_under_512_mib("runner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

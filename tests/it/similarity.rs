@@ -189,7 +189,7 @@ fn every_language_sees_through_renaming_and_reordering() {
 fn with_boilerplate(dest: &Path, name: &str, src: &Path) -> PathBuf {
     let dir = dest.join(name);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    copy_tree(src, &dir.join("app"));
+    assay_testkit::paths::copy_tree(src, &dir.join("app"));
     std::fs::create_dir_all(dir.join("project")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::copy(
         fixture("boilerplate/settings.py"),
@@ -197,16 +197,6 @@ fn with_boilerplate(dest: &Path, name: &str, src: &Path) -> PathBuf {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     dir
-}
-
-fn copy_tree(src: &Path, dest: &Path) {
-    let ok = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(src)
-        .arg(dest)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "cp -r {} {}", src.display(), dest.display());
 }
 
 #[test]

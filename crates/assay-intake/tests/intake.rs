@@ -1191,17 +1191,5 @@ fn git_object_bombs_are_not_inflated() {
         }
         Err(other) => panic!("{other:?}"),
     }
-    assert_peak_memory_under_512_mib();
-}
-
-/// Intake's peak memory (the process's high-water mark) stayed under 512 MiB.
-fn assert_peak_memory_under_512_mib() {
-    let status = std::fs::read_to_string("/proc/self/status").expect("status");
-    let hwm_kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .expect("VmHWM");
-    assert!(hwm_kib < 512 * 1024, "intake peak memory {hwm_kib} KiB");
+    assay_testkit::memory::assert_peak_under_512_mib("intake");
 }

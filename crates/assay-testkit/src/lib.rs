@@ -1,8 +1,10 @@
 //! What assay's tests share, and nothing else uses: the gate that decides whether a test
 //! needing the Docker engine or Chromium runs, skips or fails (`tier`), the workspace's paths
-//! (`paths`), and builders of model values (`values`). A dev-dependency only, never published;
+//! (`paths`, and fixture trees copied), the process's peak memory (`memory`), and builders of
+//! model values (`values`). A dev-dependency only, never published;
 //! pure values and `std` (the gate pings the engine's socket itself, no Docker client).
 
+pub mod memory;
 pub mod paths;
 pub mod tier;
 pub mod values;

@@ -2,22 +2,12 @@
 //! the CSV, the escaped pair pages, `--known`, `--skeleton`, `--assessment`, and the refusals.
 //! (The engine's known answers are `tests/it/similarity.rs`.)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::invoke::{assay, code, csv_rows, output, read, root, text};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/similarity").join(name)
-}
-
-fn copy_tree(src: &Path, dest: &Path) {
-    let ok = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(src)
-        .arg(dest)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "cp -r {} {}", src.display(), dest.display());
 }
 
 #[test]
@@ -26,9 +16,9 @@ fn assay_similarity_writes_the_csv_and_escaped_pages() {
     let w = work.path();
     // A hostile name, to see it escaped everywhere.
     let mallory = w.join("<img src=x onerror=alert(1)>");
-    copy_tree(&fixture("disguised"), &mallory);
-    copy_tree(&fixture("original"), &w.join("original"));
-    copy_tree(&fixture("independent"), &w.join("independent"));
+    assay_testkit::paths::copy_tree(&fixture("disguised"), &mallory);
+    assay_testkit::paths::copy_tree(&fixture("original"), &w.join("original"));
+    assay_testkit::paths::copy_tree(&fixture("independent"), &w.join("independent"));
     let out = w.join("out");
     let o = output(
         assay(w)
@@ -81,8 +71,8 @@ fn assay_similarity_against_known_solutions_and_a_skeleton() {
     let w = work.path();
     let known = w.join("known");
     std::fs::create_dir_all(&known).unwrap_or_else(|e| panic!("{e}"));
-    copy_tree(&fixture("original"), &known.join("public-ledger"));
-    copy_tree(&fixture("independent"), &known.join("another"));
+    assay_testkit::paths::copy_tree(&fixture("original"), &known.join("public-ledger"));
+    assay_testkit::paths::copy_tree(&fixture("independent"), &known.join("another"));
     let out = w.join("out");
     let o = output(
         assay(w)
