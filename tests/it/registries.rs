@@ -14,7 +14,9 @@ use assay_sandbox::{
 use assay_testkit::paths::workspace_root as root;
 
 fn test_ca(name: &str) -> PathBuf {
-    root().join("crates/assay-sandbox/tests/fixtures").join(name)
+    root()
+        .join("crates/assay-sandbox/tests/fixtures")
+        .join(name)
 }
 
 fn bundle(files: &[&str]) -> TrustBundle {
