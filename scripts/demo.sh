@@ -12,7 +12,11 @@ set +e
 target/release/assay run assessments/ledger-api "$work/reference" --out "$out" --profile backend-senior --seed 20261128 ${ASSAY_DEMO_FLAGS:-}
 code=$?
 set -e
+case "$out" in
+  /*) shown="$out" ;;
+  *) shown="$root/$out" ;;
+esac
 echo
-echo "HTML report: $root/$out/report.html"
-echo "Scorecard:   $root/$out/scorecard.json"
+echo "HTML report: $shown/report.html"
+echo "Scorecard:   $shown/scorecard.json"
 exit $code
