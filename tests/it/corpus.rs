@@ -132,19 +132,24 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
     (results, card)
 }
 
-/// The lock file behind which the reference of `assessment` is graded (once per session).
-fn reference_lock(assessment: &str) -> std::fs::File {
+/// Where references' scorecards are shared between the session's tests (made if missing).
+fn corpus_cache() -> PathBuf {
     let dir = root().join("target/assay-corpus");
     std::fs::create_dir_all(&dir).expect("create target/assay-corpus");
-    std::fs::File::create(dir.join(format!("reference-{assessment}.lock"))).expect("the lock file")
+    dir
+}
+
+/// The lock file behind which the reference of `assessment` is graded (once per session).
+fn reference_lock(assessment: &str) -> std::fs::File {
+    std::fs::File::create(corpus_cache().join(format!("reference-{assessment}.lock")))
+        .expect("the lock file")
 }
 
 /// The reference's scorecard of this test session, graded once and shared through a file.
 fn reference(assessment: &str) -> Scorecard {
     let session =
         std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
-    let dir = root().join("target/assay-corpus");
-    let path = dir.join(format!("reference-{assessment}-{session}-{SEED}.json"));
+    let path = corpus_cache().join(format!("reference-{assessment}-{session}-{SEED}.json"));
     let lock = reference_lock(assessment);
     lock.lock().expect("lock the reference cache");
     if let Ok(text) = std::fs::read_to_string(&path)
@@ -172,18 +177,11 @@ fn graded_with_reference(assessment: &str, id: &str) -> (Scorecard, RunResults, 
         reference_lock(assessment).try_lock(),
         Err(std::fs::TryLockError::WouldBlock)
     );
-    let variant = || {
-        let work = scratch();
-        grade(assessment, &submission(assessment, Some(id), work.path()))
-    };
-    if being_graded {
-        let (results, card) = variant();
-        (reference(assessment), results, card)
-    } else {
-        let reference = reference(assessment);
-        let (results, card) = variant();
-        (reference, results, card)
-    }
+    let first = (!being_graded).then(|| reference(assessment));
+    let work = scratch();
+    let (results, card) = grade(assessment, &submission(assessment, Some(id), work.path()));
+    let reference = first.unwrap_or_else(|| reference(assessment));
+    (reference, results, card)
 }
 
 fn score(card: &Scorecard, skill: Skill) -> f64 {

@@ -91,25 +91,23 @@ fn skip_line(missing: &str, why: &str) {
 fn ping(endpoint: &str) -> Result<(), String> {
     let request = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n";
     let answer = if let Some(path) = endpoint.strip_prefix("unix://") {
-        let mut stream = UnixStream::connect(path).map_err(|e| e.to_string())?;
+        let stream = UnixStream::connect(path).map_err(|e| e.to_string())?;
         stream
             .set_read_timeout(Some(PING_TIMEOUT))
             .map_err(|e| e.to_string())?;
-        stream.write_all(request).map_err(|e| e.to_string())?;
-        read_status(&mut stream)?
+        ask(stream, request)?
     } else if let Some(address) = endpoint.strip_prefix("tcp://") {
         let address = address
             .to_socket_addrs()
             .map_err(|e| e.to_string())?
             .next()
             .ok_or_else(|| format!("{address} resolves to nothing"))?;
-        let mut stream =
+        let stream =
             TcpStream::connect_timeout(&address, PING_TIMEOUT).map_err(|e| e.to_string())?;
         stream
             .set_read_timeout(Some(PING_TIMEOUT))
             .map_err(|e| e.to_string())?;
-        stream.write_all(request).map_err(|e| e.to_string())?;
-        read_status(&mut stream)?
+        ask(stream, request)?
     } else {
         return Err("only unix:// and tcp:// endpoints are supported".to_owned());
     };
@@ -120,8 +118,9 @@ fn ping(endpoint: &str) -> Result<(), String> {
     }
 }
 
-/// The status line of an HTTP answer.
-fn read_status(stream: &mut impl std::io::Read) -> Result<String, String> {
+/// Sends `request` on `stream` and returns the status line of the answer.
+fn ask(mut stream: impl std::io::Read + std::io::Write, request: &[u8]) -> Result<String, String> {
+    stream.write_all(request).map_err(|e| e.to_string())?;
     let mut buf = [0u8; 512];
     let mut got = Vec::new();
     while !got.contains(&b'\n') && got.len() < buf.len() {

@@ -51,20 +51,11 @@ fn snapshot(name: &str, work: &Path, value: &str) {
     settings.set_snapshot_path("snapshots");
     for (path, label) in [(work, "[work]"), (root().as_path(), "[checkout]")] {
         let path = path.display().to_string();
-        settings.add_filter(&regex_escape(&path), label);
+        settings.add_filter(&regex::escape(&path), label);
     }
     settings.add_filter(r"sha256:[0-9a-f]+", "sha256:[digest]");
     settings.add_filter(r"\b\d+(\.\d+)? ?(ms|s)\b", "[duration]");
     settings.bind(|| insta::assert_snapshot!(name, value));
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 #[test]
