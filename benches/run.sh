@@ -15,7 +15,7 @@
 #
 # BENCH_QUICK=1 is a short pass that checks the harness (one run of each load-generator
 # figure, short criterion samples, test mode throughout, batches of 2); its results are
-# written as <date>-quick.* and are not the published figures. Full: about 110 minutes on 2
+# written as <date>-quick.* and are not the published figures. Full: about 70 minutes on 2
 # cores, most of it Docker (19 image builds for the batches). Run it on a quiet machine.
 #
 # Needs docker, git, jq, python3 (with yaml), wrk, taskset, GNU time; hyperfine is optional;
