@@ -11,8 +11,8 @@ use assay_docker::{DockerBackend, DockerConfig, DockerSandbox};
 use assay_model::SandboxFailure;
 use assay_sandbox::{
     BuildLimits, BuildOutcome, BuildRequest, Hardening, HealthCheck, ImageRecipe, ImageStore,
-    KillReason, Runtime, SandboxSpec, Seccomp, ServiceSpec, SidecarSpec, TmpfsMount,
-    build_submission, cleanup_run, ensure_images, gc, prune_submission_images,
+    KillReason, Runtime, SUBMISSION_REPOSITORY, SandboxSpec, Seccomp, ServiceSpec, SidecarSpec,
+    TmpfsMount, build_submission, cleanup_run, ensure_images, gc, prune_submission_images,
 };
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
 use bollard::query_parameters::{
@@ -291,6 +291,26 @@ async fn build_is_cached_by_content_and_failures_are_outcomes() {
     .await;
     assert!(again.cached);
     assert_eq!(again.image.as_deref(), Some(first.as_str()));
+    // Submission images are found by their repository, for pruning; the base is not one.
+    let listed = backend
+        .list_images(SUBMISSION_REPOSITORY)
+        .await
+        .expect("list images");
+    let facts = |tag: String| {
+        let backend = backend.clone();
+        async move {
+            backend
+                .image_facts(&tag)
+                .await
+                .expect("inspect")
+                .expect("present")
+        }
+    };
+    let first_id = facts(first.clone()).await.id;
+    let base_id = facts(BASE_TAG.to_owned()).await.id;
+    assert!(listed.iter().any(|i| i.id == first_id), "{listed:?}");
+    assert!(!listed.iter().any(|i| i.id == base_id), "{listed:?}");
+    assert_eq!(listed.iter().filter(|i| i.id == first_id).count(), 1);
 
     let dir = tempfile::tempdir().expect("tempdir");
     // No Dockerfile.

@@ -1074,9 +1074,9 @@ impl ImageStore for DockerBackend {
         }
     }
 
-    async fn list_images(&self, kind: &str) -> Result<Vec<StoredImage>, SandboxError> {
-        let filters =
-            HashMap::from([("label".to_owned(), vec![format!("{}={kind}", labels::KIND)])]);
+    async fn list_images(&self, repository: &str) -> Result<Vec<StoredImage>, SandboxError> {
+        // `reference=<repository>` matches every tag of the repository.
+        let filters = HashMap::from([("reference".to_owned(), vec![repository.to_owned()])]);
         // Its own minute: a store with many images lists slowly.
         let images = tokio::time::timeout(
             Duration::from_secs(60),

@@ -256,10 +256,11 @@ pub trait ImageStore: Clone + Send + Sync + fmt::Debug + 'static {
     /// is in use and was kept.
     fn remove_image(&self, image: &str) -> impl Future<Output = Result<bool, SandboxError>> + Send;
 
-    /// The images labelled `assay.kind=<kind>` (e.g. `submission`), with when each was made.
+    /// The images tagged `<repository>:<tag>` (e.g. `assay-sub`), each once, with when each
+    /// was made.
     fn list_images(
         &self,
-        kind: &str,
+        repository: &str,
     ) -> impl Future<Output = Result<Vec<StoredImage>, SandboxError>> + Send;
 }
 

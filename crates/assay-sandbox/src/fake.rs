@@ -464,17 +464,18 @@ impl ImageStore for FakeBackend {
         Ok(true)
     }
 
-    async fn list_images(&self, kind: &str) -> Result<Vec<StoredImage>, SandboxError> {
-        Ok(self
-            .lock()
-            .images
-            .values()
-            .filter(|f| f.labels.get(super::labels::KIND).map(String::as_str) == Some(kind))
-            .map(|f| StoredImage {
-                id: f.id.clone(),
-                created_unix: 0,
-            })
-            .collect())
+    async fn list_images(&self, repository: &str) -> Result<Vec<StoredImage>, SandboxError> {
+        let prefix = format!("{repository}:");
+        let mut listed: Vec<StoredImage> = Vec::new();
+        for (reference, f) in &self.lock().images {
+            if reference.starts_with(&prefix) && !listed.iter().any(|i| i.id == f.id) {
+                listed.push(StoredImage {
+                    id: f.id.clone(),
+                    created_unix: 0,
+                });
+            }
+        }
+        Ok(listed)
     }
 }
 

@@ -570,7 +570,9 @@ pub async fn prune_submission_images(
     backend: &impl ImageStore,
     older_than: Duration,
 ) -> Result<PruneReport, SandboxError> {
-    let images = backend.list_images("submission").await?;
+    let images = backend
+        .list_images(super::build::SUBMISSION_REPOSITORY)
+        .await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -588,4 +590,35 @@ pub async fn prune_submission_images(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::FakeBackend;
+
+    #[tokio::test]
+    async fn pruning_removes_submission_images_only() {
+        let fake = FakeBackend::new("assay-sub:0123");
+        fake.add_image("assay-sub:4567-tests", "1000");
+        fake.add_image("debian:bookworm-slim", "0");
+        fake.add_image("someone/assay-sub:1", "0");
+        // The fake's images were all made at the epoch: every one is old enough.
+        let pruned = prune_submission_images(&fake, Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pruned.removed, 2);
+        for (image, kept) in [
+            ("assay-sub:0123", false),
+            ("assay-sub:4567-tests", false),
+            ("debian:bookworm-slim", true),
+            ("someone/assay-sub:1", true),
+        ] {
+            let facts = fake
+                .image_facts(image)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(facts.is_some(), kept, "{image}");
+        }
+    }
 }

@@ -32,8 +32,8 @@ pub use backend::{
     Runtime, StoredImage, UsageSample, WorkloadState,
 };
 pub use build::{
-    BuildLimits, BuildOutcome, BuildRequest, PROXY_VARIABLES, build_submission,
-    build_submission_with, proxy_build_args,
+    BuildLimits, BuildOutcome, BuildRequest, PROXY_VARIABLES, SUBMISSION_REPOSITORY,
+    build_submission, build_submission_with, proxy_build_args,
 };
 pub use context::{ContextReport, SkippedEntry};
 pub use dockerignore::{DockerIgnore, MAX_PATTERNS as DOCKERIGNORE_MAX_PATTERNS};
