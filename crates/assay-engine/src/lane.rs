@@ -1,9 +1,16 @@
-//! The performance lane of a batch: measured phases (load checks, growth checks) of the
-//! submissions graded at once never overlap each other nor another submission's build,
-//! seeding, own tests or checks; everything else runs side by side. The lane can also be
+//! The performance lane of a batch: measured phases (load checks, growth checks, the
+//! machine's calibration) of the submissions graded at once never overlap each other nor
+//! another submission's build, seeding, own tests, concurrency or lifecycle checks;
+//! everything else runs side by side. The lane can also be
 //! shared by every assay process of a machine through a lock file (CI shards, the
 //! known-answer corpus graded two at a time). Each run records when it held the lane and how
 //! long it waited, for its scorecard.
+//!
+//! The lane has two halves. Heavy phases (builds, seeding, the candidate's tests) share one,
+//! concurrency and lifecycle checks share the other; a measured phase takes the heavy half alone first, then the
+//! checks' half. So while a measurement waits for a neighbour's build to end, the other
+//! submissions' checks go on, and only once the build is over does the measurement hold
+//! back new checks and wait for those in progress.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,14 +20,22 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use assay_model::{LanePhase, LaneReport, LaneWindow};
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
-/// One lane for every run of a batch. A measured phase takes it alone (a write lock);
-/// heavy phases (builds, seeding, the candidate's tests) and other checks share it (read
-/// locks). Tokio's lock is fair: a measured phase waiting for the lane holds back shared
-/// phases that ask after it, so it is never starved.
+/// One lane for every run of a batch. A measured phase takes both halves alone (write
+/// locks, the heavy half first); heavy phases (builds, seeding, the candidate's tests) share
+/// the heavy half, concurrency and lifecycle checks the checks' half (read locks). Tokio's locks are fair: a
+/// measured phase waiting for a half holds back shared phases that ask for it after it, so
+/// it is never starved.
 #[derive(Debug, Clone, Default)]
 pub struct PerformanceLane {
-    lock: Arc<RwLock<()>>,
+    halves: Halves,
     machine: Option<Arc<MachineLane>>,
+}
+
+/// The two halves of a lane (see the module's documentation).
+#[derive(Debug, Clone, Default)]
+struct Halves {
+    heavy: Arc<RwLock<()>>,
+    checks: Arc<RwLock<()>>,
 }
 
 /// The lock could not be set up.
@@ -46,7 +61,7 @@ impl PerformanceLane {
     pub fn on_machine(path: &Path) -> Result<PerformanceLane, LaneError> {
         let machine = MachineLane::open(path)?;
         Ok(PerformanceLane {
-            lock: Arc::default(),
+            halves: Halves::default(),
             machine: Some(Arc::new(machine)),
         })
     }
@@ -54,7 +69,7 @@ impl PerformanceLane {
     /// The lane as one run uses it, with its own record.
     pub fn for_run(&self) -> RunLane {
         RunLane {
-            lock: self.lock.clone(),
+            halves: self.halves.clone(),
             machine: self.machine.clone(),
             log: Arc::new(Mutex::new(LaneReport::default())),
             waiting: Arc::new(Mutex::new(Waiting::default())),
@@ -62,49 +77,67 @@ impl PerformanceLane {
     }
 }
 
-/// The machine-wide side of a lane: a lock file taken shared or exclusively, behind a
-/// turnstile that a measured phase holds while it waits, so processes that keep asking
-/// for shared holds cannot starve it (readers pass the turnstile one at a time and let go
-/// of it at once).
+/// The machine-wide side of a lane: a lock file per half (the checks' half is the named
+/// file, the heavy half `<file>.heavy`), each taken shared or exclusively behind a turnstile
+/// that a measured phase holds while it waits, so processes that keep asking for shared
+/// holds cannot starve it (readers pass a turnstile one at a time and let go of it at once).
 #[derive(Debug)]
 struct MachineLane {
+    checks: MachineHalf,
+    heavy: MachineHalf,
+}
+
+/// One half of the machine's lane: its lock file and the turnstile in front of it.
+#[derive(Debug)]
+struct MachineHalf {
     main: PathBuf,
     turnstile: PathBuf,
 }
 
 impl MachineLane {
     fn open(path: &Path) -> Result<MachineLane, LaneError> {
-        let turnstile = PathBuf::from(format!("{}.turnstile", path.display()));
-        let failed = |p: &Path| {
-            let path = p.to_owned();
-            move |source| LaneError { path, source }
-        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(failed(path))?;
+            std::fs::create_dir_all(dir).map_err(|source| LaneError {
+                path: path.to_owned(),
+                source,
+            })?;
         }
-        Self::file(path).map_err(failed(path))?;
-        Self::file(&turnstile).map_err(failed(&turnstile))?;
         Ok(MachineLane {
-            main: path.to_owned(),
-            turnstile,
+            checks: MachineHalf::open(path.to_owned())?,
+            heavy: MachineHalf::open(PathBuf::from(format!("{}.heavy", path.display())))?,
         })
     }
 
-    fn file(path: &Path) -> std::io::Result<File> {
-        File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
+    /// Blocks until the machine's lane is held for `hold` (each hold has its own open files,
+    /// so holds of one process are independent). A measured phase holds both halves.
+    fn hold(&self, hold: HoldKind) -> std::io::Result<Vec<File>> {
+        Ok(match hold {
+            HoldKind::Alone => {
+                let heavy = self.heavy.hold(true)?;
+                vec![heavy, self.checks.hold(true)?]
+            }
+            HoldKind::Heavy => vec![self.heavy.hold(false)?],
+            HoldKind::Check => vec![self.checks.hold(false)?],
+        })
+    }
+}
+
+impl MachineHalf {
+    fn open(main: PathBuf) -> Result<MachineHalf, LaneError> {
+        let turnstile = PathBuf::from(format!("{}.turnstile", main.display()));
+        for path in [&main, &turnstile] {
+            file(path).map_err(|source| LaneError {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(MachineHalf { main, turnstile })
     }
 
-    /// Blocks until the machine's lane is held (each hold has its own open file, so holds
-    /// of one process are independent).
     fn hold(&self, exclusive: bool) -> std::io::Result<File> {
-        let turnstile = Self::file(&self.turnstile)?;
+        let turnstile = file(&self.turnstile)?;
         turnstile.lock()?;
-        let main = Self::file(&self.main)?;
+        let main = file(&self.main)?;
         if exclusive {
             main.lock()?;
         } else {
@@ -115,10 +148,40 @@ impl MachineLane {
     }
 }
 
+fn file(path: &Path) -> std::io::Result<File> {
+    File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+/// Which halves a phase holds, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HoldKind {
+    /// Both halves alone: a measured phase.
+    Alone,
+    /// The heavy half, shared: a build, seeding, the candidate's tests.
+    Heavy,
+    /// The checks' half, shared: any other check.
+    Check,
+}
+
+impl HoldKind {
+    fn of(phase: LanePhase) -> HoldKind {
+        match phase {
+            LanePhase::Measure => HoldKind::Alone,
+            LanePhase::Build | LanePhase::Seed | LanePhase::Tests => HoldKind::Heavy,
+            LanePhase::Check => HoldKind::Check,
+        }
+    }
+}
+
 /// One run's handle on the batch's lane.
 #[derive(Debug, Clone)]
 pub struct RunLane {
-    lock: Arc<RwLock<()>>,
+    halves: Halves,
     machine: Option<Arc<MachineLane>>,
     log: Arc<Mutex<LaneReport>>,
     waiting: Arc<Mutex<Waiting>>,
@@ -136,23 +199,28 @@ impl RunLane {
     pub async fn enter(&self, phase: LanePhase, check: Option<&str>) -> LaneTicket {
         let asked = Instant::now();
         self.waiting().since = Some(asked);
-        let exclusive = phase.is_exclusive();
-        let hold = if exclusive {
-            Hold::Alone(self.lock.clone().write_owned().await)
-        } else {
-            Hold::Shared(self.lock.clone().read_owned().await)
+        let kind = HoldKind::of(phase);
+        let halves = &self.halves;
+        let hold = match kind {
+            HoldKind::Alone => {
+                let heavy = halves.heavy.clone().write_owned().await;
+                Hold::Alone(heavy, halves.checks.clone().write_owned().await)
+            }
+            HoldKind::Heavy => Hold::Shared(halves.heavy.clone().read_owned().await),
+            HoldKind::Check => Hold::Shared(halves.checks.clone().read_owned().await),
         };
         let machine = match &self.machine {
             Some(m) => {
                 let m = m.clone();
                 // An I/O error leaves the run without the machine's hold rather than
                 // stopping it: the in-process lane still holds.
-                tokio::task::spawn_blocking(move || m.hold(exclusive).ok())
+                tokio::task::spawn_blocking(move || m.hold(kind).ok())
                     .await
                     .ok()
                     .flatten()
+                    .unwrap_or_default()
             }
-            None => None,
+            None => Vec::new(),
         };
         let waited = asked.elapsed();
         {
@@ -193,7 +261,10 @@ impl RunLane {
 
 #[derive(Debug)]
 enum Hold {
-    Alone(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
+    Alone(
+        #[allow(dead_code)] OwnedRwLockWriteGuard<()>,
+        #[allow(dead_code)] OwnedRwLockWriteGuard<()>,
+    ),
     Shared(#[allow(dead_code)] OwnedRwLockReadGuard<()>),
 }
 
@@ -206,7 +277,7 @@ pub struct LaneTicket {
     entered_unix_ms: u64,
     log: Arc<Mutex<LaneReport>>,
     // Fields drop in order: the machine's hold is let go before the process's.
-    _machine: Option<File>,
+    _machine: Vec<File>,
     _hold: Hold,
 }
 
@@ -268,6 +339,70 @@ mod tests {
         assert_eq!(report.windows[1].check.as_deref(), Some("load"));
         let b_report = b.report();
         assert!(b_report.windows[0].left_unix_ms <= report.windows[1].entered_unix_ms);
+    }
+
+    /// While a measure waits for a neighbour's build, the neighbours' checks go on; once the
+    /// build is over, the measure waits for the check in progress and holds back later ones.
+    async fn checks_go_on_while_a_measure_waits_for_a_build(lane: PerformanceLane) {
+        let (a, b, c) = (lane.for_run(), lane.for_run(), lane.for_run());
+        let build = b.enter(LanePhase::Build, None).await;
+        let measuring = tokio::spawn({
+            let a = a.clone();
+            async move { a.enter(LanePhase::Measure, Some("load")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!measuring.is_finished(), "the measure waits for the build");
+        // A check asked for after the measure still runs: the build is what it waits for.
+        let check = tokio::time::timeout(
+            Duration::from_secs(5),
+            c.enter(LanePhase::Check, Some("http")),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("a check must not wait behind a measure waiting for a build"));
+        // A heavy phase asked for after the measure waits for it.
+        let seeding = tokio::spawn({
+            let c = c.clone();
+            async move { drop(c.enter(LanePhase::Seed, Some("seed")).await) }
+        });
+        drop(build);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !measuring.is_finished(),
+            "the measure waits for the check in progress"
+        );
+        drop(check);
+        let measure = measuring.await.unwrap_or_else(|e| panic!("{e}"));
+        let later = tokio::spawn({
+            let c = c.clone();
+            async move { drop(c.enter(LanePhase::Check, Some("next")).await) }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !later.is_finished(),
+            "a check waits for the measure in progress"
+        );
+        assert!(
+            !seeding.is_finished(),
+            "seeding waits for the measure in progress"
+        );
+        drop(measure);
+        later.await.unwrap_or_else(|e| panic!("{e}"));
+        seeding.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.report().wait_seconds >= 0.15, "{:?}", a.report());
+    }
+
+    #[tokio::test]
+    async fn in_a_process_checks_go_on_while_a_measure_waits_for_a_build() {
+        checks_go_on_while_a_measure_waits_for_a_build(PerformanceLane::new()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_a_machine_checks_go_on_while_a_measure_waits_for_a_build() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let lane =
+            PerformanceLane::on_machine(&dir.path().join("lane")).unwrap_or_else(|e| panic!("{e}"));
+        checks_go_on_while_a_measure_waits_for_a_build(lane).await;
+        assert!(dir.path().join("lane.heavy.turnstile").exists());
     }
 
     /// Two lanes on one lock file behave as two processes do: a measured phase of one waits

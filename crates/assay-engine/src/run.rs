@@ -406,19 +406,21 @@ async fn run_check(
     };
     let limit = time_limit(shared, check);
     // Growth checks measure from start to end and the candidate's tests are heavy: both
-    // hold the batch's performance lane (load checks hold it for their phases only); every
-    // other check shares it, so a neighbour's measurement waits for it to end.
+    // hold the batch's performance lane (load checks hold it for their phases only).
+    // Concurrency bursts and lifecycle checks (restarts, database outages) load the machine
+    // in bursts and may depend on timing themselves: they share the lane, so a neighbour's
+    // measurement waits for the one in progress and they wait for it. Other checks are a
+    // handful of requests or reads each: they run beside a measurement.
     let phase = match &check.kind {
         CheckKind::Growth(_) => Some(LanePhase::Measure),
         CheckKind::Repository(RepositoryRule::RunTests(_)) => Some(LanePhase::Tests),
-        CheckKind::Load(_) => None,
-        CheckKind::Repository(_)
+        CheckKind::Concurrent(_) | CheckKind::Lifecycle(_) => Some(LanePhase::Check),
+        CheckKind::Load(_)
+        | CheckKind::Repository(_)
         | CheckKind::Http(_)
-        | CheckKind::Concurrent(_)
         | CheckKind::Security(_)
         | CheckKind::Database(_)
-        | CheckKind::Lifecycle(_)
-        | CheckKind::Never(_) => Some(LanePhase::Check),
+        | CheckKind::Never(_) => None,
     };
     let fut = async {
         let _lane = match phase {

@@ -155,9 +155,11 @@ pub enum LanePhase {
     Tests,
     /// A measured phase: a load check's warm-up and measurement, a growth check (alone).
     Measure,
-    /// Any other check that drives the service (shared): a measured phase of another run
-    /// waits for the check in progress to end, so it measures a quiet machine. Waits are
-    /// counted; windows are not recorded (there is one per check).
+    /// A concurrency check (a burst of simultaneous requests) or a lifecycle check (restarts,
+    /// SIGTERM, database outages), shared: a measured phase of another run waits for the
+    /// check in progress to end, and the check for the measured phase in progress. Waits are
+    /// counted; windows are not recorded (there is one per check). Other checks run beside a
+    /// measured phase.
     Check,
 }
 
