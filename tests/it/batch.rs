@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assay_batch::{BatchRequest, Outcome, run, scorecards_in};
+use assay_batch::{BatchEvent, BatchRequest, Outcome, run, scorecards_in};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -55,12 +55,23 @@ fn request(inputs: Vec<PathBuf>, out: &Path, shard: Option<(usize, usize)>) -> B
 }
 
 fn batch(req: &BatchRequest) -> assay_batch::BatchReport {
-    tokio::runtime::Builder::new_multi_thread()
+    batch_heard(req).0
+}
+
+/// The batch's report and every event it sent, in order.
+fn batch_heard(req: &BatchRequest) -> (assay_batch::BatchReport, Vec<BatchEvent>) {
+    let heard = std::sync::Mutex::new(Vec::new());
+    let report = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime")
-        .block_on(run(req, &|_| {}, std::future::pending()))
-        .expect("the batch runs")
+        .block_on(run(
+            req,
+            &|e| heard.lock().expect("the events").push(e.clone()),
+            std::future::pending(),
+        ))
+        .expect("the batch runs");
+    (report, heard.into_inner().expect("the events"))
 }
 
 fn outcomes(report: &assay_batch::BatchReport) -> Vec<(String, &'static str)> {
@@ -196,11 +207,31 @@ fn measured_phases_of_a_batch_never_overlap() {
         assessment: assay_format::load(&assessment).expect("the scaffold is valid"),
         ..request(vec![subs], &out, None)
     };
-    let report = batch(&req);
+    let (report, events) = batch_heard(&req);
     assert_eq!(
         outcomes(&report),
         [("first".into(), "graded"), ("second".into(), "graded")]
     );
+    // At two jobs each image is built ahead: its build is announced before its run.
+    for name in ["first", "second"] {
+        let at = |wanted: fn(&BatchEvent) -> Option<&String>| {
+            events
+                .iter()
+                .position(|e| wanted(e).is_some_and(|n| n == name))
+        };
+        let building = at(|e| match e {
+            BatchEvent::Building { name } => Some(name),
+            _ => None,
+        });
+        let launched = at(|e| match e {
+            BatchEvent::Launched { name, .. } => Some(name),
+            _ => None,
+        });
+        assert!(
+            building.is_some() && building < launched,
+            "{name}: built ahead ({building:?}) before its run ({launched:?})"
+        );
+    }
 
     let lanes: Vec<assay_model::LaneReport> = scorecards_in(&out)
         .iter()

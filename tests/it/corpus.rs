@@ -117,6 +117,7 @@ fn grade(assessment: &str, submission: &Path) -> (RunResults, Scorecard) {
                 .expect("the session's performance lane")
                 .for_run(),
         ),
+        built: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,7 +10,7 @@ mod record;
 mod similarity;
 mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,10 +22,12 @@ use assay_intake::IntakeLimits;
 use assay_model::{GradingPlan, RunResults};
 use assay_runner::pipeline::RunError;
 use assay_runner::pipeline::{
-    PerformanceLane, RunEvent, RunRequest, cleanup_run, new_run_id, random_seed, run as run_one,
+    PerformanceLane, RunEvent, RunRequest, build as build_one, cleanup_run, new_run_id,
+    random_seed, run as run_one,
 };
 pub use assay_sandbox::TrustSource;
 use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 pub use inputs::{Candidate, Opened, expand, folder_name, read_list, select, take_in};
 pub use record::{RECORD, Record, RecordEntry, is_batch_folder, scorecards_in};
@@ -244,6 +246,9 @@ pub enum BatchEvent {
         jobs: usize,
         seed: u64,
     },
+    /// A submission's image is being built ahead of its run (from two jobs on: one build at
+    /// a time beside the runs).
+    Building { name: String },
     /// A submission's run began (it holds one of the `jobs` slots).
     Launched { name: String, folder: String },
     /// Progress of one submission's run.
@@ -406,21 +411,53 @@ pub async fn run(
     });
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<BatchEvent>();
-    let gate = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let gate = Arc::new(Semaphore::new(jobs));
     let running: Running = Arc::new(Mutex::new(BTreeMap::new()));
     let mut tasks = tokio::task::JoinSet::new();
     let mut task_slot = BTreeMap::new();
+    // From two jobs on, images are built ahead of the runs (see `build_ahead`).
+    let room = Arc::new(Semaphore::new(jobs));
+    let measuring = Arc::new(tokio::sync::watch::Sender::new(0usize));
+    let mut queue = Vec::new();
     for (i, candidate) in selected.iter().cloned().enumerate() {
+        let job = match prepare(&ctx, &candidate) {
+            Ok(job) => job,
+            Err(outcome) => {
+                let entry = Entry::from_candidate(&candidate, outcome);
+                let handle = tasks.spawn(async move { (i, entry) });
+                task_slot.insert(handle.id(), i);
+                continue;
+            }
+        };
+        let built = (jobs >= 2).then(|| {
+            let (sender, receiver) = oneshot::channel();
+            queue.push(Queued {
+                name: candidate.name.clone(),
+                request: job.request.clone(),
+                sender,
+            });
+            receiver
+        });
         let handle = tasks.spawn(grade_one(
             ctx.clone(),
             gate.clone(),
+            measuring.clone(),
             running.clone(),
             tx.clone(),
             i,
             candidate,
+            job,
+            built,
         ));
         task_slot.insert(handle.id(), i);
     }
+    let builder = tokio::spawn(build_ahead(
+        ctx.clone(),
+        room.clone(),
+        measuring.subscribe(),
+        queue,
+        tx.clone(),
+    ));
     drop(tx);
 
     let mut slots: Vec<Option<Entry>> = vec![None; total];
@@ -453,12 +490,15 @@ pub async fn run(
             () = &mut stop, if !stopping => {
                 stopping = true;
                 gate.close();
+                room.close();
+                builder.abort();
                 let count = running.lock().unwrap_or_else(PoisonError::into_inner).len();
                 progress(&BatchEvent::Stopping { running: count });
                 tasks.abort_all();
             }
         }
     }
+    builder.abort();
     while let Ok(event) = rx.try_recv() {
         progress(&event);
     }
@@ -571,42 +611,29 @@ fn failed_similarity(error: String) -> SimilaritySummary {
 /// Runs in progress: slot → (name, run id).
 type Running = Arc<Mutex<BTreeMap<usize, (String, String)>>>;
 
-/// One submission, isolated in its own folder; never an `Err`.
-async fn grade_one(
-    ctx: Arc<Context>,
-    gate: Arc<tokio::sync::Semaphore>,
-    running: Running,
-    tx: tokio::sync::mpsc::UnboundedSender<BatchEvent>,
-    i: usize,
-    candidate: Candidate,
-) -> (usize, Entry) {
-    let done = |outcome| (i, Entry::from_candidate(&candidate, outcome));
+/// A submission to run: its folder and its run's request.
+struct Job {
+    folder: String,
+    request: RunRequest,
+}
+
+/// What a submission needs: a run (`Ok`), or nothing more (`Err`: its outcome is known, or
+/// it is already graded).
+fn prepare(ctx: &Context, candidate: &Candidate) -> Result<Job, Outcome> {
     let (digest, folder) = match (&candidate.digest, candidate.folder()) {
         (Ok(d), Some(f)) => (d.clone(), f),
-        (Err(outcome), _) => return done(outcome.clone()),
+        (Err(outcome), _) => return Err(outcome.clone()),
         (Ok(_), None) => {
-            return done(Outcome::Infrastructure {
+            return Err(Outcome::Infrastructure {
                 reason: "no folder name".into(),
             });
         }
     };
-    if let Some(outcome) = resume(&ctx, &folder, &digest) {
-        return done(outcome);
+    if let Some(outcome) = resume(ctx, &folder, &digest) {
+        return Err(outcome);
     }
-    let Ok(_permit) = gate.acquire_owned().await else {
-        return done(Outcome::Interrupted);
-    };
-    let run_id = new_run_id();
-    running
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(i, (candidate.name.clone(), run_id.clone()));
-    let _ = tx.send(BatchEvent::Launched {
-        name: candidate.name.clone(),
-        folder: folder.clone(),
-    });
     let Some(opened) = &candidate.opened else {
-        return done(Outcome::Infrastructure {
+        return Err(Outcome::Infrastructure {
             reason: "the submission was not taken in".into(),
         });
     };
@@ -619,14 +646,175 @@ async fn grade_one(
         test_mode: req.test_mode,
         runtime: req.runtime.clone(),
         only: None,
-        run_id,
+        run_id: new_run_id(),
         trust: req.trust.clone(),
         registries: req.registries.clone(),
         lane: Some(ctx.lane.for_run()),
+        built: None,
     };
+    Ok(Job { folder, request })
+}
+
+/// A submission waiting for its image to be built ahead.
+struct Queued {
+    name: String,
+    request: RunRequest,
+    sender: oneshot::Sender<Result<Prebuilt, RunError>>,
+}
+
+/// An image built ahead, in the request its run takes, and the room it holds until its run
+/// is launched.
+struct Prebuilt {
+    request: RunRequest,
+    room: OwnedSemaphorePermit,
+}
+
+/// From two jobs on, the batch builds images ahead of the runs, in the batch's order, so
+/// that builds overlap what runs do after their measured phases instead of holding a slot.
+/// A build starts only when no launched run still has measured phases ahead (a measurement
+/// would wait for the build: the lane) and there is room: at most `jobs` images built or
+/// being built whose runs have not launched, so builds never pile up on disk. Builds that
+/// may start together run side by side.
+async fn build_ahead(
+    ctx: Arc<Context>,
+    room: Arc<Semaphore>,
+    mut measuring: tokio::sync::watch::Receiver<usize>,
+    queue: Vec<Queued>,
+    tx: tokio::sync::mpsc::UnboundedSender<BatchEvent>,
+) {
+    // Dropping this future (a stop) cancels the builds in progress.
+    let mut builds = tokio::task::JoinSet::new();
+    for q in queue {
+        let Ok(permit) = room.clone().acquire_owned().await else {
+            break;
+        };
+        if measuring.wait_for(|n| *n == 0).await.is_err() {
+            break;
+        }
+        if q.sender.is_closed() {
+            continue;
+        }
+        let ctx = ctx.clone();
+        let tx = tx.clone();
+        builds.spawn(async move {
+            let _ = tx.send(BatchEvent::Building {
+                name: q.name.clone(),
+            });
+            let name = q.name.clone();
+            let on_event = move |run: RunEvent| {
+                let _ = tx.send(BatchEvent::Run {
+                    name: name.clone(),
+                    run,
+                });
+            };
+            let built = match ctx.docker().await {
+                Ok(docker) => build_one(docker, &q.request, &on_event).await,
+                Err(e) => Err(e),
+            };
+            let _ = q.sender.send(built.map(|built| Prebuilt {
+                request: RunRequest {
+                    built: Some(built),
+                    ..q.request
+                },
+                room: permit,
+            }));
+        });
+    }
+    while builds.join_next().await.is_some() {}
+}
+
+/// A launched run counted among those with measured phases ahead, until every measured
+/// check of the assessment has finished or the run ends (whichever comes first): builds
+/// ahead wait for the count to fall to zero.
+struct Measuring {
+    ahead: BTreeSet<String>,
+    count: Option<Arc<tokio::sync::watch::Sender<usize>>>,
+}
+
+impl Measuring {
+    fn new(assessment: &Assessment, count: Arc<tokio::sync::watch::Sender<usize>>) -> Measuring {
+        let ahead: BTreeSet<String> = assessment
+            .suites
+            .iter()
+            .flat_map(|suite| &suite.checks)
+            .filter(|c| c.measures_time())
+            .map(|c| c.common.id.value.clone())
+            .collect();
+        let count = (!ahead.is_empty()).then(|| {
+            count.send_modify(|n| *n += 1);
+            count
+        });
+        Measuring { ahead, count }
+    }
+
+    fn heard(&mut self, run: &RunEvent) {
+        if let RunEvent::Engine(assay_runner::pipeline::Progress::CheckFinished { check, .. }) = run
+        {
+            self.ahead.remove(check);
+            if self.ahead.is_empty() {
+                self.done();
+            }
+        }
+    }
+
+    fn done(&mut self) {
+        if let Some(count) = self.count.take() {
+            count.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+}
+
+impl Drop for Measuring {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+/// One submission, isolated in its own folder; never an `Err`. With `built`, its image is
+/// built ahead (by [`build_ahead`]) and the run starts once it is.
+#[allow(clippy::too_many_arguments)]
+async fn grade_one(
+    ctx: Arc<Context>,
+    gate: Arc<Semaphore>,
+    measuring: Arc<tokio::sync::watch::Sender<usize>>,
+    running: Running,
+    tx: tokio::sync::mpsc::UnboundedSender<BatchEvent>,
+    i: usize,
+    candidate: Candidate,
+    job: Job,
+    built: Option<oneshot::Receiver<Result<Prebuilt, RunError>>>,
+) -> (usize, Entry) {
+    let done = |outcome| (i, Entry::from_candidate(&candidate, outcome));
+    let Job { folder, request } = job;
+    let (request, room) = match built {
+        None => (request, None),
+        Some(receiver) => match receiver.await {
+            Ok(Ok(prebuilt)) => (prebuilt.request, Some(prebuilt.room)),
+            Ok(Err(e)) => return done(outcome_of_error(e)),
+            Err(_) => return done(Outcome::Interrupted),
+        },
+    };
+    let Ok(_permit) = gate.acquire_owned().await else {
+        return done(Outcome::Interrupted);
+    };
+    running
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(i, (candidate.name.clone(), request.run_id.clone()));
+    let _ = tx.send(BatchEvent::Launched {
+        name: candidate.name.clone(),
+        folder: folder.clone(),
+    });
     let name = candidate.name.clone();
     let events = tx.clone();
+    // Counted as measuring before its room is let go, so no build starts in between.
+    let measuring = Mutex::new(Measuring::new(&ctx.req.assessment, measuring));
+    drop(room);
     let on_event = move |run: RunEvent| {
+        measuring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .heard(&run);
         let _ = events.send(BatchEvent::Run {
             name: name.clone(),
             run,
@@ -636,27 +824,31 @@ async fn grade_one(
         Ok(docker) => run_one(docker, &request, &on_event).await,
         Err(e) => Err(e),
     };
+    drop(on_event);
     running
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&i);
-    let results = match result {
-        Ok(r) => r,
-        Err(e) if e.is_refusal() => {
-            return done(Outcome::Refused {
-                reason: e.to_string(),
-            });
+    match result {
+        Ok(results) => done(
+            grade_and_write(&ctx, &folder, &results)
+                .unwrap_or_else(|reason| Outcome::Infrastructure { reason }),
+        ),
+        Err(e) => done(outcome_of_error(e)),
+    }
+}
+
+/// A run that could not be graded: the submission refused, or our infrastructure failed.
+fn outcome_of_error(e: RunError) -> Outcome {
+    if e.is_refusal() {
+        Outcome::Refused {
+            reason: e.to_string(),
         }
-        Err(e) => {
-            return done(Outcome::Infrastructure {
-                reason: e.to_string(),
-            });
+    } else {
+        Outcome::Infrastructure {
+            reason: e.to_string(),
         }
-    };
-    done(
-        grade_and_write(&ctx, &folder, &results)
-            .unwrap_or_else(|reason| Outcome::Infrastructure { reason }),
-    )
+    }
 }
 
 /// Grades `results` and writes every report and `run-results.json` into `OUT/<folder>/`.
@@ -773,4 +965,41 @@ fn summarise(
         checks_csv,
         similarity,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_runner::pipeline::Progress;
+
+    fn finished(check: &str) -> RunEvent {
+        RunEvent::Engine(Progress::CheckFinished {
+            suite: "performance".into(),
+            check: check.into(),
+            status: assay_model::Status::Pass,
+            done: 1,
+            total: 1,
+        })
+    }
+
+    /// A run counts as measuring from its launch until its last measured check ends (or it
+    /// ends first), once: builds ahead wait for the count to fall to zero.
+    #[test]
+    fn a_run_measures_until_its_last_measured_check_ends() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assessments/ledger-api");
+        let assessment = assay_format::load(&root).unwrap_or_else(|e| panic!("{e:?}"));
+        let count = Arc::new(tokio::sync::watch::Sender::new(0usize));
+        let mut first = Measuring::new(&assessment, count.clone());
+        let second = Measuring::new(&assessment, count.clone());
+        assert_eq!(*count.borrow(), 2);
+        first.heard(&finished("deposit-basic"));
+        first.heard(&finished("perf-account-read"));
+        assert_eq!(*count.borrow(), 2, "one measured check is still ahead");
+        first.heard(&finished("perf-transactions-page"));
+        assert_eq!(*count.borrow(), 1);
+        drop(first);
+        assert_eq!(*count.borrow(), 1, "a run that has measured counts once");
+        drop(second);
+        assert_eq!(*count.borrow(), 0, "a run that ends stops counting");
+    }
 }

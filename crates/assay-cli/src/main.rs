@@ -447,6 +447,7 @@ fn run(args: &RunArgs, trust: &TrustSource, out: &Output) -> Result<Outcome> {
             ),
             None => None,
         },
+        built: None,
     };
     let rt = runtime()?;
     let progress = out.run_progress(args.events.is_some());

@@ -535,9 +535,21 @@ impl BatchProgress {
                     "{selected} submission(s){shard}, {jobs} at a time, seed {seed}"
                 ));
             }
+            BatchEvent::Building { name } => {
+                if let Ok(mut r) = self.running.lock() {
+                    r.push((name.clone(), "build (ahead)".to_owned()));
+                }
+                self.show_running();
+                if self.verbose {
+                    self.line(&format!("{name}: building its image ahead of its run"));
+                }
+            }
             BatchEvent::Launched { name, folder } => {
                 if let Ok(mut r) = self.running.lock() {
-                    r.push((name.clone(), "intake".to_owned()));
+                    match r.iter_mut().find(|(n, _)| n == name) {
+                        Some(slot) => slot.1 = "intake".to_owned(),
+                        None => r.push((name.clone(), "intake".to_owned())),
+                    }
                 }
                 self.show_running();
                 if self.verbose || self.bar.is_none() {

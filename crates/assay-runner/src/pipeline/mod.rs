@@ -21,9 +21,9 @@ use rand::RngCore;
 
 use assay_intake::{InspectLimits, IntakeError, Submission, inspect};
 use assay_sandbox::{
-    Backend, BuildEgress, BuildLimits, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP, Hardening,
-    HealthCheck, ImageRecipe, ImageStore, ImagesConfig, Readiness, Runtime, Sandbox, SandboxError,
-    SandboxSpec, ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource,
+    Backend, BuildEgress, BuildLimits, BuildOutcome, BuildRequest, CHECKS_ROLE, DEFAULT_LOG_CAP,
+    Hardening, HealthCheck, ImageRecipe, ImageStore, ImagesConfig, Readiness, Runtime, Sandbox,
+    SandboxError, SandboxSpec, ServiceSpec, SidecarHardening, SidecarSpec, TmpfsMount, TrustSource,
     build_submission_with, ensure_images_with,
 };
 
@@ -60,6 +60,9 @@ pub struct RunRequest {
     /// In a batch: the performance lane shared by every run (builds share it, measured
     /// phases hold it alone). `None` when graded alone.
     pub lane: Option<RunLane>,
+    /// The submission's image, already built by [`build`] for this request (a batch builds
+    /// the next submissions' images while others are graded); `None`: the run builds it.
+    pub built: Option<BuildOutcome>,
 }
 
 /// Why a run could not be graded.
@@ -249,6 +252,117 @@ fn short_id(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
+/// Builds the submission's image of `req` (or finds it cached), as [`run`] would, holding
+/// the performance lane's build phase: for a batch that builds the next submissions' images
+/// while others are graded. Hand the outcome to [`run`] as [`RunRequest::built`], with the
+/// same lane. A build that fails is an outcome (`failure` set), not an `Err`.
+pub async fn build<B: Backend>(
+    backend: &B,
+    req: &RunRequest,
+    progress: &(dyn Fn(RunEvent) + Send + Sync),
+) -> Result<BuildOutcome, RunError> {
+    let scratch = tempfile::Builder::new()
+        .prefix("assay-build-")
+        .tempdir()
+        .map_err(|source| RunError::Work {
+            action: "create the build's work directory",
+            source,
+        })?;
+    Ok(build_image(backend, req, scratch.path(), progress).await?.0)
+}
+
+/// The base and sidecar images assay needs (quick when present): tag → id.
+async fn ensure_runner_images<B: Backend>(
+    backend: &B,
+    req: &RunRequest,
+    progress: &(dyn Fn(RunEvent) + Send + Sync),
+) -> Result<BTreeMap<String, String>, RunError> {
+    progress(RunEvent::stage(
+        "images",
+        "checking base and sidecar images",
+    ));
+    let config = images_config(&req.project_root, &req.trust);
+    let images = ensure_images_with(
+        backend,
+        &config,
+        &ImageRecipe::standard(&config.sandbox_images_dir),
+    )
+    .await?;
+    Ok(images
+        .images
+        .iter()
+        .map(|i| (i.tag.clone(), i.id.clone()))
+        .collect())
+}
+
+/// The images assay needs, then the submission's own Dockerfile, in the lane's build phase.
+async fn build_image<B: Backend>(
+    backend: &B,
+    req: &RunRequest,
+    scratch: &Path,
+    progress: &(dyn Fn(RunEvent) + Send + Sync),
+) -> Result<(BuildOutcome, BTreeMap<String, String>), RunError> {
+    let runner_images = ensure_runner_images(backend, req, progress).await?;
+    progress(RunEvent::stage("build", "building the submission's image"));
+    let on_line = |line: &str| {
+        progress(RunEvent::BuildLog {
+            line: line.to_owned(),
+        })
+    };
+    let build_lane = match &req.lane {
+        Some(lane) => Some(lane.enter(LanePhase::Build, None).await),
+        None => None,
+    };
+    let build =
+        build_submission_with(backend, &build_request(req, scratch), Some(&on_line)).await?;
+    drop(build_lane);
+    progress(RunEvent::stage("build", build_stage_detail(&build, false)));
+    Ok((build, runner_images))
+}
+
+/// What the build stage says when it ends (`ahead`: the image was built before the run).
+fn build_stage_detail(build: &BuildOutcome, ahead: bool) -> String {
+    match (&build.failure, build.cached) {
+        (Some(f), _) => f.describe(),
+        (None, true) => "unchanged submission: cached image reused".to_owned(),
+        (None, false) if ahead => format!("built ahead of the run in {:.1} s", build.seconds),
+        (None, false) => format!("built in {:.1} s", build.seconds),
+    }
+}
+
+/// How the submission of `req` is built (its scratch files under `scratch`): the
+/// assessment's limits and registries, the machine's trust.
+fn build_request(req: &RunRequest, scratch: &Path) -> BuildRequest {
+    let rules = &req.assessment.file.submission;
+    let config = images_config(&req.project_root, &req.trust);
+    BuildRequest {
+        context_dir: req.submission.root.clone(),
+        dockerfile: rules.dockerfile.clone(),
+        limits: BuildLimits {
+            context_max_bytes: rules.context_limit.0,
+            memory_bytes: rules
+                .build_memory
+                .0
+                .min(BuildLimits::default().memory_bytes),
+            time_limit: rules.build_timeout.0,
+            disk_bytes: rules.build_disk.0,
+            pids: i64::from(rules.build_pids.max(16)),
+            log_cap_bytes: usize::try_from(rules.build_output.0)
+                .unwrap_or(usize::MAX)
+                .max(1024),
+            ..BuildLimits::default()
+        },
+        scratch_dir: Some(scratch.to_owned()),
+        build_args: config.build_args.clone(),
+        egress: BuildEgress::Registries(
+            req.registries
+                .clone()
+                .unwrap_or_else(|| rules.registries.clone()),
+        ),
+        target: None,
+    }
+}
+
 /// Grades nothing: runs the submission and every suite, returning the raw results.
 pub async fn run<B: Backend>(
     backend: &B,
@@ -288,72 +402,15 @@ pub async fn run<B: Backend>(
         format!("{} ({})", submission.name, short_id(&submission.digest)),
     ));
 
-    // Images assay needs (quick when present).
-    progress(RunEvent::stage(
-        "images",
-        "checking base and sidecar images",
-    ));
-    let config = images_config(&req.project_root, &req.trust);
-    let images = ensure_images_with(
-        backend,
-        &config,
-        &ImageRecipe::standard(&config.sandbox_images_dir),
-    )
-    .await?;
-    let mut runner_images: BTreeMap<String, String> = images
-        .images
-        .iter()
-        .map(|i| (i.tag.clone(), i.id.clone()))
-        .collect();
-
-    // The submission's own Dockerfile.
-    progress(RunEvent::stage("build", "building the submission's image"));
-    let rules = &file.submission;
-    let on_line = |line: &str| {
-        progress(RunEvent::BuildLog {
-            line: line.to_owned(),
-        })
+    let (build, mut runner_images) = match &req.built {
+        Some(built) => {
+            let images = ensure_runner_images(backend, req, progress).await?;
+            progress(RunEvent::stage("build", build_stage_detail(built, true)));
+            (built.clone(), images)
+        }
+        None => build_image(backend, req, work.path(), progress).await?,
     };
-    let build_lane = match &req.lane {
-        Some(lane) => Some(lane.enter(assay_model::LanePhase::Build, None).await),
-        None => None,
-    };
-    let build_request = BuildRequest {
-        context_dir: submission.root.clone(),
-        dockerfile: rules.dockerfile.clone(),
-        limits: BuildLimits {
-            context_max_bytes: rules.context_limit.0,
-            memory_bytes: rules
-                .build_memory
-                .0
-                .min(BuildLimits::default().memory_bytes),
-            time_limit: rules.build_timeout.0,
-            disk_bytes: rules.build_disk.0,
-            pids: i64::from(rules.build_pids.max(16)),
-            log_cap_bytes: usize::try_from(rules.build_output.0)
-                .unwrap_or(usize::MAX)
-                .max(1024),
-            ..BuildLimits::default()
-        },
-        scratch_dir: Some(work.path().to_owned()),
-        build_args: config.build_args.clone(),
-        egress: BuildEgress::Registries(
-            req.registries
-                .clone()
-                .unwrap_or_else(|| rules.registries.clone()),
-        ),
-        target: None,
-    };
-    let build = build_submission_with(backend, &build_request, Some(&on_line)).await?;
-    drop(build_lane);
-    progress(RunEvent::stage(
-        "build",
-        match (&build.failure, build.cached) {
-            (Some(f), _) => f.describe(),
-            (None, true) => "unchanged submission: cached image reused".to_owned(),
-            (None, false) => format!("built in {:.1} s", build.seconds),
-        },
-    ));
+    let build_request = build_request(req, work.path());
     let mut report = SandboxReport::default();
     build.apply_to(&mut report);
 
