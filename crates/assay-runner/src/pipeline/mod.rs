@@ -261,14 +261,16 @@ pub async fn build<B: Backend>(
     req: &RunRequest,
     progress: &(dyn Fn(RunEvent) + Send + Sync),
 ) -> Result<BuildOutcome, RunError> {
-    let scratch = tempfile::Builder::new()
-        .prefix("assay-build-")
-        .tempdir()
-        .map_err(|source| RunError::Work {
-            action: "create the build's work directory",
-            source,
-        })?;
+    let scratch = work_dir("assay-build-", "create the build's work directory")?;
     Ok(build_image(backend, req, scratch.path(), progress).await?.0)
+}
+
+/// A private temporary directory, removed when dropped.
+fn work_dir(prefix: &str, action: &'static str) -> Result<tempfile::TempDir, RunError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| RunError::Work { action, source })
 }
 
 /// The base and sidecar images assay needs (quick when present): tag → id.
@@ -380,13 +382,7 @@ pub async fn run<B: Backend>(
         "intake",
         req.submission.source.display().to_string(),
     ));
-    let work = tempfile::Builder::new()
-        .prefix("assay-run-")
-        .tempdir()
-        .map_err(|source| RunError::Work {
-            action: "create the run's work directory",
-            source,
-        })?;
+    let work = work_dir("assay-run-", "create the run's work directory")?;
     let submission = req.submission.clone();
     let facts = {
         let s = submission.clone();
