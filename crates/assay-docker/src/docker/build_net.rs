@@ -87,6 +87,15 @@ fn proxy_name(domains: &[String], upstream: Option<&str>) -> (String, String) {
     )
 }
 
+/// How many times a build attaches the shared proxy that another assay removed meanwhile.
+const ATTACH_ATTEMPTS: u32 = 4;
+
+/// The proxy was removed, or is being removed, by another assay's gc: not found, or
+/// "marked for removal" (Docker answers so while a removal is in progress).
+fn proxy_went_away(e: &SandboxError) -> bool {
+    e.is_not_found() || e.to_string().contains("marked for removal")
+}
+
 /// The proxy's labels: its kind, and the assay that created it (with an expiry), so that
 /// gc removes it once idle and its creator is gone.
 fn proxy_labels(owner: &labels::Owner) -> HashMap<String, String> {
@@ -128,15 +137,23 @@ impl DockerBackend {
             .unwrap_or(0);
         let run_id = format!("build-{}-{nanos:08x}", self.owner.pid);
         let run = self.create_run(&run_id).await?;
-        // Another assay's gc may remove an idle proxy between finding and attaching it.
-        let attached = match self.attach_proxy(&proxy, &run).await {
-            Err(e) if e.is_not_found() => {
-                match self.ensure_build_proxy(domains, upstream.as_deref()).await {
-                    Ok(_) => self.attach_proxy(&proxy, &run).await,
-                    Err(e) => Err(e),
+        // Another assay's gc (or the reaping before any command) may remove an idle proxy
+        // between finding and attaching it: gone, or still being removed. Wait for the
+        // removal, make a new proxy, attach again.
+        let mut attempt: u32 = 0;
+        let attached = loop {
+            attempt += 1;
+            match self.attach_proxy(&proxy, &run).await {
+                Err(e) if attempt < ATTACH_ATTEMPTS && proxy_went_away(&e) => {
+                    tokio::time::sleep(Duration::from_millis(500) * attempt).await;
+                    if let Err(e) = self.ensure_build_proxy(domains, upstream.as_deref()).await
+                        && attempt + 1 >= ATTACH_ATTEMPTS
+                    {
+                        break Err(e);
+                    }
                 }
+                other => break other,
             }
-            other => other,
         };
         match attached {
             Ok(proxy_ip) => Ok(BuildNet {
