@@ -246,8 +246,8 @@ pub enum BatchEvent {
         jobs: usize,
         seed: u64,
     },
-    /// A submission's image is being built ahead of its run (from two jobs on: one build at
-    /// a time beside the runs).
+    /// A submission's image is being built ahead of its run (from two jobs on, while other
+    /// submissions are graded; see `build_ahead`).
     Building { name: String },
     /// A submission's run began (it holds one of the `jobs` slots).
     Launched { name: String, folder: String },
