@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use assay_docker::DockerBackend;
 use assay_format::Assessment;
 use assay_grader::Scorecard;
-use assay_intake::IntakeLimits;
+use assay_intake::{IntakeLimits, Submission};
 use assay_model::{GradingPlan, RunResults};
 use assay_runner::pipeline::RunError;
 use assay_runner::pipeline::{
@@ -306,6 +306,8 @@ struct Context {
     seed: u64,
     /// Measured phases of the runs hold it alone (builds and seeding share it).
     lane: PerformanceLane,
+    /// The ids of the assessment's measured checks ([`measured_checks`]).
+    measured: BTreeSet<String>,
     /// The engine, connected once by the first run that needs it (a failed connection is
     /// that run's infrastructure failure and is tried again by the next).
     docker: tokio::sync::OnceCell<DockerBackend>,
@@ -382,6 +384,7 @@ pub async fn run(
             Some(file) => PerformanceLane::on_machine(file)?,
             None => PerformanceLane::new(),
         },
+        measured: measured_checks(&req.assessment),
         docker: tokio::sync::OnceCell::new(),
     });
     let mut stop = std::pin::pin!(stop);
@@ -433,7 +436,7 @@ pub async fn run(
             let (sender, receiver) = oneshot::channel();
             queue.push(Queued {
                 name: candidate.name.clone(),
-                request: job.request.clone(),
+                submission: job.opened.submission.clone(),
                 sender,
             });
             receiver
@@ -611,10 +614,10 @@ fn failed_similarity(error: String) -> SimilaritySummary {
 /// Runs in progress: slot → (name, run id).
 type Running = Arc<Mutex<BTreeMap<usize, (String, String)>>>;
 
-/// A submission to run: its folder and its run's request.
+/// A submission to run: its folder and what intake opened.
 struct Job {
     folder: String,
-    request: RunRequest,
+    opened: Opened,
 }
 
 /// What a submission needs: a run (`Ok`), or nothing more (`Err`: its outcome is known, or
@@ -632,15 +635,21 @@ fn prepare(ctx: &Context, candidate: &Candidate) -> Result<Job, Outcome> {
     if let Some(outcome) = resume(ctx, &folder, &digest) {
         return Err(outcome);
     }
-    let Some(opened) = &candidate.opened else {
+    let Some(opened) = candidate.opened.clone() else {
         return Err(Outcome::Infrastructure {
             reason: "the submission was not taken in".into(),
         });
     };
+    Ok(Job { folder, opened })
+}
+
+/// The run of `submission`, made when it is needed (a request holds its own copy of the
+/// assessment: a large cohort must not hold one per submission from the start).
+fn request_for(ctx: &Context, submission: &Submission) -> RunRequest {
     let req = &ctx.req;
-    let request = RunRequest {
+    RunRequest {
         assessment: req.assessment.clone(),
-        submission: opened.submission.clone(),
+        submission: submission.clone(),
         project_root: req.project_root.clone(),
         seed: ctx.seed,
         test_mode: req.test_mode,
@@ -651,14 +660,13 @@ fn prepare(ctx: &Context, candidate: &Candidate) -> Result<Job, Outcome> {
         registries: req.registries.clone(),
         lane: Some(ctx.lane.for_run()),
         built: None,
-    };
-    Ok(Job { folder, request })
+    }
 }
 
 /// A submission waiting for its image to be built ahead.
 struct Queued {
     name: String,
-    request: RunRequest,
+    submission: Submission,
     sender: oneshot::Sender<Result<Prebuilt, RunError>>,
 }
 
@@ -707,14 +715,15 @@ async fn build_ahead(
                     run,
                 });
             };
+            let request = request_for(&ctx, &q.submission);
             let built = match ctx.docker().await {
-                Ok(docker) => build_one(docker, &q.request, &on_event).await,
+                Ok(docker) => build_one(docker, &request, &on_event).await,
                 Err(e) => Err(e),
             };
             let _ = q.sender.send(built.map(|built| Prebuilt {
                 request: RunRequest {
                     built: Some(built),
-                    ..q.request
+                    ..request
                 },
                 room: permit,
             }));
@@ -731,15 +740,24 @@ struct Measuring {
     count: Option<Arc<tokio::sync::watch::Sender<usize>>>,
 }
 
+/// The ids of the assessment's measured checks (load and growth checks).
+fn measured_checks(assessment: &Assessment) -> BTreeSet<String> {
+    assessment
+        .suites
+        .iter()
+        .flat_map(|suite| &suite.checks)
+        .filter(|c| c.measures_time())
+        .map(|c| c.common.id.value.clone())
+        .collect()
+}
+
 impl Measuring {
-    fn new(assessment: &Assessment, count: Arc<tokio::sync::watch::Sender<usize>>) -> Measuring {
-        let ahead: BTreeSet<String> = assessment
-            .suites
-            .iter()
-            .flat_map(|suite| &suite.checks)
-            .filter(|c| c.measures_time())
-            .map(|c| c.common.id.value.clone())
-            .collect();
+    /// `measured`: [`measured_checks`] of the batch's assessment.
+    fn new(
+        measured: &BTreeSet<String>,
+        count: Arc<tokio::sync::watch::Sender<usize>>,
+    ) -> Measuring {
+        let ahead = measured.clone();
         let count = (!ahead.is_empty()).then(|| {
             count.send_modify(|n| *n += 1);
             count
@@ -785,9 +803,9 @@ async fn grade_one(
     built: Option<oneshot::Receiver<Result<Prebuilt, RunError>>>,
 ) -> (usize, Entry) {
     let done = |outcome| (i, Entry::from_candidate(&candidate, outcome));
-    let Job { folder, request } = job;
+    let Job { folder, opened } = job;
     let (request, room) = match built {
-        None => (request, None),
+        None => (request_for(&ctx, &opened.submission), None),
         Some(receiver) => match receiver.await {
             Ok(Ok(prebuilt)) => (prebuilt.request, Some(prebuilt.room)),
             Ok(Err(e)) => return done(outcome_of_error(e)),
@@ -808,7 +826,7 @@ async fn grade_one(
     let name = candidate.name.clone();
     let events = tx.clone();
     // Counted as measuring before its room is let go, so no build starts in between.
-    let measuring = Mutex::new(Measuring::new(&ctx.req.assessment, measuring));
+    let measuring = Mutex::new(Measuring::new(&ctx.measured, measuring));
     drop(room);
     let on_event = move |run: RunEvent| {
         measuring
@@ -988,9 +1006,10 @@ mod tests {
     fn a_run_measures_until_its_last_measured_check_ends() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assessments/ledger-api");
         let assessment = assay_format::load(&root).unwrap_or_else(|e| panic!("{e:?}"));
+        let measured = measured_checks(&assessment);
         let count = Arc::new(tokio::sync::watch::Sender::new(0usize));
-        let mut first = Measuring::new(&assessment, count.clone());
-        let second = Measuring::new(&assessment, count.clone());
+        let mut first = Measuring::new(&measured, count.clone());
+        let second = Measuring::new(&measured, count.clone());
         assert_eq!(*count.borrow(), 2);
         first.heard(&finished("deposit-basic"));
         first.heard(&finished("perf-account-read"));

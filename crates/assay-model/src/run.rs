@@ -163,13 +163,6 @@ pub enum LanePhase {
     Check,
 }
 
-impl LanePhase {
-    /// Measured phases hold the lane alone; the others share it among themselves.
-    pub fn is_exclusive(self) -> bool {
-        matches!(self, LanePhase::Measure)
-    }
-}
-
 /// The runner's own identity, for reproducibility.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunnerInfo {
